@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs `dotnet test` on the solution and ends with the totals on a line of their own: "N passed, N failed".
+# Exit status: non-zero when a test failed, a test project failed to build, or no test ran.
+set -uo pipefail
+log=$(mktemp)
+dotnet test DeepSeek.Search.sln -c Release --no-restore "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+read -r passed failed skipped < <(grep -E '^\s*(Passed|Failed)!\s+-\s+Failed:' "$log" \
+  | sed -E 's/.*Failed:\s*([0-9]+), Passed:\s*([0-9]+), Skipped:\s*([0-9]+).*/\2 \1 \3/' \
+  | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+rm -f "$log"
+echo
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi

@@ -1,0 +1,48 @@
+namespace DeepSeek.Search.Core;
+
+/// <summary>Root of every error the engine raises on purpose. Messages are one line and name the problem.</summary>
+public class SearchException : Exception
+{
+    public SearchException(string message) : base(message) { }
+    public SearchException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>User input that cannot be used: empty query, bad option value, missing file.</summary>
+public class InvalidInputException : SearchException
+{
+    public InvalidInputException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>A record in an input file that cannot be parsed; carries the file and 1-based line.</summary>
+public sealed class MalformedRecordException : InvalidInputException
+{
+    public string File { get; }
+    public long Line { get; }
+    public MalformedRecordException(string file, long line, string problem, Exception? inner = null)
+        : base($"{file}:{line}: {problem}", inner) { File = file; Line = line; }
+}
+
+/// <summary>No collection of that name under the index root.</summary>
+public sealed class CollectionNotFoundException : SearchException
+{
+    public CollectionNotFoundException(string name, string root)
+        : base($"unknown collection '{name}' (no committed index under {Path.Combine(root, name)})") { }
+}
+
+/// <summary>An index file (manifest, FAISS, Lucene, document store) that is damaged or unreadable.</summary>
+public sealed class IndexCorruptException : SearchException
+{
+    public IndexCorruptException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>Two parts that must agree do not: encoder vs index dimension, analyzer, format version.</summary>
+public sealed class IndexMismatchException : SearchException
+{
+    public IndexMismatchException(string message) : base(message) { }
+}
+
+/// <summary>A model checkpoint folder that cannot be loaded (missing, unexpected or mis-shaped tensors, bad config).</summary>
+public sealed class CheckpointException : SearchException
+{
+    public CheckpointException(string message, Exception? inner = null) : base(message, inner) { }
+}
