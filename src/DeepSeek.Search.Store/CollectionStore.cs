@@ -1,0 +1,105 @@
+using System.Text.RegularExpressions;
+using DeepSeek.Search.Core;
+
+namespace DeepSeek.Search.Store;
+
+/// <summary>
+/// The on-disk home of a collection: <c>ROOT/NAME/</c> holds generation folders <c>gen-*</c> and a <c>CURRENT</c> file
+/// naming the committed one. A build writes a new generation in a <c>.building-*</c> folder and switches
+/// <c>CURRENT</c> to it with an atomic rename; readers resolve <c>CURRENT</c> once and see one complete generation.
+/// An interrupted build leaves only a <c>.building-*</c> folder behind, which the next build removes.
+/// </summary>
+public sealed partial class CollectionStore
+{
+    public const string CurrentFileName = "CURRENT";
+    public const string ManifestFileName = "manifest.json";
+    public const string LexicalFolderName = "lexical";
+    public const string DenseFileName = "dense.faiss";
+    public const string DocumentStoreFileName = "documents.sqlite";
+
+    /// <summary>Generations kept besides the current one, so a reader that resolved the previous CURRENT can finish.</summary>
+    public const int GenerationsKept = 1;
+
+    public string Root { get; }
+    public string Name { get; }
+    public string Directory { get; }
+
+    CollectionStore(string root, string name)
+    {
+        Root = Path.GetFullPath(root);
+        Name = name;
+        Directory = Path.Combine(Root, name);
+    }
+
+    /// <summary>A collection name: letters, digits, '.', '_' and '-', starting with a letter or digit.</summary>
+    public static CollectionStore At(string root, string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || !NamePattern().IsMatch(name))
+            throw new InvalidInputException($"invalid collection name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit");
+        return new CollectionStore(root, name);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial Regex NamePattern();
+
+    public bool Exists => File.Exists(Path.Combine(Directory, CurrentFileName));
+
+    /// <summary>Resolves CURRENT and reads its manifest. Unknown collection → <see cref="CollectionNotFoundException"/>.</summary>
+    public Generation OpenCurrent()
+    {
+        var current = Path.Combine(Directory, CurrentFileName);
+        string name;
+        try { name = File.ReadAllText(current).Trim(); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new CollectionNotFoundException(Name, Root); }
+        if (!name.StartsWith("gen-", StringComparison.Ordinal) || name.IndexOfAny(['/', '\\']) >= 0)
+            throw new IndexCorruptException($"corrupt {current}: '{name}' is not a generation name");
+        var dir = Path.Combine(Directory, name);
+        if (!System.IO.Directory.Exists(dir))
+            throw new IndexCorruptException($"{current} names generation {name}, which is missing");
+        var manifest = Manifest.Read(Path.Combine(dir, ManifestFileName));
+        return new Generation(dir, manifest);
+    }
+
+    /// <summary>
+    /// Starts writing a new generation. Only one build per collection runs at a time (an exclusive lock file);
+    /// dispose the writer without <see cref="GenerationWriter.Commit"/> to throw the partial build away.
+    /// </summary>
+    public GenerationWriter BeginGeneration()
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        FileStream lockStream;
+        try
+        {
+            lockStream = new FileStream(Path.Combine(Directory, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException)
+        {
+            throw new InvalidInputException($"collection '{Name}' is being built by another process (lock held on {Path.Combine(Directory, ".lock")})");
+        }
+        RemoveAbandonedBuilds();
+        var id = $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..8]}";
+        return new GenerationWriter(this, id, lockStream);
+    }
+
+    void RemoveAbandonedBuilds()
+    {
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(Directory, ".building-*"))
+            TryDelete(dir);
+    }
+
+    /// <summary>Removes generations older than the current one beyond <see cref="GenerationsKept"/>.</summary>
+    internal void PruneGenerations(string currentName)
+    {
+        var old = System.IO.Directory.EnumerateDirectories(Directory, "gen-*")
+            .Select(Path.GetFileName).OfType<string>()
+            .Where(n => n != currentName)
+            .OrderByDescending(n => n, StringComparer.Ordinal)
+            .Skip(GenerationsKept);
+        foreach (var n in old) TryDelete(Path.Combine(Directory, n));
+    }
+
+    internal static void TryDelete(string dir)
+    {
+        try { System.IO.Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DeepSeek.Search.Core;
+
+namespace DeepSeek.Search.Store;
+
+/// <summary>
+/// What one committed generation of a collection holds: written last, as manifest.json, so a generation
+/// without one is incomplete by definition. Readers check <see cref="FormatVersion"/> and the encoder identity
+/// against what they are about to use; a mismatch is an error, never a guess.
+/// </summary>
+public sealed record Manifest
+{
+    public const int CurrentFormatVersion = 1;
+
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public required string Collection { get; init; }
+    public required string Generation { get; init; }
+    public required DateTime CreatedUtc { get; init; }
+    public string? Source { get; init; }
+    public required long Documents { get; init; }
+    public long Chunks { get; init; }
+    public LexicalSection? Lexical { get; init; }
+    public DenseSection? Dense { get; init; }
+    public Dictionary<string, long> FileSizes { get; init; } = new();
+
+    public sealed record LexicalSection(string Analyzer, float K1, float B, string Fields);
+
+    /// <summary>The dense side: which encoder made the vectors, how they were made, and how they are indexed.</summary>
+    public sealed record DenseSection(
+        string EncoderPath, string EncoderIdentity, int Dimension, string Pooling, bool Normalize,
+        int ChunkTokens, int ChunkOverlap, string Factory, string Metric, long Vectors);
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads and validates a manifest file; any defect is an <see cref="IndexCorruptException"/> naming the file.</summary>
+    public static Manifest Read(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (FileNotFoundException) { throw new IndexCorruptException($"manifest missing: {path}"); }
+        catch (IOException e) { throw new IndexCorruptException($"cannot read manifest {path}: {e.Message}", e); }
+        Manifest? m;
+        try { m = JsonSerializer.Deserialize<Manifest>(text, Json); }
+        catch (JsonException e) { throw new IndexCorruptException($"corrupt manifest {path}: {e.Message}", e); }
+        if (m is null) throw new IndexCorruptException($"corrupt manifest {path}: empty");
+        if (m.FormatVersion != CurrentFormatVersion)
+            throw new IndexMismatchException($"manifest {path} has format version {m.FormatVersion}; this build reads version {CurrentFormatVersion}");
+        if (m.Dense is { Dimension: <= 0 })
+            throw new IndexCorruptException($"corrupt manifest {path}: dense dimension {m.Dense.Dimension}");
+        return m;
+    }
+}
