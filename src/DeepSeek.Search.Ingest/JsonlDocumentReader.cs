@@ -1,0 +1,115 @@
+using System.Text;
+using System.Text.Json;
+using DeepSeek.Search.Core;
+
+namespace DeepSeek.Search.Ingest;
+
+/// <summary>
+/// Streams <see cref="Document"/>s from a JSON Lines file, one JSON object per line. Each record is read as BEIR
+/// (<c>_id</c>, <c>title</c>, <c>text</c>, optional <c>metadata</c>) when it has an <c>_id</c> key and as a generic
+/// record (<c>id</c>, <c>title</c>, <c>text</c>, optional <c>metadata</c>) otherwise; <c>metadata</c>, when it is an
+/// object, is kept as its raw JSON text. A UTF-8 byte order mark, CRLF endings and blank lines are accepted.
+/// Malformed records (bad JSON, not an object, missing or empty id, non-string id/title/text, non-object metadata,
+/// duplicate id, empty title and text) are skipped and reported, or thrown in strict mode, with their 1-based line.
+/// </summary>
+public static class JsonlDocumentReader
+{
+    /// <summary>Reads <paramref name="file"/> lazily. A missing file throws <see cref="InvalidInputException"/> at once.</summary>
+    public static IEnumerable<Document> Read(string file, IngestOptions? options = null, IngestReport? report = null)
+    {
+        if (!File.Exists(file)) throw new InvalidInputException($"input file not found: {file}");
+        options ??= IngestOptions.Default;
+        return ReadCore(file, new ProblemSink(options, report ?? new IngestReport(options.MaxReportedProblems)));
+    }
+
+    internal static IEnumerable<Document> ReadCore(string file, ProblemSink sink)
+    {
+        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var reader = new StreamReader(file, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        sink.Report.CountFile();
+        long lineNo = 0;
+        string? line;
+        while ((line = reader.ReadLine()) != null)
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var (doc, problem, inner) = Parse(line);
+            if (doc != null)
+            {
+                if (seen.TryGetValue(doc.Id, out long first))
+                {
+                    problem = $"duplicate id '{doc.Id}' (first seen on line {first})";
+                    doc = null;
+                }
+                else seen[doc.Id] = lineNo;
+            }
+            if (doc == null)
+            {
+                sink.Add(file, lineNo, problem!, inner);
+                continue;
+            }
+            sink.Report.CountDocument();
+            yield return doc;
+        }
+    }
+
+    /// <summary>Parses one record; returns the document, or null with the problem.</summary>
+    static (Document? Doc, string? Problem, Exception? Inner) Parse(string line)
+    {
+        JsonDocument json;
+        try { json = JsonDocument.Parse(line); }
+        catch (JsonException ex) { return (null, "invalid JSON: " + OneLine(ex.Message), ex); }
+        using (json)
+        {
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (null, $"expected a JSON object, got {Kind(root.ValueKind)}", null);
+
+            string idKey = root.TryGetProperty("_id", out _) ? "_id" : "id";
+            if (!root.TryGetProperty(idKey, out var idEl) || idEl.ValueKind == JsonValueKind.Null)
+                return (null, "missing id (expected an \"_id\" or \"id\" key)", null);
+            if (idEl.ValueKind != JsonValueKind.String) return (null, $"field \"{idKey}\" must be a string, got {Kind(idEl.ValueKind)}", null);
+            string id = idEl.GetString()!;
+            if (string.IsNullOrWhiteSpace(id)) return (null, $"field \"{idKey}\" is empty", null);
+
+            if (!TryString(root, "title", out string title, out string? problem)) return (null, problem, null);
+            if (!TryString(root, "text", out string text, out problem)) return (null, problem, null);
+
+            string? metadata = null;
+            if (root.TryGetProperty("metadata", out var metaEl) && metaEl.ValueKind != JsonValueKind.Null)
+            {
+                if (metaEl.ValueKind != JsonValueKind.Object) return (null, $"field \"metadata\" must be a JSON object, got {Kind(metaEl.ValueKind)}", null);
+                metadata = metaEl.GetRawText();
+            }
+            if (string.IsNullOrWhiteSpace(title) && string.IsNullOrWhiteSpace(text))
+                return (null, $"record '{id}' has empty title and text", null);
+            return (new Document(id, title, text, metadata), null, null);
+        }
+    }
+
+    static bool TryString(JsonElement obj, string key, out string value, out string? problem)
+    {
+        value = "";
+        problem = null;
+        if (!obj.TryGetProperty(key, out var el) || el.ValueKind == JsonValueKind.Null) return true;
+        if (el.ValueKind != JsonValueKind.String)
+        {
+            problem = $"field \"{key}\" must be a string, got {Kind(el.ValueKind)}";
+            return false;
+        }
+        value = el.GetString()!;
+        return true;
+    }
+
+    static string Kind(JsonValueKind k) => k switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => k.ToString(),
+    };
+
+    static string OneLine(string s) => s.ReplaceLineEndings(" ");
+}
