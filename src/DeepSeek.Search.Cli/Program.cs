@@ -1,1 +1,14 @@
-return 0;
+using System.CommandLine;
+using DeepSeek.Search.Cli;
+using DeepSeek.Search.Cli.Commands;
+
+var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) semantic search, from one command line.")
+{
+    IndexCommand.Create(),
+    SearchCommand.Create(),
+    EvalCommand.Create(),
+    EmbedCommand.Create(),
+    InfoCommand.Create(),
+    EncoderCommand.Create(),
+};
+return CliRunner.Invoke(root, args);

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Store;
+
+namespace DeepSeek.Search.Cli.Commands;
+
+/// <summary>`dss search`: one query against a collection, printed as a ranked list or JSON.</summary>
+static class SearchCommand
+{
+    public static Command Create()
+    {
+        var collection = CommonOptions.Collection();
+        var query = new Option<string>("--query", "-q") { Description = "The query text", Required = true };
+        var mode = CommonOptions.Mode();
+        var k = new Option<int>("--k", "-k") { Description = "Number of results", DefaultValueFactory = _ => 10 };
+        var fusion = CommonOptions.Fusion();
+        var alpha = CommonOptions.Alpha();
+        var depth = CommonOptions.Depth();
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
+        var root = CommonOptions.IndexRoot();
+        var encoder = CommonOptions.EncoderOverride();
+        var device = CommonOptions.Device();
+
+        var cmd = new Command("search", "Search a collection: BM25, dense, or hybrid (fused) results.")
+        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device };
+        cmd.SetAction(pr =>
+        {
+            var options = new SearchOptions
+            {
+                Mode = CommonOptions.ParseMode(pr.GetValue(mode)),
+                K = pr.GetValue(k),
+                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)!),
+                Alpha = pr.GetValue(alpha),
+                Depth = pr.GetValue(depth),
+            };
+            options.Validate();
+            var q = pr.GetValue(query)!;
+            if (string.IsNullOrWhiteSpace(q)) throw new Core.InvalidInputException("empty query");
+            using var searcher = CollectionSearcher.Open(CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!),
+                pr.GetValue(encoder), pr.GetValue(device)!);
+            var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
+            var hits = searcher.Search(q, options);
+            if (pr.GetValue(json))
+            {
+                Console.WriteLine(Json.Serialize(new
+                {
+                    collection = searcher.Manifest.Collection,
+                    query = q,
+                    mode = effective.ToString().ToLowerInvariant(),
+                    fusion = effective == SearchMode.Hybrid ? pr.GetValue(fusion) : null,
+                    hits = hits.Select(h => new { rank = h.Rank, id = h.DocumentId, score = h.Score, title = h.Title, snippet = Snippet(h.Text, 240) }),
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"{effective.ToString().ToLowerInvariant()} results for \"{q}\" in '{searcher.Manifest.Collection}':");
+                if (hits.Count == 0) Console.WriteLine("  (no results)");
+                foreach (var h in hits)
+                {
+                    Console.WriteLine($"{h.Rank,3}. {h.Score,9:F4}  {h.DocumentId}  {h.Title}");
+                    Console.WriteLine($"     {Snippet(h.Text, 160)}");
+                }
+            }
+            return CliRunner.ExitOk;
+        });
+        return cmd;
+    }
+
+    internal static string Snippet(string text, int max)
+    {
+        var flat = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return flat.Length <= max ? flat : flat[..max].TrimEnd() + "…";
+    }
+}

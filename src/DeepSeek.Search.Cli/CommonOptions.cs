@@ -1,0 +1,63 @@
+using System.CommandLine;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Retrieve.Fusion;
+
+namespace DeepSeek.Search.Cli;
+
+/// <summary>Options shared by several verbs, declared once so their names, defaults and help agree.</summary>
+static class CommonOptions
+{
+    public const string IndexRootVariable = "DSS_INDEX_ROOT";
+
+    public static Option<string> Collection() => new("--collection", "-c")
+    { Description = "Collection name (a folder under the index root)", Required = true };
+
+    public static Option<string> IndexRoot() => new("--index-root")
+    {
+        Description = $"Folder holding the collections [default: ${IndexRootVariable} or ./indexes]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(IndexRootVariable) is { Length: > 0 } v ? v : "indexes",
+    };
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "Where the encoder runs: cpu, cuda, cuda:N or auto (CUDA needs DSS_LIBTORCH; see README)",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    public static Option<string?> Mode() => new Option<string?>("--mode", "-m")
+    {
+        Description = "bm25, dense or hybrid [default: hybrid when the collection has a dense index, else bm25]",
+    }.AcceptOnlyFromAmong("bm25", "dense", "hybrid");
+
+    public static Option<string> Fusion() => new Option<string>("--fusion")
+    {
+        Description = "How hybrid merges the two lists: rrf (reciprocal rank, k=60) or minmax (normalised scores, weight --alpha on dense)",
+        DefaultValueFactory = _ => "rrf",
+    }.AcceptOnlyFromAmong("rrf", "minmax");
+
+    public static Option<float> Alpha() => new("--alpha")
+    { Description = "Weight of the dense side in minmax fusion, 0..1", DefaultValueFactory = _ => MinMaxFusion.DefaultAlpha };
+
+    public static Option<int> Depth() => new("--depth")
+    { Description = "How many results each side retrieves before fusion", DefaultValueFactory = _ => 100 };
+
+    public static Option<string?> EncoderOverride() => new("--encoder")
+    { Description = "Use this encoder folder instead of the one stored with the index (must be the same model)" };
+
+    public static SearchMode? ParseMode(string? s) => s switch
+    {
+        null => null,
+        "bm25" => SearchMode.Bm25,
+        "dense" => SearchMode.Dense,
+        "hybrid" => SearchMode.Hybrid,
+        _ => throw new InvalidInputException($"unknown mode '{s}' (bm25, dense, hybrid)"),
+    };
+
+    public static FusionMethod ParseFusion(string s) => s switch
+    {
+        "rrf" => FusionMethod.Rrf,
+        "minmax" => FusionMethod.MinMax,
+        _ => throw new InvalidInputException($"unknown fusion '{s}' (rrf, minmax)"),
+    };
+}

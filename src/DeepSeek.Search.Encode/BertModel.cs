@@ -1,0 +1,313 @@
+using DeepSeek.Search.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DeepSeek.Search.Encode;
+
+/// <summary>Output of <see cref="BertModel.Forward"/>: <c>last_hidden_state</c> [batch, seq, hidden] and <c>pooler_output</c> [batch, hidden] (null without a pooler).</summary>
+public sealed record BertOutput(Tensor LastHiddenState, Tensor? PoolerOutput);
+
+/// <summary>
+/// BERT encoder in TorchSharp, parameter for parameter the Hugging Face <c>transformers.BertModel</c> (post-LayerNorm encoder, absolute
+/// position and token-type embeddings, tanh pooler over <c>[CLS]</c>), with the same parameter names, so HF checkpoints load directly.
+/// Numerics were checked against transformers 5.17's BertModel on <c>fixtures/bert-golden/tiny</c> (gelu) and
+/// <c>tiny-gelu-new</c>: last_hidden_state, pooler_output and mean pooling within 1e-4.
+/// <para>
+/// Create one with random weights from a <see cref="BertConfig"/> (HF's <c>_init_weights</c>: normal(0, initializer_range) for linear
+/// and embedding weights, zero biases and padding row, LayerNorm 1/0), or load one with <see cref="BertCheckpoint.Load"/>; save with
+/// <see cref="BertCheckpoint.Save"/>. The model is put in eval mode (no dropout); call <c>train()</c> for fine-tuning.
+/// </para>
+/// </summary>
+public sealed class BertModel : nn.Module
+{
+    readonly BertEmbeddings _embeddings;
+    readonly BertEncoder _encoder;
+    readonly BertPooler? _pooler;
+
+    /// <summary>A model with freshly initialised weights (deterministic for a given <paramref name="seed"/>).</summary>
+    public BertModel(BertConfig config, bool addPoolingLayer = true, long? seed = null) : base("BertModel")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        TorchRuntime.Initialize();
+        Config = config;
+        _embeddings = new BertEmbeddings(config);
+        _encoder = new BertEncoder(config);
+        register_module("embeddings", _embeddings);
+        register_module("encoder", _encoder);
+        if (addPoolingLayer)
+        {
+            _pooler = new BertPooler(config);
+            register_module("pooler", _pooler);
+        }
+        InitializeWeights(seed);
+        eval();
+    }
+
+    public BertConfig Config { get; }
+
+    /// <summary>Whether the model has the tanh pooler (checkpoints of BertForMaskedLM and similar do not).</summary>
+    public bool HasPooler => _pooler != null;
+
+    /// <summary>Width of the hidden states (the embedding dimension).</summary>
+    public int HiddenSize => Config.HiddenSize;
+
+    /// <summary>The device the parameters are on.</summary>
+    public Device Device => parameters().First().device;
+
+    /// <summary>Parameter names and shapes, HF naming (<c>embeddings.word_embeddings.weight</c>, <c>encoder.layer.0....</c>).</summary>
+    public IReadOnlyList<(string Name, long[] Shape)> ParameterShapes =>
+        named_parameters().Select(p => (p.name, p.parameter.shape)).ToList();
+
+    void InitializeWeights(long? seed)
+    {
+        using var _ = no_grad();
+        var gen = seed is long s ? new Generator((ulong)s) : null;
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1.0f);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else p.normal_(0.0, Config.InitializerRange, gen); // (nn.init.normal_ ignores its generator in TorchSharp 0.107)
+        }
+        _embeddings.ZeroPaddingRow();
+    }
+
+    /// <summary>
+    /// Runs the encoder. <paramref name="inputIds"/>: int64 [batch, seq]; <paramref name="attentionMask"/>: 1 for tokens, 0 for padding
+    /// (default all ones); <paramref name="tokenTypeIds"/>: default zeros. Inputs are moved to the model's device.
+    /// </summary>
+    public BertOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        if (inputIds.dim() != 2) throw new InvalidInputException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}]");
+        long seq = inputIds.shape[1];
+        if (seq > Config.MaxPositionEmbeddings)
+            throw new InvalidInputException($"sequence of {seq} tokens is longer than max_position_embeddings {Config.MaxPositionEmbeddings}");
+        var device = Device;
+        var ids = inputIds.to(ScalarType.Int64, device);
+        var types = tokenTypeIds?.to(ScalarType.Int64, device);
+
+        // Additive attention bias [batch, 1, 1, seq]: 0 for tokens, the dtype's lowest value for padding (as HF's eager/SDPA paths).
+        Tensor? bias = null;
+        if (attentionMask is not null)
+        {
+            var dtype = _embeddings.DType;
+            var keep = attentionMask.to(device).to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
+            bias = zeros(keep.shape, dtype, device).masked_fill(keep.logical_not(), LowestValue(dtype));
+        }
+
+        var hidden = _embeddings.Forward(ids, types);
+        hidden = _encoder.Forward(hidden, bias);
+        var pooled = _pooler?.Forward(hidden);
+        return new BertOutput(hidden, pooled);
+    }
+
+    static double LowestValue(ScalarType t) => t switch
+    {
+        ScalarType.Float16 => -65504.0,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float64 => double.MinValue,
+        _ => float.MinValue,
+    };
+
+    /// <summary>Moves the parameters to a device and/or converts them to a floating-point dtype.</summary>
+    public BertModel To(Device device, ScalarType? dtype = null)
+    {
+        this.to(device);
+        if (dtype is ScalarType t) this.to(t);
+        return this;
+    }
+
+    sealed class BertEmbeddings : nn.Module
+    {
+        readonly Embedding _word, _position, _tokenType;
+        readonly LayerNorm _norm;
+        readonly long _padId;
+
+        public BertEmbeddings(BertConfig c) : base("BertEmbeddings")
+        {
+            _padId = c.PadTokenId;
+            _word = nn.Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId);
+            _position = nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
+            _tokenType = nn.Embedding(c.TypeVocabSize, c.HiddenSize);
+            _norm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
+            register_module("word_embeddings", _word);
+            register_module("position_embeddings", _position);
+            register_module("token_type_embeddings", _tokenType);
+            register_module("LayerNorm", _norm);
+        }
+
+        public ScalarType DType => _word.weight!.dtype;
+
+        public void ZeroPaddingRow()
+        {
+            using var _ = no_grad();
+            _word.weight![_padId].zero_();
+        }
+
+        public Tensor Forward(Tensor ids, Tensor? tokenTypes)
+        {
+            long seq = ids.shape[1];
+            var positions = arange(seq, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0);
+            tokenTypes ??= zeros_like(ids);
+            var x = _word.forward(ids) + _tokenType.forward(tokenTypes) + _position.forward(positions);
+            return _norm.forward(x);
+        }
+    }
+
+    sealed class BertEncoder : nn.Module
+    {
+        readonly ModuleList<BertLayer> _layers;
+
+        public BertEncoder(BertConfig c) : base("BertEncoder")
+        {
+            _layers = nn.ModuleList(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c)).ToArray());
+            register_module("layer", _layers);
+        }
+
+        public Tensor Forward(Tensor hidden, Tensor? bias)
+        {
+            foreach (var layer in _layers) hidden = layer.Forward(hidden, bias);
+            return hidden;
+        }
+    }
+
+    sealed class BertLayer : nn.Module
+    {
+        readonly BertAttention _attention;
+        readonly BertIntermediate _intermediate;
+        readonly BertOutputBlock _output;
+
+        public BertLayer(BertConfig c) : base("BertLayer")
+        {
+            _attention = new BertAttention(c);
+            _intermediate = new BertIntermediate(c);
+            _output = new BertOutputBlock(c);
+            register_module("attention", _attention);
+            register_module("intermediate", _intermediate);
+            register_module("output", _output);
+        }
+
+        public Tensor Forward(Tensor hidden, Tensor? bias)
+        {
+            var attended = _attention.Forward(hidden, bias);
+            return _output.Forward(_intermediate.Forward(attended), attended);
+        }
+    }
+
+    sealed class BertAttention : nn.Module
+    {
+        readonly BertSelfAttention _self;
+        readonly BertSelfOutput _output;
+
+        public BertAttention(BertConfig c) : base("BertAttention")
+        {
+            _self = new BertSelfAttention(c);
+            _output = new BertSelfOutput(c);
+            register_module("self", _self);
+            register_module("output", _output);
+        }
+
+        public Tensor Forward(Tensor hidden, Tensor? bias) => _output.Forward(_self.Forward(hidden, bias), hidden);
+    }
+
+    sealed class BertSelfAttention : nn.Module
+    {
+        readonly Linear _query, _key, _value;
+        readonly long _heads, _headDim;
+
+        public BertSelfAttention(BertConfig c) : base("BertSelfAttention")
+        {
+            _heads = c.NumAttentionHeads;
+            _headDim = c.HeadDim;
+            _query = nn.Linear(c.HiddenSize, c.HiddenSize);
+            _key = nn.Linear(c.HiddenSize, c.HiddenSize);
+            _value = nn.Linear(c.HiddenSize, c.HiddenSize);
+            register_module("query", _query);
+            register_module("key", _key);
+            register_module("value", _value);
+        }
+
+        public Tensor Forward(Tensor hidden, Tensor? bias)
+        {
+            long b = hidden.shape[0], s = hidden.shape[1];
+            Tensor Heads(Linear proj) => proj.forward(hidden).view(b, s, _heads, _headDim).transpose(1, 2);
+            // softmax(QK^T / sqrt(d) + bias) V
+            var context = F.scaled_dot_product_attention(Heads(_query), Heads(_key), Heads(_value), bias);
+            return context.transpose(1, 2).reshape(b, s, _heads * _headDim);
+        }
+    }
+
+    sealed class BertSelfOutput : nn.Module
+    {
+        readonly Linear _dense;
+        readonly LayerNorm _norm;
+
+        public BertSelfOutput(BertConfig c) : base("BertSelfOutput")
+        {
+            _dense = nn.Linear(c.HiddenSize, c.HiddenSize);
+            _norm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
+            register_module("dense", _dense);
+            register_module("LayerNorm", _norm);
+        }
+
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(_dense.forward(x) + residual);
+    }
+
+    sealed class BertIntermediate : nn.Module
+    {
+        readonly Linear _dense;
+        readonly string _act;
+
+        public BertIntermediate(BertConfig c) : base("BertIntermediate")
+        {
+            _act = c.HiddenAct;
+            _dense = nn.Linear(c.HiddenSize, c.IntermediateSize);
+            register_module("dense", _dense);
+        }
+
+        public Tensor Forward(Tensor x) => Activation(_dense.forward(x), _act);
+    }
+
+    sealed class BertOutputBlock : nn.Module
+    {
+        readonly Linear _dense;
+        readonly LayerNorm _norm;
+
+        public BertOutputBlock(BertConfig c) : base("BertOutput")
+        {
+            _dense = nn.Linear(c.IntermediateSize, c.HiddenSize);
+            _norm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
+            register_module("dense", _dense);
+            register_module("LayerNorm", _norm);
+        }
+
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(_dense.forward(x) + residual);
+    }
+
+    sealed class BertPooler : nn.Module
+    {
+        readonly Linear _dense;
+
+        public BertPooler(BertConfig c) : base("BertPooler")
+        {
+            _dense = nn.Linear(c.HiddenSize, c.HiddenSize);
+            register_module("dense", _dense);
+        }
+
+        public Tensor Forward(Tensor hidden) => _dense.forward(hidden.select(1, 0)).tanh();
+    }
+
+    /// <summary>HF <c>ACT2FN</c>: gelu = erf GELU; gelu_new / gelu_pytorch_tanh / gelu_fast = tanh approximation; quick_gelu = x·σ(1.702x).</summary>
+    internal static Tensor Activation(Tensor x, string name) => name switch
+    {
+        "gelu" => F.gelu(x),
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => F.gelu(x, GELU.Approximate.tanh),
+        "quick_gelu" => x * (x * 1.702).sigmoid(),
+        "relu" => F.relu(x),
+        "silu" or "swish" => F.silu(x),
+        "tanh" => x.tanh(),
+        _ => throw new InvalidInputException($"unsupported activation '{name}'"),
+    };
+}

@@ -1,0 +1,182 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using DeepSeek.Search.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Encode;
+
+/// <summary>
+/// Process-wide libtorch set-up, done once before the first tensor (every type of this assembly calls <see cref="Initialize"/>).
+/// <para>
+/// By default TorchSharp uses the libtorch bundled with the app (the TorchSharp-cpu package: CPU only). When the environment variable
+/// <c>DSS_LIBTORCH</c> names a folder of libtorch shared libraries — typically a PyTorch install's <c>torch/lib</c> — those are loaded
+/// instead: <c>libc10</c>, <c>libtorch_cpu</c>, <c>libc10_cuda</c>, <c>libtorch_cuda</c> (the CUDA ones skipped when the folder has none)
+/// and <c>libtorch</c>, then the app's own <c>libLibTorchSharp.so</c>, which binds to them; TorchSharp's own loader is then pointed at these
+/// handles so that the bundled CPU libraries are never loaded beside them. The PyTorch install must have the libtorch version TorchSharp was
+/// built for (TorchSharp 0.107: libtorch 2.10). With a CUDA build of PyTorch this gives TorchSharp CUDA.
+/// </para>
+/// <para>
+/// CPU threads: <c>DSS_TORCH_THREADS</c> if set, else <see cref="Environment.ProcessorCount"/> (which honours container CPU limits);
+/// inter-op threads are set to 1 (the encoder runs one forward pass at a time).
+/// </para>
+/// </summary>
+public static class TorchRuntime
+{
+    /// <summary>Environment variable naming a folder of libtorch shared libraries (e.g. <c>.../site-packages/torch/lib</c>).</summary>
+    public const string LibTorchVariable = "DSS_LIBTORCH";
+
+    /// <summary>Environment variable overriding the number of CPU threads libtorch uses.</summary>
+    public const string ThreadsVariable = "DSS_TORCH_THREADS";
+
+    static readonly object Gate = new();
+    static bool _initialized;
+    static readonly Dictionary<string, IntPtr> Preloaded = new(StringComparer.Ordinal);
+
+    /// <summary>The <c>DSS_LIBTORCH</c> folder in use, or null when the bundled libtorch is used.</summary>
+    public static string? LibTorchDirectory { get; private set; }
+
+    /// <summary>Number of CPU threads libtorch was told to use.</summary>
+    public static int Threads { get; private set; }
+
+    /// <summary>Loads the native libraries (see the type remarks) and sets CPU threads. Idempotent and thread-safe.</summary>
+    public static void Initialize()
+    {
+        if (_initialized) return;
+        lock (Gate)
+        {
+            if (_initialized) return;
+            string? dir = Environment.GetEnvironmentVariable(LibTorchVariable);
+            if (!string.IsNullOrWhiteSpace(dir)) LoadFrom(dir);
+
+            int threads = Environment.ProcessorCount;
+            string? env = Environment.GetEnvironmentVariable(ThreadsVariable);
+            if (!string.IsNullOrWhiteSpace(env))
+            {
+                if (!int.TryParse(env, out threads) || threads < 1)
+                    throw new InvalidInputException($"{ThreadsVariable}='{env}' is not a positive number of threads");
+            }
+            try { torch.set_num_interop_threads(1); }
+            catch (Exception) { /* can only be set before the first parallel work; harmless if someone else did it first */ }
+            torch.set_num_threads(threads);
+            Threads = threads;
+            _initialized = true;
+        }
+    }
+
+    /// <summary>Changes the number of CPU threads libtorch uses for one operation.</summary>
+    public static void SetThreads(int threads)
+    {
+        if (threads < 1) throw new InvalidInputException($"thread count must be positive (got {threads})");
+        Initialize();
+        torch.set_num_threads(threads);
+        Threads = threads;
+    }
+
+    /// <summary>Loads libtorch from <paramref name="dir"/> (the DSS_LIBTORCH path); internal for tests of its checks.</summary>
+    internal static void LoadFrom(string dir)
+    {
+        if (!Directory.Exists(dir))
+            throw new InvalidInputException($"{LibTorchVariable}='{dir}' is not a folder (point it at a libtorch lib folder, e.g. .../site-packages/torch/lib)");
+        if (!OperatingSystem.IsLinux())
+            throw new InvalidInputException($"{LibTorchVariable} is supported on Linux only");
+
+        // order matters: each library's dependencies first, so that they resolve to these copies by soname
+        (string Name, bool Required)[] libraries =
+        {
+            ("libc10.so", true), ("libtorch_cpu.so", true), ("libc10_cuda.so", false), ("libtorch_cuda.so", false), ("libtorch.so", true),
+        };
+        foreach (var (name, required) in libraries)
+            if (required && !File.Exists(Path.Combine(dir, name)))
+                throw new InvalidInputException($"{LibTorchVariable}='{dir}' has no {name}: not a libtorch lib folder");
+        foreach (var (name, _) in libraries)
+        {
+            string path = Path.Combine(dir, name);
+            if (!File.Exists(path)) continue;
+            try { Preloaded[name] = NativeLibrary.Load(path); }
+            catch (DllNotFoundException e) { throw new InvalidInputException($"{LibTorchVariable}: cannot load {path}: {e.Message}", e); }
+        }
+
+        string sharp = FindLibTorchSharp()
+            ?? throw new InvalidInputException($"{LibTorchVariable}: libLibTorchSharp.so not found beside the application ({AppContext.BaseDirectory})");
+        IntPtr sharpHandle;
+        try { sharpHandle = NativeLibrary.Load(sharp); }
+        catch (DllNotFoundException e)
+        {
+            throw new InvalidInputException($"{LibTorchVariable}: cannot load {sharp} against the libtorch in {dir} (is it libtorch 2.10?): {e.Message}", e);
+        }
+
+        // TorchSharp loads "torch_cpu"/"torch_cuda" and "LibTorchSharp" by name; answer with the handles above so that the bundled
+        // CPU libtorch is not loaded a second time beside them.
+        IntPtr cpu = Preloaded["libtorch_cpu.so"];
+        IntPtr cuda = Preloaded.TryGetValue("libtorch_cuda.so", out var c) ? c : cpu;
+        NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, (name, _, _) => name switch
+        {
+            "LibTorchSharp" or "libLibTorchSharp" or "libLibTorchSharp.so" => sharpHandle,
+            "torch_cpu" or "libtorch_cpu" or "libtorch_cpu.so" => cpu,
+            "torch_cuda" or "libtorch_cuda" or "libtorch_cuda.so" => cuda,
+            _ => IntPtr.Zero,
+        });
+        LibTorchDirectory = Path.GetFullPath(dir);
+    }
+
+    static string? FindLibTorchSharp()
+    {
+        string[] roots = { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(TorchRuntime).Assembly.Location) ?? AppContext.BaseDirectory };
+        foreach (var root in roots.Distinct())
+        {
+            foreach (var candidate in new[] { Path.Combine(root, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), Path.Combine(root, "libLibTorchSharp.so") })
+                if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>Whether libtorch can use a CUDA device.</summary>
+    public static bool CudaAvailable
+    {
+        get
+        {
+            Initialize();
+            try { return torch.cuda.is_available(); }
+            catch (Exception) { return false; }
+        }
+    }
+
+    /// <summary>
+    /// A device from a user setting: null/empty or <c>"cpu"</c>; <c>"cuda"</c> or <c>"cuda:N"</c> (an error when CUDA is not available);
+    /// <c>"auto"</c> = CUDA when available, else CPU.
+    /// </summary>
+    public static Device ResolveDevice(string? spec)
+    {
+        Initialize();
+        string s = (spec ?? "").Trim().ToLowerInvariant();
+        switch (s)
+        {
+            case "" or "cpu":
+                return torch.CPU;
+            case "auto":
+                return CudaAvailable ? torch.CUDA : torch.CPU;
+        }
+        if (s == "cuda" || s.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            int index = 0;
+            if (s.Length > 4 && (!int.TryParse(s.AsSpan(5), out index) || index < 0))
+                throw new InvalidInputException($"device '{spec}': expected cuda:N with N a device number");
+            if (!CudaAvailable)
+                throw new InvalidInputException(
+                    $"device '{spec}' requested but CUDA is not available (bundled libtorch is CPU-only; set {LibTorchVariable} to a CUDA PyTorch's torch/lib folder)");
+            int count = (int)torch.cuda.device_count();
+            if (index >= count) throw new InvalidInputException($"device '{spec}': only {count} CUDA device(s)");
+            return torch.device(DeviceType.CUDA, index);
+        }
+        throw new InvalidInputException($"unknown device '{spec}' (use auto, cpu, cuda or cuda:N)");
+    }
+
+    /// <summary>One line on the runtime in use, for logs and benchmark reports.</summary>
+    public static string Describe()
+    {
+        Initialize();
+        string lib = LibTorchDirectory != null ? $"libtorch from {LibTorchDirectory}" : "bundled libtorch";
+        return $"TorchSharp {typeof(torch).Assembly.GetName().Version} ({lib}), {Threads} CPU threads, CUDA {(CudaAvailable ? $"yes ({torch.cuda.device_count()} device(s))" : "no")}";
+    }
+}

@@ -1,0 +1,35 @@
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Index.Lexical;
+
+namespace DeepSeek.Search.Retrieve.Collections;
+
+/// <summary>How a collection is built. Without <see cref="EncoderPath"/> the collection is lexical only.</summary>
+public sealed record BuildOptions
+{
+    /// <summary>A Hugging Face BERT folder (config.json + model.safetensors + vocab); copied into the generation.</summary>
+    public string? EncoderPath { get; init; }
+    /// <summary>Word-piece tokens per chunk; 0 = as many as the encoder's document length allows.</summary>
+    public int ChunkTokens { get; init; }
+    public int ChunkOverlap { get; init; } = 32;
+    /// <summary>FAISS index factory string; always inner product.</summary>
+    public string Factory { get; init; } = "IDMap2,Flat";
+    public Bm25Options Bm25 { get; init; } = Bm25Options.Default;
+    public int EncodeBatchSize { get; init; } = 64;
+    /// <summary>"auto", "cpu", "cuda" or "cuda:N".</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Where the documents came from (recorded in the manifest).</summary>
+    public string? Source { get; init; }
+
+    public void Validate()
+    {
+        if (ChunkTokens < 0) throw new InvalidInputException($"chunk tokens must be >= 0, got {ChunkTokens}");
+        if (ChunkOverlap < 0) throw new InvalidInputException($"chunk overlap must be >= 0, got {ChunkOverlap}");
+        if (ChunkTokens > 0 && ChunkOverlap >= ChunkTokens)
+            throw new InvalidInputException($"chunk overlap ({ChunkOverlap}) must be smaller than chunk tokens ({ChunkTokens})");
+        if (string.IsNullOrWhiteSpace(Factory)) throw new InvalidInputException("empty FAISS factory string");
+        if (EncodeBatchSize < 1) throw new InvalidInputException($"batch size must be >= 1, got {EncodeBatchSize}");
+        if (EncoderPath != null && !Directory.Exists(EncoderPath))
+            throw new InvalidInputException($"encoder folder not found: {EncoderPath}");
+        Bm25.Validate();
+    }
+}
