@@ -34,6 +34,7 @@ public sealed class FaissIndex : IDisposable
     readonly FaissIndexHandle _handle;
     // Never disposed: threads may still be queued on it when Dispose runs; it holds no resources until contended.
     readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    readonly Lock _writeGate = new();
     bool _disposed;
 
     FaissIndex(FaissIndexHandle handle, string? factory)
@@ -298,6 +299,8 @@ public sealed class FaissIndex : IDisposable
         if (!Directory.Exists(directory))
             throw new InvalidInputException($"cannot write FAISS index {fullPath}: folder {directory} does not exist");
         string temporary = fullPath + ".tmp";
+        // Searches may go on while the file is written; two Writes of this index never share the .tmp file at once.
+        lock (_writeGate)
         using (EnterRead())
         {
             try
