@@ -45,6 +45,9 @@ static class CommonOptions
     public static Option<string?> EncoderOverride() => new("--encoder")
     { Description = "Use this encoder folder instead of the one stored with the index (must be the same model)" };
 
+    public static Option<string?> FaissParameters() => new("--faiss-params")
+    { Description = "FAISS search-time parameters, e.g. efSearch=128 (HNSW) or nprobe=16 (IVF)" };
+
     public static SearchMode? ParseMode(string? s) => s switch
     {
         null => null,

@@ -24,9 +24,10 @@ static class EvalCommand
         var root = CommonOptions.IndexRoot();
         var encoder = CommonOptions.EncoderOverride();
         var device = CommonOptions.Device();
+        var faissParams = CommonOptions.FaissParameters();
 
         var cmd = new Command("eval", "Evaluate a collection on judged queries: nDCG@10, Recall@100, MRR@10.")
-        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device };
+        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams };
         cmd.SetAction(pr =>
         {
             var queryList = QueriesReader.Read(pr.GetValue(queries)!);
@@ -42,7 +43,7 @@ static class EvalCommand
             };
             options.Validate();
             using var searcher = CollectionSearcher.Open(CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!),
-                pr.GetValue(encoder), pr.GetValue(device)!);
+                pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
             var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
 
             var judged = queryList.Where(q => judgments.Contains(q.Id)).ToList();

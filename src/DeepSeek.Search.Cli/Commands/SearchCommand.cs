@@ -20,9 +20,10 @@ static class SearchCommand
         var root = CommonOptions.IndexRoot();
         var encoder = CommonOptions.EncoderOverride();
         var device = CommonOptions.Device();
+        var faissParams = CommonOptions.FaissParameters();
 
         var cmd = new Command("search", "Search a collection: BM25, dense, or hybrid (fused) results.")
-        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device };
+        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device, faissParams };
         cmd.SetAction(pr =>
         {
             var options = new SearchOptions
@@ -37,7 +38,7 @@ static class SearchCommand
             var q = pr.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(q)) throw new Core.InvalidInputException("empty query");
             using var searcher = CollectionSearcher.Open(CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!),
-                pr.GetValue(encoder), pr.GetValue(device)!);
+                pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
             var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
             var hits = searcher.Search(q, options);
             if (pr.GetValue(json))

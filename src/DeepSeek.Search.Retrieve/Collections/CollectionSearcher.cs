@@ -34,9 +34,10 @@ public sealed class CollectionSearcher : IDisposable
 
     /// <summary>
     /// Opens the current generation. <paramref name="encoderPath"/> overrides the encoder stored with the index; its
-    /// identity and dimension must match what the index was built with.
+    /// identity and dimension must match what the index was built with. <paramref name="denseParameters"/> are FAISS
+    /// search-time parameters such as "efSearch=128" (HNSW) or "nprobe=16" (IVF).
     /// </summary>
-    public static CollectionSearcher Open(CollectionStore store, string? encoderPath = null, string device = "cpu")
+    public static CollectionSearcher Open(CollectionStore store, string? encoderPath = null, string device = "cpu", string? denseParameters = null)
     {
         var gen = store.OpenCurrent();
         var m = gen.Manifest;
@@ -57,6 +58,7 @@ public sealed class CollectionSearcher : IDisposable
                     throw new IndexCorruptException($"{gen.DensePath} holds {dense.Dimension}-d vectors, manifest says {d.Dimension}");
                 if (dense.Count != d.Vectors)
                     throw new IndexCorruptException($"{gen.DensePath} holds {dense.Count} vectors, manifest says {d.Vectors}");
+                if (!string.IsNullOrWhiteSpace(denseParameters)) dense.SetSearchParameters(denseParameters);
                 var dir = encoderPath ?? Path.Combine(gen.Directory, CollectionBuilder.EncoderFolderName);
                 if (!Directory.Exists(dir)) throw new InvalidInputException($"encoder folder not found: {dir}");
                 encoder = TextEncoder.Load(dir, new EncoderOptions { Device = device });
