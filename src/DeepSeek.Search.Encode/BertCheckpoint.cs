@@ -152,12 +152,12 @@ public static class BertCheckpoint
         return tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>SHA-256 (hex) of the model.safetensors that <see cref="Save"/> would write for this model.</summary>
-    public static string WeightsSha256(BertModel model)
+    /// <summary>SHA-256 (hex) of the model.safetensors that <see cref="Save"/> would write for these models, one after the other.</summary>
+    public static string WeightsSha256(params BertModel[] models)
     {
         using var sha = System.Security.Cryptography.SHA256.Create();
         using (var hashing = new System.Security.Cryptography.CryptoStream(Stream.Null, sha, System.Security.Cryptography.CryptoStreamMode.Write))
-            SafeTensors.Serialize(hashing, ToSafeTensors(model), SavedMetadata);
+            foreach (var model in models) SafeTensors.Serialize(hashing, ToSafeTensors(model), SavedMetadata);
         return Convert.ToHexStringLower(sha.Hash!);
     }
 }

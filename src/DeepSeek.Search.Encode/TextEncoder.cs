@@ -151,15 +151,8 @@ public sealed class TextEncoder : IDisposable
         bool tied = ReferenceEquals(query, document);
         config = Override((config ?? new DualEncoderConfig()) with { Tied = tied }, options);
         config.Validate();
-        string sha;
-        if (tied) sha = BertCheckpoint.WeightsSha256(query);
-        else
-        {
-            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            h.AppendData(Convert.FromHexString(BertCheckpoint.WeightsSha256(query)));
-            h.AppendData(Convert.FromHexString(BertCheckpoint.WeightsSha256(document)));
-            sha = Convert.ToHexStringLower(h.GetHashAndReset());
-        }
+        // the same bytes Load would hash after Save: model.safetensors, or query's then document's
+        string sha = tied ? BertCheckpoint.WeightsSha256(query) : BertCheckpoint.WeightsSha256(query, document);
         return Assemble(query, document, tied, tokenizer, config, options, options.Name ?? config.Name ?? name, sha, device);
     }
 

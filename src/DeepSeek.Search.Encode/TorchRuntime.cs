@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 using DeepSeek.Search.Core;
 using TorchSharp;
@@ -12,9 +11,12 @@ namespace DeepSeek.Search.Encode;
 /// By default TorchSharp uses the libtorch bundled with the app (the TorchSharp-cpu package: CPU only). When the environment variable
 /// <c>DSS_LIBTORCH</c> names a folder of libtorch shared libraries — typically a PyTorch install's <c>torch/lib</c> — those are loaded
 /// instead: <c>libc10</c>, <c>libtorch_cpu</c>, <c>libc10_cuda</c>, <c>libtorch_cuda</c> (the CUDA ones skipped when the folder has none)
-/// and <c>libtorch</c>, then the app's own <c>libLibTorchSharp.so</c>, which binds to them; TorchSharp's own loader is then pointed at these
-/// handles so that the bundled CPU libraries are never loaded beside them. The PyTorch install must have the libtorch version TorchSharp was
-/// built for (TorchSharp 0.107: libtorch 2.10). With a CUDA build of PyTorch this gives TorchSharp CUDA.
+/// and <c>libtorch</c>, then the app's own <c>libLibTorchSharp.so</c>, which binds to them, and TorchSharp's P/Invokes are resolved to
+/// these handles. The app must then be built without the bundled CPU libtorch (<c>-p:TorchSharpBackend=none</c>): TorchSharp's static
+/// constructor loads <c>torch_cpu</c> from the app's folders by path, and two libtorch copies in one process abort; a build that has one
+/// is refused with a clear error.
+/// TorchSharp 0.107 is built against libtorch 2.10; it was checked with PyTorch 2.11.0+cu130 on an H100 (CUDA, the BERT golden outputs
+/// within 2e-6) and with the libtorch 2.10 CPU package. Other versions may fail to load.
 /// </para>
 /// <para>
 /// CPU threads: <c>DSS_TORCH_THREADS</c> if set, else <see cref="Environment.ProcessorCount"/> (which honours container CPU limits);
@@ -30,7 +32,7 @@ public static class TorchRuntime
     public const string ThreadsVariable = "DSS_TORCH_THREADS";
 
     static readonly object Gate = new();
-    static bool _initialized;
+    static volatile bool _initialized;
     static readonly Dictionary<string, IntPtr> Preloaded = new(StringComparer.Ordinal);
 
     /// <summary>The <c>DSS_LIBTORCH</c> folder in use, or null when the bundled libtorch is used.</summary>
@@ -46,16 +48,14 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_initialized) return;
-            string? dir = Environment.GetEnvironmentVariable(LibTorchVariable);
-            if (!string.IsNullOrWhiteSpace(dir)) LoadFrom(dir);
-
             int threads = Environment.ProcessorCount;
             string? env = Environment.GetEnvironmentVariable(ThreadsVariable);
-            if (!string.IsNullOrWhiteSpace(env))
-            {
-                if (!int.TryParse(env, out threads) || threads < 1)
-                    throw new InvalidInputException($"{ThreadsVariable}='{env}' is not a positive number of threads");
-            }
+            if (!string.IsNullOrWhiteSpace(env) && (!int.TryParse(env, out threads) || threads < 1))
+                throw new InvalidInputException($"{ThreadsVariable}='{env}' is not a positive number of threads");
+
+            string? dir = Environment.GetEnvironmentVariable(LibTorchVariable);
+            if (!string.IsNullOrWhiteSpace(dir) && LibTorchDirectory == null) LoadFrom(dir);
+
             try { torch.set_num_interop_threads(1); }
             catch (Exception) { /* can only be set before the first parallel work; harmless if someone else did it first */ }
             torch.set_num_threads(threads);
@@ -89,6 +89,10 @@ public static class TorchRuntime
         foreach (var (name, required) in libraries)
             if (required && !File.Exists(Path.Combine(dir, name)))
                 throw new InvalidInputException($"{LibTorchVariable}='{dir}' has no {name}: not a libtorch lib folder");
+        if (FindBundledLibTorch(dir) is string bundled)
+            throw new InvalidInputException(
+                $"{LibTorchVariable} is set but this build carries its own libtorch ({bundled}); TorchSharp would load both, which aborts. " +
+                "Build or publish with -p:TorchSharpBackend=none to use an external libtorch, or unset " + LibTorchVariable);
         foreach (var (name, _) in libraries)
         {
             string path = Path.Combine(dir, name);
@@ -118,6 +122,25 @@ public static class TorchRuntime
             _ => IntPtr.Zero,
         });
         LibTorchDirectory = Path.GetFullPath(dir);
+    }
+
+    /// <summary>
+    /// A libtorch_cpu.so that TorchSharp's loader would find in the app's native search folders (other than <paramref name="dir"/>):
+    /// TorchSharp's static constructor loads "torch_cpu" by name from those folders before anything can stop it.
+    /// </summary>
+    internal static string? FindBundledLibTorch(string dir)
+    {
+        string external = Path.GetFullPath(dir).TrimEnd('/');
+        var folders = (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Append(AppContext.BaseDirectory)
+            .Append(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native"));
+        foreach (var folder in folders)
+        {
+            string candidate = Path.Combine(folder, "libtorch_cpu.so");
+            if (Path.GetFullPath(folder).TrimEnd('/') != external && File.Exists(candidate)) return Path.GetFullPath(candidate);
+        }
+        return null;
     }
 
     static string? FindLibTorchSharp()

@@ -148,9 +148,11 @@ public class TextEncoderTests
         using var tmp = new TempDir();
         var texts = new[] { "dual encoders", "p53 apoptosis" };
         float[][] q, d;
+        string identity;
         using (var enc = TextEncoder.Create(new BertModel(SmallConfig, seed: 1), new BertModel(SmallConfig, seed: 2), MiniLm(), name: "split"))
         {
             Assert.False(enc.Tied);
+            identity = enc.Identity;
             q = enc.EncodeQueries(texts);
             d = enc.EncodeDocuments(texts);
             Assert.NotEqual(q[0], d[0]);
@@ -162,6 +164,7 @@ public class TextEncoderTests
 
         using var again = TextEncoder.Load(tmp.Path);
         Assert.False(again.Tied);
+        Assert.Equal(identity, again.Identity);
         Assert.Equal(q, again.EncodeQueries(texts));
         Assert.Equal(d, again.EncodeDocuments(texts));
 
@@ -189,13 +192,15 @@ public class TextEncoderTests
         Assert.Equal(300, st.Config.MaxDocumentLength);
     }
 
-    [Fact]
-    public void Bfloat16_precision_stays_close_to_float32()
+    [Theory]
+    [InlineData(EncoderPrecision.BFloat16)]
+    [InlineData(EncoderPrecision.Float16)]
+    public void Half_precisions_stay_close_to_float32(EncoderPrecision precision)
     {
         var texts = Golden.Texts();
         var options = new EncoderOptions { TokenizerDirectory = Golden.MiniLmTokenizer };
         using var f32 = TextEncoder.Load(Golden.ModelDir("tiny"), options);
-        using var bf16 = TextEncoder.Load(Golden.ModelDir("tiny"), options with { Precision = EncoderPrecision.BFloat16 });
+        using var bf16 = TextEncoder.Load(Golden.ModelDir("tiny"), options with { Precision = precision });
         var a = f32.EncodeDocuments(texts);
         var b = bf16.EncodeDocuments(texts);
         for (int i = 0; i < texts.Count; i++)

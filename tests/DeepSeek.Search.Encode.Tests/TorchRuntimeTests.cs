@@ -46,6 +46,13 @@ public class TorchRuntimeTests
         File.WriteAllText(tmp.File("libc10.so"), "not really");
         e = Assert.Throws<InvalidInputException>(() => TorchRuntime.LoadFrom(tmp.Path));
         Assert.Contains("libtorch_cpu.so", e.Message);
+
+        // this test build carries the bundled CPU libtorch: an external one is refused before anything is loaded
+        File.WriteAllText(tmp.File("libtorch_cpu.so"), "not really");
+        File.WriteAllText(tmp.File("libtorch.so"), "not really");
+        Assert.NotNull(TorchRuntime.FindBundledLibTorch(tmp.Path));
+        e = Assert.Throws<InvalidInputException>(() => TorchRuntime.LoadFrom(tmp.Path));
+        Assert.Contains("TorchSharpBackend=none", e.Message);
     }
 
     [Fact]

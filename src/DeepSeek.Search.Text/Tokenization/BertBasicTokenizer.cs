@@ -5,9 +5,10 @@ namespace DeepSeek.Search.Text.Tokenization;
 
 /// <summary>
 /// BERT's "basic" tokenization, matching Hugging Face tokenizers' <c>BertNormalizer</c> + <c>BertPreTokenizer</c> (the Rust
-/// implementation behind <c>BertTokenizerFast</c>), with an alignment from every normalized UTF-16 unit back to the original text:
+/// implementation behind <c>BertTokenizerFast</c>), with an alignment from every normalized UTF-16 unit back to the original text
+/// (a dropped character belongs to no token, as in HF's offsets):
 /// <list type="number">
-/// <item>clean text: drop NUL, U+FFFD and "other" characters (Unicode Cc, Cf, Cs, Co, Cn) except \t \n \r; every whitespace becomes a space;</item>
+/// <item>clean text: drop NUL, U+FFFD and control, format, surrogate and private-use characters (Cc Cf Cs Co) except \t \n \r; every whitespace becomes a space;</item>
 /// <item>put spaces around CJK ideographs (the Rust tokenizer's block list, U+2B920–U+2CEAF included as it has it);</item>
 /// <item>strip accents: NFD, then drop nonspacing marks (Mn);</item>
 /// <item>lowercase, code point by code point (U+0130 becomes "i\u0307", the one multi-character mapping, as Rust's <c>char::to_lowercase</c>);</item>
@@ -62,7 +63,7 @@ internal sealed class BertBasicTokenizer
 
             if (_clean)
             {
-                if (r.Value == 0 || r.Value == 0xFFFD || IsControl(r)) { Absorb(output, end); continue; }
+                if (r.Value == 0 || r.Value == 0xFFFD || IsControl(r)) continue;
                 if (IsWhitespace(r)) r = new Rune(' ');
             }
 
@@ -79,30 +80,16 @@ internal sealed class BertBasicTokenizer
         }
     }
 
-    /// <summary>
-    /// A dropped character is absorbed by the character before it (its span is extended), as HF's <c>NormalizedString::filter</c>
-    /// does, so that e.g. a decomposed combining accent stays inside the span of the letter it decorates.
-    /// </summary>
-    static void Absorb(Normalized output, int end)
-    {
-        int last = output.Start.Count - 1;
-        if (last < 0) return;
-        int start = output.Start[last];
-        for (int k = last; k >= 0 && output.Start[k] == start; k--) output.End[k] = end;
-    }
-
     void AppendTransformed(Rune r, int start, int end, Normalized output)
     {
         if (_strip && r.Value >= 0xC0)
         {
             string decomposed = r.ToString().Normalize(NormalizationForm.FormD);
-            int before = output.Text.Length;
             foreach (var d in decomposed.EnumerateRunes())
             {
                 if (Rune.GetUnicodeCategory(d) == UnicodeCategory.NonSpacingMark) continue;
                 AppendLowered(d, start, end, output);
             }
-            if (output.Text.Length == before) Absorb(output, end);
         }
         else
         {
@@ -169,12 +156,16 @@ internal sealed class BertBasicTokenizer
     /// <summary>\t, \n, \r and every White_Space character (Rust <c>char::is_whitespace</c>, same set as .NET's).</summary>
     public static bool IsWhitespace(Rune r) => r.Value is '\t' or '\n' or '\r' || Rune.IsWhiteSpace(r);
 
-    /// <summary>Unicode "other" categories (Cc, Cf, Cs, Co, Cn), except \t \n \r which count as whitespace.</summary>
+    /// <summary>
+    /// Control (Cc), format (Cf), surrogate (Cs) and private-use (Co) characters, except \t \n \r which count as whitespace.
+    /// Unassigned code points (Cn) are kept: HF tokenizers' tables do not report them (checked against BertTokenizerFast on
+    /// random code points), so they become ordinary characters ([UNK] unless in the vocabulary).
+    /// </summary>
     public static bool IsControl(Rune r)
     {
         if (r.Value is '\t' or '\n' or '\r') return false;
         return Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate
-            or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+            or UnicodeCategory.PrivateUse;
     }
 
     /// <summary>ASCII punctuation (all ASCII symbols that are not letters, digits or space) or a Unicode punctuation category (Pc Pd Ps Pe Pi Pf Po).</summary>
