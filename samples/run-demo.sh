@@ -7,9 +7,9 @@ dss=bin/dss
 encoder=out/sample-encoder
 
 # No pretrained weights ship with the project: the sample encoder is a small BERT initialised from a fixed seed
-# over the bundled WordPiece vocabulary. Its dense ranking is weak until trained (see README: training).
+# over the bundled bert-base-uncased WordPiece vocabulary. Its dense ranking is weak until trained (see README: training).
 if [ ! -f "$encoder/model.safetensors" ]; then
-  $dss encoder init --out "$encoder" --vocab samples/vocab/vocab.txt --layers 2 --hidden 128 --heads 4 --ffn 512 --seed 42
+  $dss encoder init --out "$encoder" --layers 2 --hidden 128 --heads 4 --ffn 512 --seed 42
 fi
 
 echo "== dss index"

@@ -26,6 +26,9 @@ public sealed record DualEncoderConfig
 {
     public const string FileName = "dual_encoder.json";
 
+    /// <summary>Document length of a folder that declares none (no dual_encoder.json, no sentence_bert_config.json).</summary>
+    public const int BareFolderMaxLength = 128;
+
     public string? Name { get; init; }
     public PoolingMode Pooling { get; init; } = PoolingMode.Mean;
     public bool Normalize { get; init; } = true;
@@ -75,9 +78,14 @@ public sealed record DualEncoderConfig
         }
     }
 
+    /// <summary>
+    /// Settings of a folder without dual_encoder.json: from sentence-transformers' files where present; otherwise those of
+    /// a bare Hugging Face BertModel, which declares no normalisation: mean pooling, raw (unnormalised) vectors, and
+    /// 128-token documents (the length the bert-golden fixtures were made at).
+    /// </summary>
     static DualEncoderConfig FromSentenceTransformers(string dir)
     {
-        var c = new DualEncoderConfig();
+        var c = new DualEncoderConfig { Normalize = false, MaxDocumentLength = BareFolderMaxLength };
         try
         {
             string pooling = Path.Combine(dir, "1_Pooling", "config.json");

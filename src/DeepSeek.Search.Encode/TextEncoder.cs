@@ -64,6 +64,9 @@ public sealed class TextEncoder : IDisposable
 
     public BertTokenizer Tokenizer { get; }
 
+    /// <summary>True when the folder had no tokenizer and the bundled bert-base-uncased vocabulary is used.</summary>
+    public bool UsesBundledVocabulary { get; private set; }
+
     /// <summary>Effective settings (folder's dual_encoder.json with <see cref="EncoderOptions"/> overrides applied).</summary>
     public DualEncoderConfig Config { get; }
 
@@ -112,7 +115,7 @@ public sealed class TextEncoder : IDisposable
             foreach (var d in new[] { queryDir, documentDir })
                 if (!Directory.Exists(d)) throw new CheckpointException($"{dir}: {DualEncoderConfig.FileName} says tied=false but {Path.GetFileName(d)}/ is missing");
 
-        var tokenizer = LoadTokenizer(dir, queryDir, options);
+        var tokenizer = LoadTokenizer(dir, queryDir, options, out bool bundledTokenizer);
         var weightFiles = BertCheckpoint.WeightFiles(queryDir).ToList();
         if (!config.Tied) weightFiles.AddRange(BertCheckpoint.WeightFiles(documentDir));
         string sha = Sha256Files(weightFiles);
@@ -123,7 +126,9 @@ public sealed class TextEncoder : IDisposable
             query = BertCheckpoint.Load(queryDir);
             document = config.Tied ? query : BertCheckpoint.Load(documentDir);
             string name = options.Name ?? config.Name ?? new DirectoryInfo(dir).Name;
-            return Assemble(query, document, config.Tied, tokenizer, config, options, name, sha, device);
+            var encoder = Assemble(query, document, config.Tied, tokenizer, config, options, name, sha, device);
+            encoder.UsesBundledVocabulary = bundledTokenizer;
+            return encoder;
         }
         catch
         {
@@ -190,13 +195,22 @@ public sealed class TextEncoder : IDisposable
         return r;
     }
 
-    static BertTokenizer LoadTokenizer(string dir, string queryDir, EncoderOptions options)
+    static BertTokenizer LoadTokenizer(string dir, string queryDir, EncoderOptions options, out bool bundled)
     {
+        bundled = false;
         if (options.TokenizerDirectory != null) return BertTokenizer.FromFolder(options.TokenizerDirectory);
         foreach (var d in new[] { dir, queryDir })
             if (File.Exists(Path.Combine(d, "vocab.txt")) || File.Exists(Path.Combine(d, "tokenizer.json")))
                 return BertTokenizer.FromFolder(d);
-        throw new CheckpointException($"{dir}: no tokenizer (vocab.txt or tokenizer.json); add one or set EncoderOptions.TokenizerDirectory");
+        // A bare Hugging Face BertModel folder (save_pretrained of the model alone) has no tokenizer files. When its
+        // vocabulary size is that of Google's uncased BERT vocabulary, use the copy bundled with the Text assembly.
+        var config = BertConfig.Load(Path.Combine(queryDir, BertCheckpoint.ConfigFile));
+        if (config.VocabSize == BertTokenizer.BundledUncasedVocabularySize)
+        {
+            bundled = true;
+            return BertTokenizer.BundledUncased();
+        }
+        throw new CheckpointException($"{dir}: no tokenizer (vocab.txt or tokenizer.json) and vocab_size {config.VocabSize} is not the bundled vocabulary's {BertTokenizer.BundledUncasedVocabularySize}; add one or pass a tokenizer folder");
     }
 
     static string Sha256Files(IEnumerable<string> files)

@@ -77,7 +77,12 @@ public sealed partial class CollectionStore
             throw new InvalidInputException($"collection '{Name}' is being built by another process (lock held on {Path.Combine(Directory, ".lock")})");
         }
         RemoveAbandonedBuilds();
-        var id = $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..8]}";
+        // Generation names sort in build order: a sequence number first, then the UTC time for people.
+        long next = 1 + System.IO.Directory.EnumerateDirectories(Directory, "gen-*")
+            .Select(d => Path.GetFileName(d)!.Split('-'))
+            .Select(parts => parts.Length > 1 && long.TryParse(parts[1], out var n) ? n : 0)
+            .DefaultIfEmpty(0).Max();
+        var id = $"{next:D6}-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
         return new GenerationWriter(this, id, lockStream);
     }
 

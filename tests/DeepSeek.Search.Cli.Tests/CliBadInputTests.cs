@@ -120,7 +120,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
     {
         IndexGood("dimmismatch", dense: true);
         var other = f.PathOf("enc32");
-        Dss.Ok("encoder", "init", "--out", other, "--vocab", Path.Combine(f.Encoder, "vocab.txt"), "--layers", "1", "--hidden", "32", "--heads", "2", "--ffn", "64");
+        Dss.Ok("encoder", "init", "--out", other, "--layers", "1", "--hidden", "32", "--heads", "2", "--ffn", "64");
         Dss.Fails("32-d", "search", "-c", "dimmismatch", "-q", "p53", "--encoder", other, "--index-root", Root);
     }
 

@@ -33,7 +33,7 @@ public class TextEncoderTests
                 Golden.Close(Row(g.MeanPooled, i, 64), queries[i], Tolerance, $"{fixture} query {i}");
             }
         }
-        using (var normalized = TextEncoder.Load(Golden.ModelDir(fixture), baseOptions))
+        using (var normalized = TextEncoder.Load(Golden.ModelDir(fixture), baseOptions with { Normalize = true }))
         {
             Assert.Equal(PoolingMode.Mean, normalized.Config.Pooling);
             Assert.True(normalized.Config.Normalize);
@@ -52,20 +52,40 @@ public class TextEncoderTests
     [Fact]
     public void Defaults_identity_and_tokenizer()
     {
+        // A bare HF BertModel folder declares no normalisation and no length: raw mean pooling, 64 / 128 tokens.
         using var enc = TextEncoder.Load(Golden.ModelDir("tiny"), new EncoderOptions { TokenizerDirectory = Golden.MiniLmTokenizer });
-        Assert.Equal(new DualEncoderConfig(), enc.Config);
-        Assert.Equal((64, 256), (enc.Config.MaxQueryLength, enc.Config.MaxDocumentLength));
+        Assert.Equal(new DualEncoderConfig { Normalize = false, MaxDocumentLength = DualEncoderConfig.BareFolderMaxLength }, enc.Config);
+        Assert.Equal((64, 128), (enc.Config.MaxQueryLength, enc.Config.MaxDocumentLength));
         Assert.Equal("cpu", enc.Device.type.ToString().ToLowerInvariant());
+        Assert.False(enc.UsesBundledVocabulary);
         string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(Golden.ModelDir("tiny"), "model.safetensors"))));
         Assert.Equal(sha, enc.WeightsSha256);
-        Assert.Equal($"hf|mean|l2|sha256:{sha}", enc.Identity);
+        Assert.Equal($"hf|mean|raw|sha256:{sha}", enc.Identity);
         Assert.Equal(30522, enc.Tokenizer.VocabSize);
-        var v = enc.EncodeQuery("What is the role of p53 in apoptosis?");
+
+        using var normalized = TextEncoder.Load(Golden.ModelDir("tiny"), new EncoderOptions { TokenizerDirectory = Golden.MiniLmTokenizer, Name = "tiny", Normalize = true });
+        Assert.Equal($"tiny|mean|l2|sha256:{sha}", normalized.Identity);
+        var v = normalized.EncodeQuery("What is the role of p53 in apoptosis?");
         Assert.Equal(64, v.Length);
         Assert.Equal(1.0, Math.Sqrt(v.Sum(x => (double)x * x)), 5);
+    }
 
-        using var named = TextEncoder.Load(Golden.ModelDir("tiny"), new EncoderOptions { TokenizerDirectory = Golden.MiniLmTokenizer, Name = "tiny", Normalize = false });
-        Assert.Equal($"tiny|mean|raw|sha256:{sha}", named.Identity);
+    [Fact]
+    public void Folder_without_tokenizer_uses_the_bundled_vocabulary_only_when_its_size_matches()
+    {
+        using (var bundled = TextEncoder.Load(Golden.ModelDir("tiny")))
+        using (var explicitVocab = TextEncoder.Load(Golden.ModelDir("tiny"), new EncoderOptions { TokenizerDirectory = Golden.MiniLmTokenizer }))
+        {
+            Assert.True(bundled.UsesBundledVocabulary);
+            var texts = Golden.Texts();
+            Assert.Equal(explicitVocab.EncodeDocuments(texts), bundled.EncodeDocuments(texts));
+        }
+        using var tmp = new TempDir();
+        var other = SmallConfig with { VocabSize = 1000 };
+        using (var model = new BertModel(other, seed: 3)) BertCheckpoint.Save(model, tmp.Path);
+        var e = Assert.Throws<CheckpointException>(() => TextEncoder.Load(tmp.Path));
+        Assert.Contains("no tokenizer", e.Message);
+        Assert.Contains("1000", e.Message);
     }
 
     [Fact]
@@ -86,8 +106,6 @@ public class TextEncoderTests
     [Fact]
     public void Missing_tokenizer_and_bad_settings_are_clear_errors()
     {
-        var e = Assert.Throws<CheckpointException>(() => TextEncoder.Load(Golden.ModelDir("tiny")));
-        Assert.Contains("TokenizerDirectory", e.Message);
         Assert.Throws<CheckpointException>(() => TextEncoder.Load("/nonexistent/encoder"));
         var tooLong = Assert.Throws<CheckpointException>(() => TextEncoder.Load(Golden.ModelDir("tiny"),
             new EncoderOptions { TokenizerDirectory = Golden.MiniLmTokenizer, MaxDocumentLength = 1024 }));
@@ -170,7 +188,7 @@ public class TextEncoderTests
 
         // without dual_encoder.json the subfolders alone mean untied
         File.Delete(tmp.File(DualEncoderConfig.FileName));
-        using var inferred = TextEncoder.Load(tmp.Path);
+        using var inferred = TextEncoder.Load(tmp.Path, new EncoderOptions { Normalize = true });
         Assert.False(inferred.Tied);
         Assert.Equal(q, inferred.EncodeQueries(texts));
     }

@@ -19,10 +19,11 @@ static class EmbedCommand
         var document = new Option<bool>("--document") { Description = "Use the document tower (the default)" };
         var pooling = new Option<string?>("--pooling") { Description = "Override the folder's pooling: mean or cls" }.AcceptOnlyFromAmong("mean", "cls");
         var normalize = new Option<bool?>("--normalize") { Description = "Override the folder's L2 normalisation (true/false)" };
+        var maxLength = new Option<int?>("--max-length") { Description = "Override the tower's maximum length in tokens (longer texts are truncated)" };
         var json = new Option<bool>("--json") { Description = "Print JSON: encoder identity, dimension and one {id, text, embedding} per input" };
         var device = CommonOptions.Device();
 
-        var cmd = new Command("embed", "Print one embedding per input text.") { encoder, tokenizer, input, text, query, document, pooling, normalize, json, device };
+        var cmd = new Command("embed", "Print one embedding per input text.") { encoder, tokenizer, input, text, query, document, pooling, normalize, maxLength, json, device };
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(query) && pr.GetValue(document)) throw new InvalidInputException("--query and --document exclude each other");
@@ -37,8 +38,12 @@ static class EmbedCommand
                 TokenizerDirectory = pr.GetValue(tokenizer),
                 Pooling = pr.GetValue(pooling) switch { "mean" => PoolingMode.Mean, "cls" => PoolingMode.Cls, _ => null },
                 Normalize = pr.GetValue(normalize),
+                MaxQueryLength = pr.GetValue(maxLength),
+                MaxDocumentLength = pr.GetValue(maxLength),
             };
             using var enc = TextEncoder.Load(pr.GetValue(encoder)!, options);
+            if (enc.UsesBundledVocabulary)
+                Console.Error.WriteLine($"dss: note: {pr.GetValue(encoder)} has no vocab.txt or tokenizer.json; using the bundled bert-base-uncased vocabulary (its vocab_size matches)");
             bool isQuery = pr.GetValue(query);
             var texts = items.Select(i => i.Text).ToList();
             var vectors = isQuery ? enc.EncodeQueries(texts) : enc.EncodeDocuments(texts);

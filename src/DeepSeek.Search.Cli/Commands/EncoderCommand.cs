@@ -11,7 +11,7 @@ static class EncoderCommand
     public static Command Create()
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder to create (must not exist or be empty)", Required = true };
-        var vocab = new Option<string>("--vocab") { Description = "WordPiece vocab.txt (one token per line)", Required = true };
+        var vocab = new Option<string?>("--vocab") { Description = "WordPiece vocab.txt (one token per line) [default: the bundled bert-base-uncased vocabulary]" };
         var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => 2 };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size (= embedding dimension)", DefaultValueFactory = _ => 128 };
         var heads = new Option<int>("--heads") { Description = "Attention heads (must divide --hidden)", DefaultValueFactory = _ => 4 };
@@ -27,10 +27,12 @@ static class EncoderCommand
             var dir = Path.GetFullPath(pr.GetValue(output)!);
             if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
                 throw new InvalidInputException($"{dir} exists and is not empty: refusing to overwrite it");
-            var vocabPath = pr.GetValue(vocab)!;
-            if (!File.Exists(vocabPath)) throw new InvalidInputException($"vocabulary not found: {vocabPath}");
+            var vocabPath = pr.GetValue(vocab);
+            if (vocabPath != null && !File.Exists(vocabPath)) throw new InvalidInputException($"vocabulary not found: {vocabPath}");
             bool cased = pr.GetValue(uncased);
-            var tokenizer = BertTokenizer.FromVocabFile(vocabPath, new BertTokenizerOptions { LowerCase = !cased, StripAccents = !cased });
+            var tokenizer = vocabPath == null
+                ? BertTokenizer.BundledUncased()
+                : BertTokenizer.FromVocabFile(vocabPath, new BertTokenizerOptions { LowerCase = !cased, StripAccents = !cased });
             int max = pr.GetValue(maxLength);
             var config = new BertConfig
             {

@@ -77,6 +77,23 @@ public sealed class BertTokenizer
         return FromVocabulary(ReadVocabTxt(path), options);
     }
 
+    /// <summary>Number of entries in the bundled vocabulary (Google BERT uncased, also bert-base-uncased and all-MiniLM-L6-v2).</summary>
+    public const int BundledUncasedVocabularySize = 30522;
+
+    /// <summary>
+    /// A tokenizer over the vocabulary embedded in this assembly: Google BERT's uncased WordPiece vocabulary
+    /// (30,522 entries, Apache-2.0), lower-casing and stripping accents as bert-base-uncased does.
+    /// </summary>
+    public static BertTokenizer BundledUncased()
+    {
+        using var stream = typeof(BertTokenizer).Assembly.GetManifestResourceStream("DeepSeek.Search.Text.bert-base-uncased-vocab.txt")
+            ?? throw new InvalidOperationException("bundled vocabulary resource missing from the assembly");
+        using var reader = new StreamReader(stream);
+        var tokens = new List<string>(BundledUncasedVocabularySize);
+        while (reader.ReadLine() is { } line) tokens.Add(line.TrimEnd('\r'));
+        return FromVocabulary(tokens, new BertTokenizerOptions { LowerCase = true });
+    }
+
     /// <summary>Creates a tokenizer from tokens in id order.</summary>
     public static BertTokenizer FromVocabulary(IEnumerable<string> tokens, BertTokenizerOptions? options = null)
     {
