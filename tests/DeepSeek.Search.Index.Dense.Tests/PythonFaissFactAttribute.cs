@@ -26,12 +26,19 @@ public sealed class PythonFaissFactAttribute : FactAttribute
     }
 }
 
-/// <summary>Runs a python3 -c script and captures its output.</summary>
+/// <summary>
+/// Runs a python -c script and captures its output. The interpreter is $DSS_PYTHON, else Debian's /usr/bin/python3
+/// (where `make setup` installs python3-faiss), else python3 on PATH.
+/// </summary>
 internal static class PythonRunner
 {
+    static string Interpreter =>
+        Environment.GetEnvironmentVariable("DSS_PYTHON") is { Length: > 0 } p ? p
+        : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
     public static (int Exit, string Output, string Error) Run(string script, TimeSpan timeout, params string[] args)
     {
-        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Interpreter) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
