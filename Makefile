@@ -17,7 +17,7 @@ help:
 	@echo "make build   build everything; the CLI launcher is bin/dss"
 	@echo "make run     index the bundled sample collection and run example searches in every mode"
 	@echo "make test    run all tests (needs $(SHARED) for fixtures and data)"
-	@echo "make eval    index SciFact from $(SHARED) and evaluate bm25 / dense / hybrid"
+	@echo "make eval    index SciFact and SQuAD dev from $(SHARED) and evaluate them (ENCODER=DIR adds dense and hybrid)"
 	@echo "make bench   run the benchmarks; results under bench/results/"
 
 setup: apt restore native
@@ -61,7 +61,7 @@ test: build
 	./build/test-summary.sh
 
 eval: build
-	./build/eval-scifact.sh $(SHARED)
+	./build/eval-scifact.sh $(SHARED) $(ENCODER)
 
 bench: build
 	$(DOTNET) run --project bench/DeepSeek.Search.Benchmarks -c $(CONFIG) --no-build -- --shared $(SHARED) --results bench/results $(SUITES)

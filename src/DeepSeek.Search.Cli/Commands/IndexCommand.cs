@@ -22,12 +22,13 @@ static class IndexCommand
         var factory = new Option<string>("--faiss") { Description = "FAISS index factory string (inner product), e.g. IDMap2,Flat | IDMap2,HNSW32,Flat | IVF256,Flat", DefaultValueFactory = _ => "IDMap2,Flat" };
         var k1 = new Option<float>("--k1") { Description = "BM25 k1", DefaultValueFactory = _ => Bm25Options.Default.K1 };
         var b = new Option<float>("--b") { Description = "BM25 b", DefaultValueFactory = _ => Bm25Options.Default.B };
+        var fields = new Option<string>("--fields") { Description = "BM25 fields: flat (title + body as one field, as Anserini's BEIR flat runs) or multifield (title and body scored separately)", DefaultValueFactory = _ => "flat" }.AcceptOnlyFromAmong("flat", "multifield");
         var strict = new Option<bool>("--strict") { Description = "Stop at the first malformed record instead of skipping it" };
         var device = CommonOptions.Device();
         var batch = new Option<int>("--batch-size") { Description = "Chunks per encoder batch", DefaultValueFactory = _ => 64 };
 
         var cmd = new Command("index", "Index a document collection (BM25, plus dense vectors with --encoder) as a new generation; the previous one serves until it commits.")
-        { collection, corpus, encoder, root, chunkTokens, chunkOverlap, factory, k1, b, strict, device, batch };
+        { collection, corpus, encoder, root, chunkTokens, chunkOverlap, factory, k1, b, fields, strict, device, batch };
 
         cmd.SetAction(pr =>
         {
@@ -48,7 +49,12 @@ static class IndexCommand
                 ChunkTokens = pr.GetValue(chunkTokens),
                 ChunkOverlap = pr.GetValue(chunkOverlap),
                 Factory = pr.GetValue(factory)!,
-                Bm25 = Bm25Options.Default with { K1 = pr.GetValue(k1), B = pr.GetValue(b) },
+                Bm25 = Bm25Options.Default with
+                {
+                    K1 = pr.GetValue(k1),
+                    B = pr.GetValue(b),
+                    FieldMode = pr.GetValue(fields) == "multifield" ? LexicalFieldMode.Multifield : LexicalFieldMode.Flat,
+                },
                 Device = pr.GetValue(device)!,
                 EncodeBatchSize = pr.GetValue(batch),
                 Source = Path.GetFullPath(pr.GetValue(corpus)!),
