@@ -10,7 +10,7 @@ CLI_OUT := src/DeepSeek.Search.Cli/bin/$(CONFIG)/net10.0
 FAISS_SHIM_SRC := $(wildcard native/faiss_shim/*.cpp)
 FAISS_SHIM_HDR := $(wildcard native/faiss_shim/*.h)
 
-.PHONY: help setup apt restore native build run test eval bench clean
+.PHONY: help setup apt restore native build run test eval bench gpu-bundle clean
 
 help:
 	@echo "make setup   install Debian packages (FAISS, OpenBLAS, patchelf), restore NuGet, build native shims"
@@ -19,6 +19,7 @@ help:
 	@echo "make test    run all tests (needs $(SHARED) for fixtures and data)"
 	@echo "make eval    index SciFact and SQuAD dev from $(SHARED) and evaluate them (ENCODER=DIR adds dense and hybrid)"
 	@echo "make bench   run the benchmarks; results under bench/results/"
+	@echo "make gpu-bundle  self-contained dss for a CUDA machine (out/gpu; run with DSS_LIBTORCH=.../torch/lib)"
 
 setup: apt restore native
 
@@ -68,3 +69,12 @@ bench: build
 
 clean:
 	rm -rf bin out native/build */*/bin */*/obj
+
+# Self-contained bundle for a CUDA machine without .NET: no bundled libtorch; run it with
+# DSS_LIBTORCH=<a PyTorch install's torch/lib> out/gpu/dss ... --device cuda
+gpu-bundle: setup
+	$(DOTNET) publish src/DeepSeek.Search.Cli -c $(CONFIG) -r linux-x64 --self-contained -p:TorchSharpBackend=none \
+	  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true -o out/gpu -v quiet -nologo
+	rm -f out/gpu/*.pdb out/gpu/libmscordaccore.so out/gpu/libmscordbi.so out/gpu/createdump
+	tar -C out -czf out/dss-gpu-linux-x64.tar.gz gpu
+	@du -sh out/gpu out/dss-gpu-linux-x64.tar.gz
