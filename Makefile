@@ -74,7 +74,8 @@ clean:
 # DSS_LIBTORCH=<a PyTorch install's torch/lib> out/gpu/dss ... --device cuda
 gpu-bundle: setup
 	$(DOTNET) publish src/DeepSeek.Search.Cli -c $(CONFIG) -r linux-x64 --self-contained -p:TorchSharpBackend=none \
-	  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true -o out/gpu -v quiet -nologo
+	  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
+	  -p:JsonSerializerIsReflectionEnabledByDefault=true -o out/gpu -v quiet -nologo
 	rm -f out/gpu/*.pdb out/gpu/libmscordaccore.so out/gpu/libmscordbi.so out/gpu/createdump
 	tar -C out -czf out/dss-gpu-linux-x64.tar.gz gpu
 	@du -sh out/gpu out/dss-gpu-linux-x64.tar.gz
