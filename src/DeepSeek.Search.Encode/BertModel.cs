@@ -89,8 +89,9 @@ public sealed class BertModel : nn.Module
         var types = tokenTypeIds?.to(ScalarType.Int64, device);
 
         // Additive attention bias [batch, 1, 1, seq]: 0 for tokens, the dtype's lowest value for padding (as HF's eager/SDPA paths).
+        // A mask with no padding is dropped (as transformers' SDPA path does), which lets SDPA pick its fused kernels.
         Tensor? bias = null;
-        if (attentionMask is not null)
+        if (attentionMask is not null && !attentionMask.to(ScalarType.Bool).all().item<bool>())
         {
             var dtype = _embeddings.DType;
             var keep = attentionMask.to(device).to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
