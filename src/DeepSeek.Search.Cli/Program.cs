@@ -10,5 +10,6 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     EmbedCommand.Create(),
     InfoCommand.Create(),
     EncoderCommand.Create(),
+    TrainCommand.Create(),
 };
 return CliRunner.Invoke(root, args);

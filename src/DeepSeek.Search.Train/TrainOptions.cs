@@ -1,0 +1,250 @@
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode;
+
+namespace DeepSeek.Search.Train;
+
+/// <summary>The training objective.</summary>
+public enum LossKind
+{
+    /// <summary>InfoNCE (softmax cross-entropy) over in-batch negatives plus any hard negatives.</summary>
+    InfoNce,
+
+    /// <summary>Margin (triplet) ranking loss over the same candidates.</summary>
+    Triplet,
+}
+
+/// <summary>Which pseudo-pairs self-supervision makes from the corpus alone (when no queries/qrels or pairs are given).</summary>
+public enum SelfSupervision
+{
+    /// <summary>Inverse cloze task: a sentence is the query, the rest of its document the positive.</summary>
+    Ict,
+
+    /// <summary>Independent cropping (Contriever): two random spans of a document, with word deletion.</summary>
+    Crop,
+
+    /// <summary>The title is the query, the body the positive (documents without a title are skipped).</summary>
+    Title,
+
+    /// <summary>One of the three, chosen per document (title only where there is one).</summary>
+    Mix,
+}
+
+/// <summary>Arithmetic of the forward and backward passes.</summary>
+public enum TrainPrecision
+{
+    /// <summary>bf16 on CUDA, fp32 on CPU.</summary>
+    Auto,
+    Float32,
+
+    /// <summary>bf16 working copy of the weights for the passes, fp32 master weights and optimizer state.</summary>
+    BFloat16,
+}
+
+/// <summary>Which dev-set score early stopping and best-model selection watch.</summary>
+public enum DevMetric
+{
+    /// <summary>nDCG@10 of dense retrieval alone.</summary>
+    Dense,
+
+    /// <summary>nDCG@10 of BM25 and dense fused by reciprocal rank (k = 60), as `dss search --mode hybrid`.</summary>
+    Hybrid,
+}
+
+/// <summary>
+/// Everything <see cref="Trainer"/> needs. Supervision comes from exactly one of: BEIR <see cref="QueriesPath"/> +
+/// <see cref="QrelsPath"/> (over <see cref="CorpusPath"/>), a JSONL <see cref="PairsPath"/>, or, with neither, self-supervision from the
+/// corpus (<see cref="SelfSupervision"/>).
+/// </summary>
+public sealed record TrainOptions
+{
+    /// <summary>The encoder folder to create. It only appears when training succeeds (the run works in <c>OUT.partial</c>).</summary>
+    public required string OutputPath { get; init; }
+
+    // ---- model ----
+
+    /// <summary>A Hugging Face BERT folder to start from; null = from scratch with the shape below.</summary>
+    public string? InitPath { get; init; }
+
+    public int Layers { get; init; } = 6;
+    public int Hidden { get; init; } = 384;
+    public int Heads { get; init; } = 12;
+    public int Ffn { get; init; } = 1536;
+    public int MaxPositions { get; init; } = 512;
+
+    /// <summary>Tokenizer folder (vocab.txt / tokenizer.json); default: the --init folder's, else the bundled bert-base-uncased vocabulary.</summary>
+    public string? TokenizerPath { get; init; }
+
+    /// <summary>Separate query and document towers (both start from the same weights).</summary>
+    public bool Untied { get; init; }
+
+    /// <summary>Pooling; null = the --init folder's setting, else mean.</summary>
+    public PoolingMode? Pooling { get; init; }
+
+    /// <summary>L2 normalisation; null = the --init folder's setting, else true.</summary>
+    public bool? Normalize { get; init; }
+
+    public int MaxQueryLength { get; init; } = 64;
+    public int MaxDocumentLength { get; init; } = 256;
+    public string QueryPrefix { get; init; } = "";
+    public string DocumentPrefix { get; init; } = "";
+
+    /// <summary>Name recorded in dual_encoder.json; default: the output folder's name.</summary>
+    public string? Name { get; init; }
+
+    // ---- data ----
+
+    public string? CorpusPath { get; init; }
+    public string? QueriesPath { get; init; }
+    public string? QrelsPath { get; init; }
+    public string? PairsPath { get; init; }
+
+    /// <summary>Qrels whose queries must never be trained on (e.g. the evaluation split): they are dropped from training.</summary>
+    public IReadOnlyList<string> ExcludeQrelsPaths { get; init; } = [];
+
+    /// <summary>Kind of self-supervision when there is no supervision.</summary>
+    public SelfSupervision SelfSupervision { get; init; } = SelfSupervision.Mix;
+
+    /// <summary>BM25 hard negatives per pair (positives excluded); 0 = in-batch negatives only; null = 1 for supervised pairs over a
+    /// corpus, 0 for self-supervision (a full document as negative of a crop would teach length, not relevance).</summary>
+    public int? HardNegatives { get; init; }
+
+    /// <summary>Hard negatives are sampled from BM25 ranks [<see cref="HardNegativeSkip"/>, <see cref="HardNegativeDepth"/>).</summary>
+    public int HardNegativeDepth { get; init; } = 30;
+
+    /// <summary>Top BM25 ranks never used as negatives (likely unjudged positives).</summary>
+    public int HardNegativeSkip { get; init; } = 0;
+
+    // ---- loss ----
+
+    public LossKind Loss { get; init; } = LossKind.InfoNce;
+    public double Temperature { get; init; } = 0.05;
+    public bool LearnTemperature { get; init; }
+
+    /// <summary>InfoNCE in both directions (query→documents and positive document→queries), averaged.</summary>
+    public bool Symmetric { get; init; }
+
+    /// <summary>Margin of the triplet loss, in similarity units.</summary>
+    public double Margin { get; init; } = 0.2;
+
+    // ---- loop ----
+
+    /// <summary>Pairs per optimizer step.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>GradCache: sequences per forward/backward pass; 0 = the whole batch at once.</summary>
+    public int ChunkSize { get; init; }
+
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Stop after this many optimizer steps (overrides <see cref="Epochs"/> for the schedule); 0 = epochs decide.</summary>
+    public int MaxSteps { get; init; }
+
+    /// <summary>Peak learning rate; null = 2e-5 from --init, 1e-4 from scratch.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>Linear warmup length as a fraction of all steps (ignored when <see cref="WarmupSteps"/> is set).</summary>
+    public double WarmupRatio { get; init; } = 0.1;
+    public int? WarmupSteps { get; init; }
+    public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>Gradient clipping (global L2 norm); 0 = off.</summary>
+    public double ClipNorm { get; init; } = 1.0;
+    public long Seed { get; init; } = 42;
+
+    /// <summary>cpu (default), cuda, cuda:N or auto.</summary>
+    public string Device { get; init; } = "cpu";
+    public TrainPrecision Precision { get; init; } = TrainPrecision.Auto;
+    public int? Threads { get; init; }
+
+    // ---- dev set, checkpoints ----
+
+    /// <summary>Share of the training queries held out as the dev set (qrels or id pairs only); 0 = none.</summary>
+    public double DevFraction { get; init; } = 0.1;
+
+    /// <summary>At most this many dev queries.</summary>
+    public int DevMaxQueries { get; init; } = 200;
+
+    /// <summary>An explicit dev set instead of one carved from training (BEIR queries + qrels over the corpus).</summary>
+    public string? DevQueriesPath { get; init; }
+    public string? DevQrelsPath { get; init; }
+
+    /// <summary>Evaluate on the dev set every N steps (and at the end); 0 = once per epoch.</summary>
+    public int EvalEvery { get; init; }
+
+    /// <summary>Documents searched by dev evaluation: the dev positives plus a seeded sample up to this many; 0 = the whole corpus.</summary>
+    public int EvalDocuments { get; init; }
+    public DevMetric DevMetric { get; init; } = DevMetric.Dense;
+
+    /// <summary>Stop after this many evaluations without improvement; 0 = never stop early.</summary>
+    public int Patience { get; init; }
+
+    /// <summary>Save a resumable checkpoint every N steps (and at the end); 0 = once per epoch.</summary>
+    public int CheckpointEvery { get; init; }
+    public int KeepCheckpoints { get; init; } = 1;
+
+    /// <summary>Continue from the last checkpoint of OUT.partial (or of a finished OUT).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Replace an existing output folder (only when the run succeeds).</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Report progress every N steps.</summary>
+    public int LogEvery { get; init; } = 10;
+
+    public void Validate()
+    {
+        void Positive(double v, string name) { if (!(v > 0)) throw new InvalidInputException($"{name} must be positive (got {v})"); }
+        void NonNegative(double v, string name) { if (!(v >= 0)) throw new InvalidInputException($"{name} must not be negative (got {v})"); }
+        if (string.IsNullOrWhiteSpace(OutputPath)) throw new InvalidInputException("an output folder is required");
+        if (InitPath == null)
+        {
+            Positive(Layers, "--layers");
+            Positive(Hidden, "--hidden");
+            Positive(Heads, "--heads");
+            Positive(Ffn, "--ffn");
+            Positive(MaxPositions, "--max-positions");
+            if (Hidden % Heads != 0) throw new InvalidInputException($"--hidden {Hidden} is not divisible by --heads {Heads}");
+        }
+        if (MaxQueryLength < 3) throw new InvalidInputException($"--max-query-length must be at least 3 (got {MaxQueryLength})");
+        if (MaxDocumentLength < 3) throw new InvalidInputException($"--max-doc-length must be at least 3 (got {MaxDocumentLength})");
+        if (QrelsPath != null && QueriesPath == null) throw new InvalidInputException("--qrels needs --queries");
+        if (QueriesPath != null && QrelsPath == null) throw new InvalidInputException("--queries needs --qrels (the training judgments)");
+        if (QrelsPath != null && CorpusPath == null) throw new InvalidInputException("--qrels needs --corpus (the judged documents' texts)");
+        if (QrelsPath != null && PairsPath != null) throw new InvalidInputException("give either --queries/--qrels or --pairs, not both");
+        if (QrelsPath == null && PairsPath == null && CorpusPath == null)
+            throw new InvalidInputException("no training data: give --queries/--qrels with --corpus, --pairs, or --corpus alone for self-supervision");
+        if ((DevQueriesPath == null) != (DevQrelsPath == null)) throw new InvalidInputException("--dev-queries and --dev-qrels go together");
+        if (DevQrelsPath != null && CorpusPath == null) throw new InvalidInputException("--dev-qrels needs --corpus");
+        if (HardNegatives is int hn) NonNegative(hn, "--hard-negatives");
+        NonNegative(HardNegativeSkip, "--negatives-skip");
+        if (HardNegatives is not 0 && HardNegativeDepth <= HardNegativeSkip)
+            throw new InvalidInputException($"--negatives-depth {HardNegativeDepth} must be larger than --negatives-skip {HardNegativeSkip}");
+        Positive(Temperature, "--temperature");
+        NonNegative(Margin, "--margin");
+        Positive(BatchSize, "--batch-size");
+        if (BatchSize < 2 && HardNegatives is 0) throw new InvalidInputException("--batch-size 1 without hard negatives leaves no negatives");
+        NonNegative(ChunkSize, "--chunk-size");
+        Positive(Epochs, "--epochs");
+        NonNegative(MaxSteps, "--max-steps");
+        if (LearningRate is double lr) Positive(lr, "--lr");
+        if (!(WarmupRatio >= 0 && WarmupRatio < 1)) throw new InvalidInputException($"--warmup must be in [0, 1) (got {WarmupRatio})");
+        if (WarmupSteps is int ws) NonNegative(ws, "--warmup-steps");
+        NonNegative(WeightDecay, "--weight-decay");
+        NonNegative(ClipNorm, "--clip");
+        if (Threads is int t) Positive(t, "--threads");
+        if (!(DevFraction >= 0 && DevFraction < 1)) throw new InvalidInputException($"--dev-fraction must be in [0, 1) (got {DevFraction})");
+        NonNegative(DevMaxQueries, "--dev-max-queries");
+        NonNegative(EvalEvery, "--eval-every");
+        NonNegative(EvalDocuments, "--eval-docs");
+        NonNegative(Patience, "--patience");
+        NonNegative(CheckpointEvery, "--checkpoint-every");
+        Positive(KeepCheckpoints, "--keep-checkpoints");
+        Positive(LogEvery, "--log-every");
+        if (LearnTemperature && Loss == LossKind.Triplet) throw new InvalidInputException("--learn-temperature applies to the InfoNCE loss, not to --loss triplet");
+        if (Symmetric && Loss == LossKind.Triplet) throw new InvalidInputException("--symmetric applies to the InfoNCE loss, not to --loss triplet");
+        if (Resume && Overwrite) throw new InvalidInputException("--resume and --overwrite exclude each other");
+    }
+
+    /// <summary>The learning rate in effect.</summary>
+    public double EffectiveLearningRate => LearningRate ?? (InitPath != null ? 2e-5 : 1e-4);
+}
