@@ -72,14 +72,15 @@ clean:
 
 # Self-contained bundle for a CUDA machine without .NET: no bundled libtorch; run it with
 # DSS_LIBTORCH=<a PyTorch install's torch/lib> out/gpu/dss ... --device cuda
-# (out/gpu/DeepSeek.Search.Benchmarks gpu: the GPU throughput suite; see bench/gpu-compare.sh)
+# (out/gpu/bench/DeepSeek.Search.Benchmarks gpu: the GPU throughput suite, trimmed on its own; see bench/gpu-compare.sh)
 gpu-bundle: setup
 	$(DOTNET) publish src/DeepSeek.Search.Cli -c $(CONFIG) -r linux-x64 --self-contained -p:TorchSharpBackend=none \
 	  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
 	  -p:JsonSerializerIsReflectionEnabledByDefault=true -o out/gpu -v quiet -nologo
 	$(DOTNET) publish bench/DeepSeek.Search.Benchmarks -c $(CONFIG) -r linux-x64 --self-contained -p:TorchSharpBackend=none \
 	  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
-	  -p:JsonSerializerIsReflectionEnabledByDefault=true -o out/gpu -v quiet -nologo
-	rm -f out/gpu/*.pdb out/gpu/libmscordaccore.so out/gpu/libmscordbi.so out/gpu/createdump
+	  -p:JsonSerializerIsReflectionEnabledByDefault=true -o out/gpu/bench -v quiet -nologo
+	rm -f out/gpu/*.pdb out/gpu/bench/*.pdb out/gpu/libmscordaccore.so out/gpu/libmscordbi.so out/gpu/createdump \
+	  out/gpu/bench/libmscordaccore.so out/gpu/bench/libmscordbi.so out/gpu/bench/createdump
 	tar -C out -czf out/dss-gpu-linux-x64.tar.gz gpu
 	@du -sh out/gpu out/dss-gpu-linux-x64.tar.gz

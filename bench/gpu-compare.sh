@@ -10,5 +10,5 @@ tar -C "$work" -xzf "$bundle"
 export DSS_LIBTORCH=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib
 mkdir -p "$results"
 python3 "$(dirname "$0")/baselines/pytorch_bert_throughput.py" --out "$results/gpu-pytorch.json"
-DSS_BENCH_DEVICE=cuda DSS_BENCH_PYTORCH="$results/gpu-pytorch.json" "$work/gpu/DeepSeek.Search.Benchmarks" --results "$results" gpu
+DSS_BENCH_DEVICE=cuda DSS_BENCH_PYTORCH="$results/gpu-pytorch.json" "$work/gpu/bench/DeepSeek.Search.Benchmarks" --results "$results" gpu
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader

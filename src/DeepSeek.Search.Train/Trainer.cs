@@ -114,7 +114,7 @@ public static class Trainer
         readonly IProgress<TrainProgress>? _progress;
         readonly CancellationToken _ct;
 
-        Device _device = CPU;
+        Device _device = null!; // set in Execute, after TorchRuntime.Initialize (touching torch earlier would load the bundled libtorch first)
         ScalarType _compute = ScalarType.Float32;
         TrainingCorpus? _corpus;
         SupervisedData? _supervised;
