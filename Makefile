@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 SHARED ?= ../shared
 INDEX_ROOT ?= indexes
-APT_PACKAGES := libfaiss-dev libopenblas-dev patchelf python3 g++ make python3-faiss
+APT_PACKAGES := libfaiss-dev libopenblas-dev patchelf python3 g++ make python3-faiss fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLI_OUT := src/DeepSeek.Search.Cli/bin/$(CONFIG)/net10.0
 FAISS_SHIM_SRC := $(wildcard native/faiss_shim/*.cpp)
