@@ -84,3 +84,5 @@ gpu-bundle: setup
 	  out/gpu/bench/libmscordaccore.so out/gpu/bench/libmscordbi.so out/gpu/bench/createdump
 	tar -C out -czf out/dss-gpu-linux-x64.tar.gz gpu
 	@du -sh out/gpu out/dss-gpu-linux-x64.tar.gz
+	@echo "restoring the CPU build (the publish above restored the projects without libtorch)"
+	$(MAKE) --no-print-directory build
