@@ -213,7 +213,8 @@ public sealed class TextEncoder : IDisposable
         throw new CheckpointException($"{dir}: no tokenizer (vocab.txt or tokenizer.json) and vocab_size {config.VocabSize} is not the bundled vocabulary's {BertTokenizer.BundledUncasedVocabularySize}; add one or pass a tokenizer folder");
     }
 
-    static string Sha256Files(IEnumerable<string> files)
+    /// <summary>Lower-case hex SHA-256 of the files' bytes, concatenated in the given order (the weights part of <see cref="Identity"/>).</summary>
+    public static string Sha256Files(IEnumerable<string> files)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];

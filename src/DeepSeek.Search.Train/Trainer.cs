@@ -690,18 +690,7 @@ public static class Trainer
         static IEnumerable<string> TokenizerFiles(string dir) =>
             new[] { "vocab.txt", "tokenizer.json", "tokenizer_config.json" }.Select(f => Path.Combine(dir, f)).Where(File.Exists);
 
-        static string FilesHash(IEnumerable<string> files)
-        {
-            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[1 << 20];
-            foreach (var f in files)
-            {
-                using var s = File.OpenRead(f);
-                int n;
-                while ((n = s.Read(buffer, 0, buffer.Length)) > 0) h.AppendData(buffer, 0, n);
-            }
-            return Convert.ToHexStringLower(h.GetHashAndReset())[..16];
-        }
+        static string FilesHash(IEnumerable<string> files) => TextEncoder.Sha256Files(files)[..16];
 
         /// <summary>Length and SHA-256 of the first 64 MiB (enough to tell data sets apart without reading a huge corpus twice).</summary>
         static string FileIdentity(string? path)
