@@ -10,5 +10,6 @@ read -r passed failed skipped < <(grep -E '^\s*(Passed|Failed)!\s+-\s+Failed:' "
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
 rm -f "$log"
 echo
-echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+echo "(${skipped} skipped)"
+echo "${passed} passed, ${failed} failed"
 if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi

@@ -11,5 +11,6 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     InfoCommand.Create(),
     EncoderCommand.Create(),
     TrainCommand.Create(),
+    GenerateCommand.Create(),
 };
 return CliRunner.Invoke(root, args);

@@ -1,0 +1,212 @@
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Generate;
+
+/// <summary>Device, dtype and seed of a <see cref="DeepSeekModel"/> (created or loaded).</summary>
+public sealed record DeepSeekModelOptions
+{
+    /// <summary>cpu (default), cuda, cuda:N or auto (see <see cref="TorchRuntime.ResolveDevice"/>).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Parameter dtype: Float32 (default), BFloat16 or Float16. The router's correction bias stays float32.</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    /// <summary>Seed of the random initialisation (<see cref="DeepSeekModel.Create"/> only); null = nondeterministic.</summary>
+    public long? Seed { get; init; }
+
+    internal Placement Resolve()
+    {
+        if (DType is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
+            throw new InvalidInputException($"model dtype {DType} is not a floating-point dtype (float32, bfloat16, float16)");
+        return new Placement(TorchRuntime.ResolveDevice(Device), DType);
+    }
+}
+
+/// <summary>
+/// A DeepSeek-V3 or DeepSeek-V2 causal language model in TorchSharp (HF <c>DeepseekV3ForCausalLM</c> / <c>DeepseekV2ForCausalLM</c>):
+/// token embeddings, <c>num_hidden_layers</c> <see cref="DecoderLayer"/>s of multi-head latent attention and dense or
+/// mixture-of-experts MLPs, a final RMSNorm and the LM head (the embedding matrix when <c>tie_word_embeddings</c>). Parameter names are
+/// the HF names (<c>model.layers.1.self_attn.kv_b_proj.weight</c>, ...) with routed experts in the fused 5.x layout
+/// (<c>model.layers.1.mlp.experts.gate_up_proj</c>). Numerics were checked in float32 against transformers 5.17
+/// (<c>fixtures/deepseek-v3-golden</c>: logits, every layer's activations, routes, greedy continuations and cached decoding) and against a
+/// float64 HF DeepseekV2 reference (<c>fixtures/tiny-moe-atenia</c>). Load with <see cref="DeepSeekCheckpoint.Load"/>, create randomly
+/// initialised with <see cref="Create"/>; the model is in eval mode.
+/// </summary>
+public sealed class DeepSeekModel : nn.Module
+{
+    readonly Parameter _embed;
+    readonly ModuleList<DecoderLayer> _layers;
+    readonly RmsNorm _norm;
+    readonly LinearLayer? _lmHead;
+    readonly RotaryEmbedding _rope;
+
+    DeepSeekModel(DeepSeekConfig config, Placement placement) : base("DeepseekForCausalLM")
+    {
+        Config = config;
+        Device = placement.Device;
+        DType = placement.DType;
+        var body = new BodyModule();
+        _embed = body.AddEmbedding(config.VocabSize, config.HiddenSize, placement);
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, placement)).ToArray());
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, placement);
+        body.register_module("layers", _layers);
+        body.register_module("norm", _norm);
+        register_module("model", body);
+        if (!config.TieWordEmbeddings)
+        {
+            _lmHead = new LinearLayer(config.HiddenSize, config.VocabSize, false, placement);
+            register_module("lm_head", _lmHead);
+        }
+        _rope = new RotaryEmbedding(config, placement.Device);
+        eval();
+    }
+
+    /// <summary>The <c>model.</c> submodule (embeddings, layers, final norm), so that parameter names carry the HF prefix.</summary>
+    sealed class BodyModule : ParameterBlock
+    {
+        public BodyModule() : base("DeepseekModel") { }
+
+        public Parameter AddEmbedding(long vocab, long hidden, Placement placement)
+        {
+            var embedTokens = new EmbeddingModule(vocab, hidden, placement);
+            register_module("embed_tokens", embedTokens);
+            return embedTokens.Weight;
+        }
+    }
+
+    sealed class EmbeddingModule : ParameterBlock
+    {
+        public EmbeddingModule(long vocab, long hidden, Placement placement) : base("Embedding") =>
+            Weight = AddParameter("weight", new[] { vocab, hidden }, placement);
+
+        public Parameter Weight { get; }
+    }
+
+    public DeepSeekConfig Config { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+
+    /// <summary>The RoPE inverse frequencies [qk_rope_head_dim/2] (float32).</summary>
+    public float[] RopeInverseFrequencies
+    {
+        get
+        {
+            using var cpu = _rope.InverseFrequencies.cpu();
+            return cpu.data<float>().ToArray();
+        }
+    }
+
+    /// <summary>Parameter (and correction-bias buffer) names and shapes, HF naming with fused experts.</summary>
+    public IReadOnlyList<(string Name, long[] Shape)> ParameterShapes =>
+        NamedTensors().Select(p => (p.Name, p.Tensor.shape)).ToList();
+
+    /// <summary>Every parameter plus the V3 correction-bias buffers, by HF name (fused experts).</summary>
+    internal IEnumerable<(string Name, Tensor Tensor)> NamedTensors()
+    {
+        foreach (var (name, p) in named_parameters()) yield return (name, p);
+        foreach (var (i, layer) in _layers.Select((l, i) => (i, l)))
+            if (layer.Moe?.Router.CorrectionBias is Tensor bias) yield return ($"model.layers.{i}.mlp.gate.e_score_correction_bias", bias);
+    }
+
+    internal IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
+
+    /// <summary>A model with randomly initialised weights (HF <c>_init_weights</c>: normal(0, initializer_range) for linear, expert and
+    /// embedding weights, zero biases and correction biases, RMSNorm weights 1).</summary>
+    public static DeepSeekModel Create(DeepSeekConfig config, DeepSeekModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        TorchRuntime.Initialize();
+        options ??= new DeepSeekModelOptions();
+        var model = new DeepSeekModel(config, options.Resolve());
+        model.InitializeWeights(options.Seed);
+        return model;
+    }
+
+    /// <summary>A model with uninitialised parameters, to be filled by the loader.</summary>
+    internal static DeepSeekModel CreateEmpty(DeepSeekConfig config, Placement placement)
+    {
+        TorchRuntime.Initialize();
+        return new DeepSeekModel(config, placement);
+    }
+
+    /// <summary>Loads a Hugging Face checkpoint folder (see <see cref="DeepSeekCheckpoint.Load"/>).</summary>
+    public static DeepSeekModel Load(string directory, DeepSeekModelOptions? options = null) => DeepSeekCheckpoint.Load(directory, options);
+
+    void InitializeWeights(long? seed)
+    {
+        using var _ = no_grad();
+        var gen = seed is long s ? new Generator((ulong)s) : null;
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else
+            {
+                using var values = empty(p.shape, ScalarType.Float32).normal_(0.0, Config.InitializerRange, gen);
+                p.copy_(values);
+            }
+        }
+        gen?.Dispose();
+    }
+
+    /// <summary>A new, empty attention cache for <see cref="Forward"/>.</summary>
+    public KvCache CreateCache(KvCacheMode mode = KvCacheMode.Full) => new(Config.NumHiddenLayers, mode);
+
+    /// <summary>
+    /// Logits [B, T, V] (or [B, 1, V] with <paramref name="lastPositionOnly"/>) for <paramref name="inputIds"/> [B, T] (int64).
+    /// With a <paramref name="cache"/> the tokens continue the cached ones (positions P..P+T-1) and are appended to it.
+    /// <paramref name="attentionMask"/> [B, T] marks real tokens (1) and padding (0) of the new tokens; it is remembered by the cache.
+    /// <paramref name="positionIds"/> [B, T] default to P + arange(T) for every row. Inputs are moved to the model's device.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? attentionMask = null, Tensor? positionIds = null,
+        ForwardTrace? trace = null, bool lastPositionOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 2) throw new InvalidInputException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}]");
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (b == 0 || t == 0) throw new InvalidInputException("input_ids is empty");
+        long p = cache?.Length ?? 0;
+        if (cache is { BatchSize: > 0 } && cache.BatchSize != b)
+            throw new InvalidInputException($"the cache holds a batch of {cache.BatchSize}, input_ids has {b} rows");
+        using var scope = NewDisposeScope();
+        var ids = inputIds.to(ScalarType.Int64, Device);
+        long min = ids.min().item<long>(), max = ids.max().item<long>();
+        if (min < 0 || max >= Config.VocabSize)
+            throw new InvalidInputException($"token id {(min < 0 ? min : max)} is outside the vocabulary of {Config.VocabSize}");
+
+        var keyMaskNew = attentionMask is null ? ones(b, t, ScalarType.Bool, Device) : attentionMask.to(Device).to(ScalarType.Bool);
+        if (keyMaskNew.shape[0] != b || keyMaskNew.shape[1] != t)
+            throw new InvalidInputException($"attention_mask [{string.Join(", ", keyMaskNew.shape)}] does not match input_ids [{b}, {t}]");
+        var keyMask = cache?.KeyMask is Tensor past ? cat(new[] { past, keyMaskNew }, 1) : keyMaskNew;
+        var queryPositions = arange(p, p + t, dtype: ScalarType.Int64, device: Device);
+        var positions = positionIds?.to(ScalarType.Int64, Device) ?? queryPositions.unsqueeze(0).expand(b, t);
+        var causal = arange(p + t, dtype: ScalarType.Int64, device: Device).unsqueeze(0) <= queryPositions.unsqueeze(1); // [T, P+T]
+        var allowed = (causal.unsqueeze(0) & keyMask.unsqueeze(1)).unsqueeze(1);                                          // [B, 1, T, P+T]
+        var (cos, sin) = _rope.CosSin(positions, DType);
+
+        var h = _embed.index_select(0, ids.reshape(-1)).view(b, t, Config.HiddenSize);
+        trace?.OnEmbeddings(h);
+        foreach (var layer in _layers)
+        {
+            h = layer.Forward(h, cos, sin, allowed, _rope, cache, trace);
+            trace?.OnLayer(h);
+        }
+        h = _norm.Forward(h);
+        trace?.OnFinalNorm(h);
+        if (lastPositionOnly) h = h.narrow(1, t - 1, 1);
+        var logits = _lmHead != null ? _lmHead.Forward(h) : nn.functional.linear(h, _embed);
+        cache?.Advance(keyMaskNew);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
+    }
+}

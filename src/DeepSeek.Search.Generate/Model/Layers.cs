@@ -1,0 +1,97 @@
+using DeepSeek.Search.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DeepSeek.Search.Generate;
+
+/// <summary>Where the parameters of a model are created: device and floating-point dtype.</summary>
+internal readonly record struct Placement(Device Device, ScalarType DType);
+
+/// <summary>A module whose parameters are created directly on their device and dtype (never converted afterwards).</summary>
+internal abstract class ParameterBlock : nn.Module
+{
+    protected ParameterBlock(string name) : base(name) { }
+
+    protected Parameter AddParameter(string name, long[] shape, Placement placement, ScalarType? dtype = null)
+    {
+        var p = new Parameter(empty(shape, dtype ?? placement.DType, placement.Device));
+        register_parameter(name, p);
+        return p;
+    }
+}
+
+/// <summary>A Linear layer in the PyTorch layout (<c>weight</c> [out, in], optional <c>bias</c> [out]): y = x·Wᵀ + b.</summary>
+internal sealed class LinearLayer : ParameterBlock
+{
+    public LinearLayer(long inFeatures, long outFeatures, bool bias, Placement placement) : base("Linear")
+    {
+        Weight = AddParameter("weight", new[] { outFeatures, inFeatures }, placement);
+        if (bias) Bias = AddParameter("bias", new[] { outFeatures }, placement);
+    }
+
+    public Parameter Weight { get; }
+    public Parameter? Bias { get; }
+
+    public Tensor Forward(Tensor x) => F.linear(x, Weight, Bias);
+}
+
+/// <summary>
+/// RMSNorm as HF <c>DeepseekV3RMSNorm</c>: <c>w ⊙ (x_f32 · rsqrt(mean(x_f32²) + eps)).to(dtype)</c> — the weight multiplies after the cast back.
+/// </summary>
+internal sealed class RmsNorm : ParameterBlock
+{
+    readonly double _eps;
+
+    public RmsNorm(long size, double eps, Placement placement) : base("RMSNorm")
+    {
+        _eps = eps;
+        Weight = AddParameter("weight", new[] { size }, placement);
+    }
+
+    public Parameter Weight { get; }
+
+    public Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = x.dtype;
+        var h = x.to(ScalarType.Float32);
+        h = h * (h.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps).rsqrt();
+        return (Weight * h.to(dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The gated MLP of DeepSeek (HF <c>DeepseekV3MLP</c>): <c>down(act(gate·x) ⊙ up·x)</c>, no biases.</summary>
+internal sealed class GatedMlp : ParameterBlock
+{
+    readonly string _act;
+    readonly LinearLayer _gate, _up, _down;
+
+    public GatedMlp(long hidden, long intermediate, string act, Placement placement) : base("MLP")
+    {
+        _act = act;
+        _gate = new LinearLayer(hidden, intermediate, false, placement);
+        _up = new LinearLayer(hidden, intermediate, false, placement);
+        _down = new LinearLayer(intermediate, hidden, false, placement);
+        register_module("gate_proj", _gate);
+        register_module("up_proj", _up);
+        register_module("down_proj", _down);
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return _down.Forward(Activation(_gate.Forward(x), _act) * _up.Forward(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>HF <c>ACT2FN</c> for the activations DeepSeek configs use.</summary>
+    internal static Tensor Activation(Tensor x, string name) => name switch
+    {
+        "silu" or "swish" => F.silu(x),
+        "gelu" => F.gelu(x),
+        "gelu_pytorch_tanh" or "gelu_new" => F.gelu(x, GELU.Approximate.tanh),
+        "relu" => F.relu(x),
+        _ => throw new CheckpointException($"unsupported hidden_act '{name}'"),
+    };
+}

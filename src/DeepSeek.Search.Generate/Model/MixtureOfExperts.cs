@@ -1,0 +1,201 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DeepSeek.Search.Generate;
+
+/// <summary>The routing of N tokens: expert ids [N, K] (int64) and their float32 weights [N, K] (routed scaling included).</summary>
+internal sealed record RoutingDecision(Tensor Indices, Tensor Weights);
+
+/// <summary>
+/// The MoE router (HF <c>gate</c>): logits = X_f32·W_f32ᵀ, always in float32.
+/// <list type="bullet">
+/// <item>V3 (<c>noaux_tc</c>, HF <c>DeepseekV3MoE.route_tokens_to_experts</c>, official <c>Gate</c>): s = sigmoid(logits); selection
+/// scores s + <c>e_score_correction_bias</c>; group score = sum of the top-2 selection scores of each of <c>n_group</c> groups; the
+/// <c>topk_group</c> best groups are kept and the other experts' scores set to −inf (HF main and the official code; older HF filled
+/// 0.0, which agrees whenever every score is positive); top-K; weights = s (bias-free) at the chosen experts, divided by their sum
+/// + 1e-20 with <c>norm_topk_prob</c>, times <c>routed_scaling_factor</c>.</item>
+/// <item>V2 (HF <c>DeepseekV2Moe.route_tokens_to_experts</c>): s = softmax(logits); <c>greedy</c> = top-K of s;
+/// <c>group_limited_greedy</c> = group score is the max of the group, the other groups' scores set to 0.0, top-K; weights = s·scaling.
+/// HF V2 never renormalises (the original remote code normalised only with <c>norm_topk_prob</c> and K &gt; 1; every released V2
+/// config has it false), so neither does this.</item>
+/// </list>
+/// The correction bias is a float32 buffer (HF keeps it in fp32 whatever the model dtype).
+/// </summary>
+internal sealed class MoeRouter : ParameterBlock
+{
+    readonly DeepSeekVersion _version;
+    readonly string _method;
+    readonly int _experts, _topK, _groups, _keepGroups;
+    readonly bool _normalize;
+    readonly double _scaling;
+
+    public MoeRouter(DeepSeekConfig c, Placement placement) : base("Gate")
+    {
+        _version = c.Version;
+        _method = c.TopkMethod;
+        _experts = c.NRoutedExperts;
+        _topK = c.NumExpertsPerTok;
+        _groups = c.NGroup ?? 1;
+        _keepGroups = c.TopkGroup ?? _groups;
+        _normalize = c.NormTopkProb && c.Version == DeepSeekVersion.V3;
+        _scaling = c.RoutedScalingFactor;
+        Weight = AddParameter("weight", new long[] { _experts, c.HiddenSize }, placement);
+        if (_version == DeepSeekVersion.V3)
+        {
+            CorrectionBias = zeros(_experts, ScalarType.Float32, placement.Device);
+            register_buffer("e_score_correction_bias", CorrectionBias);
+        }
+    }
+
+    public Parameter Weight { get; }
+
+    /// <summary>V3's <c>e_score_correction_bias</c> [E] (float32); null for V2.</summary>
+    public Tensor? CorrectionBias { get; }
+
+    /// <summary>Routes x [N, H]; also returns the float32 router probabilities [N, E] (sigmoid or softmax) for balance losses.</summary>
+    public (RoutingDecision Decision, Tensor Scores) Route(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var logits = F.linear(x.to(ScalarType.Float32), Weight.to(ScalarType.Float32));
+        long n = logits.shape[0];
+        Tensor scores, indices;
+        if (_version == DeepSeekVersion.V3)
+        {
+            scores = logits.sigmoid();
+            var choice = scores + CorrectionBias!;
+            if (_groups > 1)
+            {
+                var grouped = choice.view(n, _groups, _experts / _groups);
+                var groupScores = grouped.topk(2, dim: -1).values.sum(-1);
+                choice = MaskGroups(choice, groupScores, n, float.NegativeInfinity);
+            }
+            indices = choice.topk(_topK, dim: -1, sorted: false).indexes;
+        }
+        else
+        {
+            scores = logits.softmax(-1, ScalarType.Float32);
+            var choice = scores;
+            if (_method == "group_limited_greedy" && _groups > 1)
+            {
+                var groupScores = scores.view(n, _groups, _experts / _groups).max(-1).values;
+                choice = MaskGroups(scores, groupScores, n, 0.0f);
+            }
+            indices = choice.topk(_topK, dim: -1, sorted: false).indexes;
+        }
+        var weights = scores.gather(1, indices);
+        if (_normalize) weights = weights / (weights.sum(-1, keepdim: true) + 1e-20);
+        weights = weights * _scaling;
+        return (new RoutingDecision(indices.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope()), scores.MoveToOuterDisposeScope());
+    }
+
+    Tensor MaskGroups(Tensor choice, Tensor groupScores, long n, float fill)
+    {
+        var keptGroups = groupScores.topk(_keepGroups, dim: -1, sorted: false).indexes;
+        var groupMask = zeros_like(groupScores, dtype: ScalarType.Bool).scatter_(1, keptGroups, ones_like(keptGroups, dtype: ScalarType.Bool));
+        var expertMask = groupMask.unsqueeze(-1).expand(n, _groups, _experts / _groups).reshape(n, _experts);
+        return choice.masked_fill(expertMask.logical_not(), fill);
+    }
+}
+
+/// <summary>
+/// The routed experts in the fused layout of transformers 5.x (<c>DeepseekV3NaiveMoe</c>): <c>gate_up_proj</c> [E, 2·Im, H] (gate rows
+/// first) and <c>down_proj</c> [E, H, Im]; the loader also fills them from per-expert checkpoints. Dispatch sorts the N·K (token, expert)
+/// pairs by expert (one stable sort), and runs each hit expert once on the gathered batch of its tokens:
+/// <c>y = down_e(act(gate_e·x) ⊙ up_e·x) · w</c>, cast to the activation dtype and <c>index_add_</c>-ed into the output in expert order —
+/// the accumulation order of HF, so float32 results agree to the last bits. No per-token loop, no dense all-experts compute.
+/// </summary>
+internal sealed class RoutedExperts : ParameterBlock
+{
+    readonly string _act;
+    readonly long _experts, _intermediate;
+
+    public RoutedExperts(DeepSeekConfig c, Placement placement) : base("Experts")
+    {
+        _act = c.HiddenAct;
+        _experts = c.NRoutedExperts;
+        _intermediate = c.MoeIntermediateSize;
+        GateUp = AddParameter("gate_up_proj", new[] { _experts, 2 * _intermediate, c.HiddenSize }, placement);
+        Down = AddParameter("down_proj", new[] { _experts, c.HiddenSize, _intermediate }, placement);
+    }
+
+    public Parameter GateUp { get; }
+    public Parameter Down { get; }
+
+    /// <summary>x [N, H] with its routing → Σₖ wₖ·Expertₖ(x) [N, H]; <paramref name="load"/> receives the tokens per expert.</summary>
+    public Tensor Forward(Tensor x, RoutingDecision routing, long[]? load = null)
+    {
+        using var scope = NewDisposeScope();
+        long k = routing.Indices.shape[1];
+        var flat = routing.Indices.reshape(-1);
+        var (_, order) = flat.sort(stable: true);
+        var tokens = order.floor_divide(k);
+        var weights = routing.Weights.reshape(-1).index_select(0, order);
+        long[] counts;
+        using (var c = flat.bincount(null, _experts).cpu()) counts = c.data<long>().ToArray();
+        if (load != null) Array.Copy(counts, load, Math.Min(counts.Length, load.Length));
+
+        var output = zeros_like(x);
+        long offset = 0;
+        for (int e = 0; e < _experts; e++)
+        {
+            long count = counts[e];
+            if (count == 0) continue;
+            using var inner = NewDisposeScope();
+            var rows = tokens.narrow(0, offset, count);
+            var batch = x.index_select(0, rows);
+            var gateUp = F.linear(batch, GateUp[e]);
+            var hidden = GatedMlp.Activation(gateUp.narrow(-1, 0, _intermediate), _act) * gateUp.narrow(-1, _intermediate, _intermediate);
+            var y = F.linear(hidden, Down[e]) * weights.narrow(0, offset, count).unsqueeze(1);
+            output.index_add_(0, rows, y.to(x.dtype), 1);
+            offset += count;
+        }
+        return output.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// A DeepSeekMoE block (HF <c>DeepseekV3MoE</c> / <c>DeepseekV2Moe</c>): router, routed experts, and <c>n_shared_experts</c> shared
+/// experts fused into one gated MLP of width Im·Ns applied to every token unweighted; output = routed + shared.
+/// </summary>
+internal sealed class MoeBlock : ParameterBlock
+{
+    readonly GatedMlp? _shared;
+
+    public MoeBlock(DeepSeekConfig c, Placement placement) : base("MoE")
+    {
+        Router = new MoeRouter(c, placement);
+        Experts = new RoutedExperts(c, placement);
+        register_module("gate", Router);
+        register_module("experts", Experts);
+        if (c.NSharedExperts > 0)
+        {
+            _shared = new GatedMlp(c.HiddenSize, (long)c.MoeIntermediateSize * c.NSharedExperts, c.HiddenAct, placement);
+            register_module("shared_experts", _shared);
+        }
+    }
+
+    public MoeRouter Router { get; }
+    public RoutedExperts Experts { get; }
+
+    /// <summary>x [B, T, H] → [B, T, H]; the routing and router probabilities go to <paramref name="observer"/> when given.</summary>
+    public Tensor Forward(Tensor x, int layer, IMoeObserver? observer)
+    {
+        using var scope = NewDisposeScope();
+        var shape = x.shape;
+        var flat = x.reshape(-1, shape[^1]);
+        var (routing, scores) = Router.Route(flat);
+        var load = observer != null ? new long[Experts.GateUp.shape[0]] : null;
+        var y = Experts.Forward(flat, routing, load).view(shape);
+        observer?.OnRouted(layer, routing, scores, load!);
+        if (_shared != null) y = y + _shared.Forward(x);
+        return y.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Receives each MoE layer's routing during a forward pass (tracing, load statistics, balance losses).</summary>
+internal interface IMoeObserver
+{
+    /// <summary>Called inside the layer's dispose scope: tensors must be cloned or detached to be kept.</summary>
+    void OnRouted(int layer, RoutingDecision routing, Tensor scores, long[] tokensPerExpert);
+}

@@ -1,0 +1,119 @@
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Generate;
+
+/// <summary>
+/// Multi-head latent attention (HF <c>DeepseekV3Attention</c>, official <c>MLA</c>), parameter for parameter the HF module:
+/// <c>q_a_proj</c>/<c>q_a_layernorm</c>/<c>q_b_proj</c> (or one <c>q_proj</c> without q-LoRA), <c>kv_a_proj_with_mqa</c> (latent c and
+/// the shared RoPE key), <c>kv_a_layernorm</c>, <c>kv_b_proj</c> (per-head no-RoPE keys and values), <c>o_proj</c>; biases on
+/// q_a_proj, kv_a_proj_with_mqa and o_proj with <c>attention_bias</c>. Scores <c>Q·Kᵀ·scale</c> (scale = (dn+dr)^-½·m²) are masked,
+/// softmaxed in float32 and cast back (HF eager attention). With a <see cref="KvCacheMode.Latent"/> cache the same numbers come from the
+/// "absorb" formulation: q_nope is projected through the key half of kv_b_proj and the values are read from the latent.
+/// </summary>
+internal sealed class MultiHeadLatentAttention : ParameterBlock
+{
+    readonly int _heads, _nope, _rope, _v, _kvRank;
+    readonly double _scale;
+    readonly LinearLayer? _qA, _qB, _q;
+    readonly RmsNorm? _qNorm;
+    readonly LinearLayer _kvA, _kvB, _o;
+    readonly RmsNorm _kvNorm;
+
+    public MultiHeadLatentAttention(DeepSeekConfig c, Placement placement) : base("Attention")
+    {
+        _heads = c.NumAttentionHeads;
+        _nope = c.QkNopeHeadDim;
+        _rope = c.QkRopeHeadDim;
+        _v = c.VHeadDim;
+        _kvRank = c.KvLoraRank;
+        _scale = c.SoftmaxScale;
+        long h = c.HiddenSize, dq = c.QkHeadDim;
+        // HF V3 main gives the q/kv norms rms_norm_eps; V2 (and earlier V3) the fixed default 1e-6
+        double latentEps = c.Version == DeepSeekVersion.V3 ? c.RmsNormEps : 1e-6;
+        if (c.QLoraRank is int rq)
+        {
+            _qA = new LinearLayer(h, rq, c.AttentionBias, placement);
+            _qNorm = new RmsNorm(rq, latentEps, placement);
+            _qB = new LinearLayer(rq, _heads * dq, false, placement);
+            register_module("q_a_proj", _qA);
+            register_module("q_a_layernorm", _qNorm);
+            register_module("q_b_proj", _qB);
+        }
+        else
+        {
+            _q = new LinearLayer(h, _heads * dq, false, placement);
+            register_module("q_proj", _q);
+        }
+        _kvA = new LinearLayer(h, _kvRank + _rope, c.AttentionBias, placement);
+        _kvNorm = new RmsNorm(_kvRank, latentEps, placement);
+        _kvB = new LinearLayer(_kvRank, _heads * (_nope + _v), false, placement);
+        _o = new LinearLayer(_heads * _v, h, c.AttentionBias, placement);
+        register_module("kv_a_proj_with_mqa", _kvA);
+        register_module("kv_a_layernorm", _kvNorm);
+        register_module("kv_b_proj", _kvB);
+        register_module("o_proj", _o);
+    }
+
+    /// <summary>
+    /// x [B, T, H] → [B, T, H]. <paramref name="allowed"/> [B, 1, T, P+T] is true where a query may attend a key. The cache (if any)
+    /// receives this call's keys at positions P..P+T-1 of layer <paramref name="layer"/>.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor allowed, RotaryEmbedding rope, KvCache? cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = _q != null ? _q.Forward(x) : _qB!.Forward(_qNorm!.Forward(_qA!.Forward(x)));
+        q = q.view(b, t, _heads, _nope + _rope).transpose(1, 2);
+        var qNope = q.narrow(-1, 0, _nope);
+        var qRot = rope.Apply(q.narrow(-1, _nope, _rope), cos, sin);
+
+        var ckv = _kvA.Forward(x);
+        var latent = _kvNorm.Forward(ckv.narrow(-1, 0, _kvRank));
+        var kRot = rope.Apply(ckv.narrow(-1, _kvRank, _rope).view(b, 1, t, _rope), cos, sin);
+
+        Tensor output;
+        if (cache is { Mode: KvCacheMode.Latent })
+            output = LatentAttention(qNope, qRot, latent, kRot.squeeze(1), allowed, cache, layer);
+        else
+        {
+            var kv = _kvB.Forward(latent).view(b, t, _heads, _nope + _v).transpose(1, 2);
+            var kNope = kv.narrow(-1, 0, _nope);
+            var value = kv.narrow(-1, _nope, _v);
+            var query = cat(new[] { qNope, qRot }, -1);
+            var key = cat(new[] { kNope, kRot.expand(b, _heads, t, _rope) }, -1);
+            if (cache != null) (key, value) = cache.Append(layer, key, value, seqDim: 2);
+            var scores = matmul(query, key.transpose(2, 3)) * _scale;
+            output = matmul(Softmax(scores, allowed, query.dtype), value);
+        }
+        output = output.transpose(1, 2).reshape(b, t, _heads * _v);
+        return _o.Forward(output).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Attention over the cached latent: S = (q_nope·W_kᵀ)·cᵀ + q_rot·k_rotᵀ, O = (A·c)·W_vᵀ per head.</summary>
+    Tensor LatentAttention(Tensor qNope, Tensor qRot, Tensor latent, Tensor kRot, Tensor allowed, KvCache cache, int layer)
+    {
+        (latent, kRot) = cache.Append(layer, latent, kRot, seqDim: 1);
+        var w = _kvB.Weight.view(_heads, _nope + _v, _kvRank);
+        var wKey = w.narrow(1, 0, _nope);              // [nH, dn, rkv]
+        var wValue = w.narrow(1, _nope, _v);           // [nH, dv, rkv]
+        var qLatent = matmul(qNope, wKey);             // [B, nH, T, rkv]
+        var c = latent.unsqueeze(1);                   // [B, 1, P+T, rkv]
+        var scores = (matmul(qLatent, c.transpose(2, 3)) + matmul(qRot, kRot.unsqueeze(1).transpose(2, 3))) * _scale;
+        var context = matmul(Softmax(scores, allowed, qNope.dtype), c);  // [B, nH, T, rkv]
+        return matmul(context, wValue.transpose(1, 2));                     // [B, nH, T, dv]
+    }
+
+    static Tensor Softmax(Tensor scores, Tensor allowed, ScalarType dtype)
+    {
+        var masked = scores.masked_fill(allowed.logical_not(), LowestValue(scores.dtype));
+        return masked.softmax(-1, ScalarType.Float32).to(dtype);
+    }
+
+    internal static double LowestValue(ScalarType t) => t switch
+    {
+        ScalarType.Float16 => -65504.0,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float64 => double.MinValue,
+        _ => float.MinValue,
+    };
+}
