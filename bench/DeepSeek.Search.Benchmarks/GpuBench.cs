@@ -58,6 +58,7 @@ public sealed class GpuBench : IBenchSuite
                 double perS = batch / Stats.Median(times);
                 Row(report, $"encode {batch}×{seq}", perS, "seq/s", pytorch, $"encode_{batch}x{seq}_seq_per_s");
             }
+            if (cuda) Diagnostics(report, model, device, pytorch, repeats, warmup);
         }
 
         int b = 256 / scale;
@@ -92,6 +93,59 @@ public sealed class GpuBench : IBenchSuite
         report.Notes.Add("PyTorch side: bench/baselines/pytorch_bert_throughput.py (transformers BertModel, SDPA, bf16 weights for encode, bf16 autocast for train), same GPU, same command.");
         report.Notes.Add("Targets (issue): train ≥ 0.8× PyTorch, encode 512×128 ≥ 0.9× PyTorch. Anchor (../shared/anchors, H100): 57,981 seq/s encode 512×128, 8,257 pairs/s train.");
         return report;
+    }
+
+    /// <summary>
+    /// Where the encode time goes (CUDA only): the host-side time to issue one forward (no synchronisation), the same forward
+    /// without the attention mask and with three Q/K/V GEMMs instead of one, a 4× larger batch (per-forward overheads amortised),
+    /// and the host cost of one tiny tensor operation. The PyTorch script measures the same keys.
+    /// </summary>
+    static void Diagnostics(BenchReport report, BertModel model, Device device, JsonElement? pytorch, int repeats, int warmup)
+    {
+        using var ids = randint(1000, 30000, new long[] { 512, 128 }, dtype: ScalarType.Int64, device: device);
+        using var mask = ones(512, 128, ScalarType.Int64, device);
+        double Encode(Tensor x, Tensor? m)
+        {
+            var t = Stats.Time(() =>
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var h = model.Forward(x, m).LastHiddenState;
+                if (m is not null) Pooling.Mean(h, m); else h.mean(new long[] { 1 });
+                Sync(true);
+            }, repeats, warmup);
+            return x.shape[0] / Stats.Median(t);
+        }
+        var issue = new List<double>();
+        for (int i = 0; i < repeats + warmup; i++)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            Sync(true);
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Pooling.Mean(model.Forward(ids, mask).LastHiddenState, mask);
+            if (i >= warmup) issue.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            Sync(true);
+        }
+        Row(report, "diag: host time to issue encode 512×128", Stats.Median(issue), "ms", pytorch, "encode_512x128_issue_ms");
+        Row(report, "diag: encode 512×128 without mask", Encode(ids, null), "seq/s", pytorch, "encode_512x128_nomask_seq_per_s");
+        bool fused = BertModel.FusedQkv;
+        BertModel.FusedQkv = !fused;
+        Row(report, $"diag: encode 512×128 with {(fused ? "three Q/K/V GEMMs" : "one fused QKV GEMM")}", Encode(ids, mask), "seq/s", pytorch,
+            fused ? "encode_512x128_seq_per_s" : "encode_512x128_fused_seq_per_s");
+        BertModel.FusedQkv = fused;
+        using (var big = randint(1000, 30000, new long[] { 2048, 128 }, dtype: ScalarType.Int64, device: device))
+        using (var bigMask = ones(2048, 128, ScalarType.Int64, device))
+            Row(report, "diag: encode 2048×128", Encode(big, bigMask), "seq/s", pytorch, "encode_2048x128_seq_per_s");
+        using var tiny = zeros(1, device: device);
+        var per = Stats.Time(() =>
+        {
+            using var scope = NewDisposeScope();
+            for (int i = 0; i < 2000; i++) tiny.add_(1.0);
+            Sync(true);
+        }, 5, 1);
+        Row(report, "diag: host cost of one tiny in-place op", Stats.Median(per) / 2000 * 1e6, "µs", pytorch, "tiny_op_us");
+        report.Notes.Add($"Fused QKV in the main rows: {fused} (DSS_BERT_FUSED_QKV=0 turns it off).");
     }
 
     static void Sync(bool cuda)

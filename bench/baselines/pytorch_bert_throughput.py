@@ -62,6 +62,45 @@ def main():
         s = timed(step, 20, 5)
         res[f"encode_{b}x{l}_seq_per_s"] = b / s
 
+    # diagnostics (the same keys as our suite's "diag:" rows)
+    ids = torch.randint(1000, 30000, (512, 128), device=dev)
+    mask = torch.ones_like(ids)
+    issue = []
+    for i in range(25):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            mean_pool(enc(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+        if i >= 5:
+            issue.append((time.perf_counter() - t0) * 1e3)
+        torch.cuda.synchronize()
+    res["encode_512x128_issue_ms"] = statistics.median(issue)
+    def nomask():
+        with torch.no_grad():
+            enc(input_ids=ids).last_hidden_state.mean(1)
+    res["encode_512x128_nomask_seq_per_s"] = 512 / timed(nomask, 20, 5)
+    big = torch.randint(1000, 30000, (2048, 128), device=dev)
+    bigm = torch.ones_like(big)
+    def bigstep():
+        with torch.no_grad():
+            mean_pool(enc(input_ids=big, attention_mask=bigm).last_hidden_state, bigm)
+    res["encode_2048x128_seq_per_s"] = 2048 / timed(bigstep, 20, 5)
+    tiny = torch.zeros(1, device=dev)
+    def tiny_ops():
+        for _ in range(2000):
+            tiny.add_(1.0)
+    res["tiny_op_us"] = timed(tiny_ops, 5, 1) / 2000 * 1e6
+    try:
+        from torch.profiler import profile, ProfilerActivity
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(3):
+                with torch.no_grad():
+                    mean_pool(enc(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+            torch.cuda.synchronize()
+        res["encode_512x128_kernels"] = prof.key_averages().table(sort_by="cuda_time_total", row_limit=15)
+    except Exception as e:  # the profiler is a diagnostic extra
+        res["encode_512x128_kernels"] = f"profiler failed: {e}"
+
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     q = torch.randint(1000, 30000, (a.batch, a.qlen), device=dev)
     d = torch.randint(1000, 30000, (a.batch, a.dlen), device=dev)

@@ -30,14 +30,13 @@ static class CommonOptions
         Description = "bm25, dense or hybrid [default: hybrid when the collection has a dense index, else bm25]",
     }.AcceptOnlyFromAmong("bm25", "dense", "hybrid");
 
-    public static Option<string> Fusion() => new Option<string>("--fusion")
+    public static Option<string?> Fusion() => new Option<string?>("--fusion")
     {
-        Description = "How hybrid merges the two lists: rrf (reciprocal rank, k=60) or minmax (normalised scores, weight --alpha on dense)",
-        DefaultValueFactory = _ => "rrf",
+        Description = "How hybrid merges the two lists: rrf (reciprocal rank, k=60) or minmax (normalised scores, weight --alpha on dense) [default: what the encoder's dual_encoder.json recommends, else rrf]",
     }.AcceptOnlyFromAmong("rrf", "minmax");
 
-    public static Option<float> Alpha() => new("--alpha")
-    { Description = "Weight of the dense side in minmax fusion, 0..1", DefaultValueFactory = _ => MinMaxFusion.DefaultAlpha };
+    public static Option<float?> Alpha() => new("--alpha")
+    { Description = $"Weight of the dense side in minmax fusion, 0..1 [default: the encoder's recommendation, else {MinMaxFusion.DefaultAlpha}]" };
 
     public static Option<int> Depth() => new("--depth")
     { Description = "How many results each side retrieves before fusion", DefaultValueFactory = _ => 100 };
@@ -57,8 +56,11 @@ static class CommonOptions
         _ => throw new InvalidInputException($"unknown mode '{s}' (bm25, dense, hybrid)"),
     };
 
-    public static FusionMethod ParseFusion(string s) => s switch
+    public static string FusionName(FusionMethod f) => f == FusionMethod.MinMax ? "minmax" : "rrf";
+
+    public static FusionMethod? ParseFusion(string? s) => s switch
     {
+        null => null,
         "rrf" => FusionMethod.Rrf,
         "minmax" => FusionMethod.MinMax,
         _ => throw new InvalidInputException($"unknown fusion '{s}' (rrf, minmax)"),

@@ -104,6 +104,29 @@ public sealed class BertModel : nn.Module
         return new BertOutput(hidden, pooled);
     }
 
+    /// <summary>
+    /// Whether self-attention projects queries, keys and values with one GEMM over the concatenated weights (default) or with
+    /// three, as transformers does. Both give the HF numbers (checked against fixtures/bert-golden); the switch exists for benchmarks.
+    /// </summary>
+    public static bool FusedQkv { get; set; } = Environment.GetEnvironmentVariable("DSS_BERT_FUSED_QKV") != "0";
+
+    /// <summary>
+    /// x·Wᵀ + b over the last dimension as one <c>addmm</c> on the flattened input, the path <c>at::linear</c> takes for contiguous
+    /// input: the bias rides in the GEMM's epilogue (cuBLASLt) instead of a separate broadcast add, which on a GPU was the single
+    /// largest cost of a TorchSharp <c>Linear</c> (bench/results/gpu.md). Same products as <c>nn.Linear</c>.
+    /// </summary>
+    internal static Tensor Affine(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (bias is null) return F.linear(x, weight);
+        var shape = x.shape;
+        if (shape.Length == 2) return addmm(bias, x, weight.t(), 1f, 1f);
+        var y = addmm(bias, x.reshape(-1, shape[^1]), weight.t(), 1f, 1f);
+        shape[^1] = weight.shape[0];
+        return y.view(shape);
+    }
+
+    static Tensor Affine(Tensor x, Linear layer) => Affine(x, layer.weight!, layer.bias);
+
     static double LowestValue(ScalarType t) => t switch
     {
         ScalarType.Float16 => -65504.0,
@@ -233,9 +256,23 @@ public sealed class BertModel : nn.Module
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             long b = hidden.shape[0], s = hidden.shape[1];
-            Tensor Heads(Linear proj) => proj.forward(hidden).view(b, s, _heads, _headDim).transpose(1, 2);
+            Tensor q, k, v;
+            if (FusedQkv)
+            {
+                // One GEMM against [Wq; Wk; Wv] instead of three (same products, one launch, better-shaped on a GPU);
+                // the concatenation is differentiable, so training sees the three HF parameters unchanged.
+                var weight = cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0);
+                var biasQkv = cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0);
+                var qkv = Affine(hidden, weight, biasQkv).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+                q = qkv[0]; k = qkv[1]; v = qkv[2];
+            }
+            else
+            {
+                Tensor Heads(Linear proj) => Affine(hidden, proj).view(b, s, _heads, _headDim).transpose(1, 2);
+                q = Heads(_query); k = Heads(_key); v = Heads(_value);
+            }
             // softmax(QK^T / sqrt(d) + bias) V
-            var context = F.scaled_dot_product_attention(Heads(_query), Heads(_key), Heads(_value), bias);
+            var context = F.scaled_dot_product_attention(q, k, v, bias);
             return context.transpose(1, 2).reshape(b, s, _heads * _headDim);
         }
     }
@@ -253,7 +290,7 @@ public sealed class BertModel : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(_dense.forward(x) + residual);
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense) + residual);
     }
 
     sealed class BertIntermediate : nn.Module
@@ -268,7 +305,7 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
-        public Tensor Forward(Tensor x) => Activation(_dense.forward(x), _act);
+        public Tensor Forward(Tensor x) => Activation(Affine(x, _dense), _act);
     }
 
     sealed class BertOutputBlock : nn.Module
@@ -284,7 +321,7 @@ public sealed class BertModel : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(_dense.forward(x) + residual);
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense) + residual);
     }
 
     sealed class BertPooler : nn.Module
@@ -297,7 +334,7 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
-        public Tensor Forward(Tensor hidden) => _dense.forward(hidden.select(1, 0)).tanh();
+        public Tensor Forward(Tensor hidden) => Affine(hidden.select(1, 0), _dense).tanh();
     }
 
     /// <summary>HF <c>ACT2FN</c>: gelu = erf GELU; gelu_new / gelu_pytorch_tanh / gelu_fast = tanh approximation; quick_gelu = x·σ(1.702x).</summary>

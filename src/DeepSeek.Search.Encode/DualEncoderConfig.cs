@@ -15,7 +15,9 @@ namespace DeepSeek.Search.Encode;
 ///   "max_document_length": 256,
 ///   "tied": true,                 // false: separate towers in query/ and document/
 ///   "query_prefix": "",           // text put before every query (e.g. "query: " for E5 models)
-///   "document_prefix": ""
+///   "document_prefix": "",
+///   "hybrid_fusion": "minmax",    // how hybrid search fuses BM25 with this encoder by default: "rrf" | "minmax"
+///   "hybrid_alpha": 0.3           // the dense weight of minmax fusion (dss train records what suits its supervision)
 /// }
 /// </code>
 /// When the file is absent: a sentence-transformers folder's <c>1_Pooling/config.json</c>, <c>modules.json</c> (Normalize) and
@@ -37,9 +39,15 @@ public sealed record DualEncoderConfig
     public bool Tied { get; init; } = true;
     public string QueryPrefix { get; init; } = "";
     public string DocumentPrefix { get; init; } = "";
+    /// <summary>The fusion hybrid search uses with this encoder unless told otherwise ("rrf" or "minmax"); null: the engine's default.</summary>
+    public string? HybridFusion { get; init; }
+    /// <summary>The dense weight of min-max fusion with this encoder, in [0, 1]; null: the engine's default.</summary>
+    public float? HybridAlpha { get; init; }
 
     public void Validate()
     {
+        if (HybridFusion is not null and not "rrf" and not "minmax") throw new InvalidInputException($"hybrid_fusion must be rrf or minmax (got '{HybridFusion}')");
+        if (HybridAlpha is float a && !(a >= 0 && a <= 1)) throw new InvalidInputException($"hybrid_alpha must be in [0, 1] (got {a})");
         if (MaxQueryLength < 2) throw new InvalidInputException($"max_query_length must be at least 2 (got {MaxQueryLength})");
         if (MaxDocumentLength < 2) throw new InvalidInputException($"max_document_length must be at least 2 (got {MaxDocumentLength})");
     }
@@ -67,6 +75,8 @@ public sealed record DualEncoderConfig
                 Tied = o["tied"]?.GetValue<bool>() ?? !split,
                 QueryPrefix = o["query_prefix"]?.GetValue<string>() ?? "",
                 DocumentPrefix = o["document_prefix"]?.GetValue<string>() ?? "",
+                HybridFusion = o["hybrid_fusion"]?.GetValue<string>(),
+                HybridAlpha = o["hybrid_alpha"] is JsonValue ha ? (float)ha.GetValue<double>() : null,
             };
             c.Validate();
             return c;
@@ -121,6 +131,8 @@ public sealed record DualEncoderConfig
         o["tied"] = Tied;
         if (QueryPrefix.Length > 0) o["query_prefix"] = QueryPrefix;
         if (DocumentPrefix.Length > 0) o["document_prefix"] = DocumentPrefix;
+        if (HybridFusion != null) o["hybrid_fusion"] = HybridFusion;
+        if (HybridAlpha is float alpha) o["hybrid_alpha"] = Math.Round(alpha, 4);
         File.WriteAllText(Path.Combine(dir, FileName), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

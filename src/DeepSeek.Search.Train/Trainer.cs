@@ -580,6 +580,8 @@ public static class Trainer
                 Tied = _towers.Tied,
                 QueryPrefix = _o.QueryPrefix,
                 DocumentPrefix = _o.DocumentPrefix,
+                HybridFusion = "minmax",
+                HybridAlpha = _o.HybridAlpha ?? (_supervised == null ? 0.3f : 0.5f),
             }.Save(_work);
             _curve.WriteCsv(Path.Combine(_work, TrainingCurve.CsvFile));
             _curve.WritePng(Path.Combine(_work, TrainingCurve.PngFile));

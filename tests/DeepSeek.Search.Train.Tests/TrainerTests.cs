@@ -258,6 +258,9 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         Assert.NotEqual(0.05, result.FinalTemperature!.Value, 4);
         using var enc = TextEncoder.Load(output);
         Assert.Equal(64, enc.EncodeQuery("heart disease").Length);
+        // a self-supervised encoder recommends min-max fusion with a small dense weight for hybrid search
+        Assert.Equal("minmax", enc.Config.HybridFusion);
+        Assert.Equal(0.3f, enc.Config.HybridAlpha);
     }
 
     [Fact]

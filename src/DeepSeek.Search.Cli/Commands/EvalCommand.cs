@@ -1,3 +1,4 @@
+using DeepSeek.Search.Retrieve.Fusion;
 using System.CommandLine;
 using System.Diagnostics;
 using DeepSeek.Search.Core;
@@ -38,7 +39,7 @@ static class EvalCommand
                 Mode = CommonOptions.ParseMode(pr.GetValue(mode)),
                 K = d,
                 Depth = d,
-                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)!),
+                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)),
                 Alpha = pr.GetValue(alpha),
             };
             options.Validate();
@@ -54,7 +55,8 @@ static class EvalCommand
             var report = Evaluator.Evaluate(queryList, judgments, ranking);
             double seconds = sw.Elapsed.TotalSeconds;
 
-            string modeName = effective.ToString().ToLowerInvariant() + (effective == SearchMode.Hybrid ? $" ({pr.GetValue(fusion)}{(pr.GetValue(fusion) == "minmax" ? $", alpha {pr.GetValue(alpha)}" : "")})" : "");
+            var (fusionUsed, alphaUsed) = searcher.EffectiveFusion(options);
+            string modeName = effective.ToString().ToLowerInvariant() + (effective == SearchMode.Hybrid ? $" ({CommonOptions.FusionName(fusionUsed)}{(fusionUsed == FusionMethod.MinMax ? $", alpha {alphaUsed}" : "")})" : "");
             Console.WriteLine($"collection {searcher.Manifest.Collection}, mode {modeName}, depth {d}");
             Console.WriteLine($"nDCG@10    {report.Ndcg:F4}");
             Console.WriteLine($"Recall@100 {report.Recall:F4}");

@@ -30,7 +30,7 @@ static class SearchCommand
             {
                 Mode = CommonOptions.ParseMode(pr.GetValue(mode)),
                 K = pr.GetValue(k),
-                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)!),
+                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)),
                 Alpha = pr.GetValue(alpha),
                 Depth = pr.GetValue(depth),
             };
@@ -48,7 +48,8 @@ static class SearchCommand
                     collection = searcher.Manifest.Collection,
                     query = q,
                     mode = effective.ToString().ToLowerInvariant(),
-                    fusion = effective == SearchMode.Hybrid ? pr.GetValue(fusion) : null,
+                    fusion = effective == SearchMode.Hybrid ? CommonOptions.FusionName(searcher.EffectiveFusion(options).Fusion) : null,
+                    alpha = effective == SearchMode.Hybrid && searcher.EffectiveFusion(options).Fusion == Retrieve.Fusion.FusionMethod.MinMax ? searcher.EffectiveFusion(options).Alpha : (float?)null,
                     hits = hits.Select(h => new { rank = h.Rank, id = h.DocumentId, score = h.Score, title = h.Title, snippet = Snippet(h.Text, 240) }),
                 }));
             }

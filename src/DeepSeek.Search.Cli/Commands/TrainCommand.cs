@@ -58,6 +58,7 @@ static class TrainCommand
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Raw dot products instead of L2-normalised (cosine) embeddings" };
         var maxQuery = new Option<int>("--max-query-length") { Description = "Query tokens, [CLS]/[SEP] included", DefaultValueFactory = _ => 64 };
         var maxDoc = new Option<int>("--max-doc-length") { Description = "Document tokens, [CLS]/[SEP] included (also the index's chunk length)", DefaultValueFactory = _ => 256 };
+        var hybridAlpha = new Option<float?>("--hybrid-alpha") { Description = "Dense weight of min-max fusion recorded as the encoder's hybrid default [default: 0.3 self-supervised, 0.5 supervised]" };
         var queryPrefix = new Option<string>("--query-prefix") { Description = "Text put before every query (recorded in dual_encoder.json)", DefaultValueFactory = _ => "" };
         var docPrefix = new Option<string>("--document-prefix") { Description = "Text put before every document", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "Encoder name in dual_encoder.json [default: the output folder's name]" };
@@ -83,7 +84,7 @@ static class TrainCommand
             corpus, queries, qrels, pairs, exclude, self, hardNegatives, negDepth, negSkip,
             loss, temperature, learnTemperature, symmetric, margin,
             batch, chunk, epochs, maxSteps, lr, warmup, warmupSteps, weightDecay, clip, seed, device, precision, threads,
-            pooling, noNormalize, maxQuery, maxDoc, queryPrefix, docPrefix, name,
+            pooling, noNormalize, maxQuery, maxDoc, queryPrefix, docPrefix, name, hybridAlpha,
             devFraction, devMax, devQueries, devQrels, evalEvery, evalDocs, devMetric, patience, checkpointEvery, keep, resume, overwrite, logEvery,
         };
         cmd.SetAction(pr =>
@@ -131,6 +132,7 @@ static class TrainCommand
                 MaxQueryLength = pr.GetValue(maxQuery),
                 MaxDocumentLength = pr.GetValue(maxDoc),
                 QueryPrefix = pr.GetValue(queryPrefix) ?? "",
+                HybridAlpha = pr.GetValue(hybridAlpha),
                 DocumentPrefix = pr.GetValue(docPrefix) ?? "",
                 Name = pr.GetValue(name),
                 DevFraction = pr.GetValue(devFraction),

@@ -93,10 +93,23 @@ public sealed class CollectionSearcher : IDisposable
         {
             SearchMode.Bm25 => _lexical.Search(query, options.K),
             SearchMode.Dense => DenseSearch(query, options.K),
-            _ => options.Fusion == FusionMethod.Rrf
+            _ => EffectiveFusion(options) is var (fusion, alpha) && fusion == FusionMethod.Rrf
                 ? ReciprocalRankFusion.Fuse([_lexical.Search(query, depth), DenseSearch(query, depth)], options.K)
-                : MinMaxFusion.Fuse(_lexical.Search(query, depth), DenseSearch(query, depth), options.Alpha, options.K),
+                : MinMaxFusion.Fuse(_lexical.Search(query, depth), DenseSearch(query, depth), alpha, options.K),
         };
+    }
+
+    /// <summary>
+    /// The hybrid fusion a search with <paramref name="options"/> uses: what the options say, else what the collection's encoder
+    /// recommends in its dual_encoder.json (dss train records min-max with a small dense weight for self-supervised encoders,
+    /// which are weaker than BM25 alone), else RRF (k = 60) and alpha <see cref="MinMaxFusion.DefaultAlpha"/>.
+    /// </summary>
+    public (FusionMethod Fusion, float Alpha) EffectiveFusion(SearchOptions options)
+    {
+        var config = _encoder?.Config;
+        var fusion = options.Fusion ?? (config?.HybridFusion switch { "minmax" => FusionMethod.MinMax, "rrf" => FusionMethod.Rrf, _ => FusionMethod.Rrf });
+        float alpha = options.Alpha ?? config?.HybridAlpha ?? MinMaxFusion.DefaultAlpha;
+        return (fusion, alpha);
     }
 
     IReadOnlyList<Hit> DenseSearch(string query, int k)

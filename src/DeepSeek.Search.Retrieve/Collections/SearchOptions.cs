@@ -8,8 +8,10 @@ public sealed record SearchOptions
 {
     public SearchMode? Mode { get; init; }
     public int K { get; init; } = 10;
-    public FusionMethod Fusion { get; init; } = FusionMethod.Rrf;
-    public float Alpha { get; init; } = MinMaxFusion.DefaultAlpha;
+    /// <summary>Hybrid fusion; null: what the collection's encoder recommends (dual_encoder.json), else RRF.</summary>
+    public FusionMethod? Fusion { get; init; }
+    /// <summary>Dense weight of min-max fusion; null: the encoder's recommendation, else <see cref="MinMaxFusion.DefaultAlpha"/>.</summary>
+    public float? Alpha { get; init; }
     /// <summary>How deep each side is retrieved before fusion; at least <see cref="K"/>.</summary>
     public int Depth { get; init; } = 100;
     /// <summary>Queries longer than this many characters are rejected (a query is not a document).</summary>
@@ -19,6 +21,6 @@ public sealed record SearchOptions
     {
         if (K < 1 || K > 10_000) throw new InvalidInputException($"k must be between 1 and 10000, got {K}");
         if (Depth < 1 || Depth > 100_000) throw new InvalidInputException($"depth must be between 1 and 100000, got {Depth}");
-        if (!(Alpha >= 0 && Alpha <= 1)) throw new InvalidInputException($"alpha must be in [0, 1], got {Alpha}");
+        if (Alpha is float a && !(a >= 0 && a <= 1)) throw new InvalidInputException($"alpha must be in [0, 1], got {a}");
     }
 }

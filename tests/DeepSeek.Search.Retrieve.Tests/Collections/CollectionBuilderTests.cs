@@ -1,6 +1,7 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Retrieve.Fusion;
 using DeepSeek.Search.Store;
 using DeepSeek.Search.TestKit;
 
@@ -45,6 +46,31 @@ public class CollectionBuilderTests
         var c = encoder.EncodeDocuments([Text.Chunking.TextChunker.ComposeText(Docs[2])])[0];
         float expected = q.Zip(c, (x, y) => x * y).Sum();
         Assert.Equal(expected, hits.Single(h => h.DocumentId == "c").Score, 3);
+    }
+
+    [Fact]
+    public void Hybrid_fusion_defaults_to_what_the_encoder_recommends()
+    {
+        using var tmp = new TempDir();
+        var enc = TinyEncoder(tmp);
+        var config = DualEncoderConfig.Load(enc);
+        (config with { HybridFusion = "minmax", HybridAlpha = 0.25f }).Save(enc);
+        var store = CollectionStore.At(tmp.Path, "c");
+        CollectionBuilder.Build(store, Docs, new BuildOptions { EncoderPath = enc, ChunkTokens = 24, ChunkOverlap = 4 });
+        using var searcher = CollectionSearcher.Open(store);
+
+        Assert.Equal((FusionMethod.MinMax, 0.25f), searcher.EffectiveFusion(new SearchOptions()));
+        Assert.Equal((FusionMethod.Rrf, 0.25f), searcher.EffectiveFusion(new SearchOptions { Fusion = FusionMethod.Rrf }));
+        Assert.Equal((FusionMethod.MinMax, 0.9f), searcher.EffectiveFusion(new SearchOptions { Alpha = 0.9f }));
+        // the default ranking is the min-max fusion at the recommended weight, not RRF
+        var byDefault = searcher.Rank("lava and basalt", new SearchOptions { Mode = SearchMode.Hybrid, K = 3 });
+        var minmax = searcher.Rank("lava and basalt", new SearchOptions { Mode = SearchMode.Hybrid, K = 3, Fusion = FusionMethod.MinMax, Alpha = 0.25f });
+        Assert.Equal(minmax.Select(h => (h.DocumentId, h.Score)), byDefault.Select(h => (h.DocumentId, h.Score)));
+
+        File.WriteAllText(Path.Combine(enc, DualEncoderConfig.FileName), "{\"hybrid_fusion\": \"sum\"}");
+        Assert.Contains("hybrid_fusion", Assert.Throws<CheckpointException>(() => DualEncoderConfig.Load(enc)).Message);
+        File.WriteAllText(Path.Combine(enc, DualEncoderConfig.FileName), "{\"hybrid_alpha\": 1.5}");
+        Assert.Contains("hybrid_alpha", Assert.Throws<CheckpointException>(() => DualEncoderConfig.Load(enc)).Message);
     }
 
     [Fact]
