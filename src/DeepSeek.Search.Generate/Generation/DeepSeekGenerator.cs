@@ -175,7 +175,11 @@ public sealed class DeepSeekGenerator : IDisposable
     List<GeneratedToken> Step(State s)
     {
         int batch = s.Prompts.Length;
-        float[][] rows;
+        // plain arg-max needs no logits on the host: the device picks the tokens (ties to the lowest id, as LogitsSampler.ArgMax)
+        // and only B ids are copied instead of B × vocab floats
+        bool pickOnDevice = s.Options.Greedy && s.Options.RepetitionPenalty == 1.0;
+        float[][]? rows = null;
+        long[]? picks = null;
         using (no_grad())
         using (var scope = NewDisposeScope())
         {
@@ -214,8 +218,16 @@ public sealed class DeepSeekGenerator : IDisposable
                 }
                 logits = Model.Forward(tensor(ids, new long[] { batch, 1 }), s.Cache, positionIds: tensor(positions, new long[] { batch, 1 }), lastPositionOnly: true);
             }
-            var cpu = logits.reshape(batch, -1).to(ScalarType.Float32).cpu();
-            rows = Enumerable.Range(0, batch).Select(b => cpu[b].data<float>().ToArray()).ToArray();
+            if (pickOnDevice)
+            {
+                var best = logits.reshape(batch, -1).argmax(-1).cpu();
+                picks = best.data<long>().ToArray();
+            }
+            else
+            {
+                var cpu = logits.reshape(batch, -1).to(ScalarType.Float32).cpu();
+                rows = Enumerable.Range(0, batch).Select(b => cpu[b].data<float>().ToArray()).ToArray();
+            }
         }
 
         var tokens = new List<GeneratedToken>();
@@ -223,7 +235,7 @@ public sealed class DeepSeekGenerator : IDisposable
         for (int b = 0; b < batch; b++)
         {
             if (s.Finished[b] != null) continue;
-            int next = s.Sampler.Next(rows[b], s.Prompts[b].Concat(s.Generated[b]));
+            int next = picks != null ? (int)picks[b] : s.Sampler.Next(rows![b], s.Prompts[b].Concat(s.Generated[b]));
             s.Generated[b].Add(next);
             FinishReason? finish = null;
             string delta = "";

@@ -174,8 +174,9 @@ public sealed class DeepSeekModel : nn.Module
         if (cache is { BatchSize: > 0 } && cache.BatchSize != b)
             throw new InvalidInputException($"the cache holds a batch of {cache.BatchSize}, input_ids has {b} rows");
         using var scope = NewDisposeScope();
+        // the range check reads the ids where they are: no device synchronisation for host inputs (the generator's), one for device inputs
+        var (min, max) = TokenRange(inputIds);
         var ids = inputIds.to(ScalarType.Int64, Device);
-        long min = ids.min().item<long>(), max = ids.max().item<long>();
         if (min < 0 || max >= Config.VocabSize)
             throw new InvalidInputException($"token id {(min < 0 ? min : max)} is outside the vocabulary of {Config.VocabSize}");
 
@@ -202,6 +203,16 @@ public sealed class DeepSeekModel : nn.Module
         var logits = _lmHead != null ? _lmHead.Forward(h) : nn.functional.linear(h, _embed);
         cache?.Advance(keyMaskNew);
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The smallest and largest id of <paramref name="inputIds"/>, read with one host transfer.</summary>
+    static (long Min, long Max) TokenRange(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        var ids = inputIds.to(ScalarType.Int64);
+        using var both = stack(new[] { ids.min(), ids.max() }).cpu();
+        var values = both.data<long>();
+        return (values[0], values[1]);
     }
 
     protected override void Dispose(bool disposing)

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DeepSeek.Search.Encode;
+using DeepSeek.Search.Generate;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Benchmarks;
+
+/// <summary>
+/// "gpu-generate": prefill and decode throughput of the DeepSeek-V3 MoE generator on a CUDA device, the shapes and timing of
+/// bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM) so both can run in one command on one GPU
+/// (bench/gpu-compare-generate.sh). Random weights (seeded, normal(0, 0.02)), bf16, the config of ../shared/anchors
+/// (<see cref="BenchConfig"/>):
+/// <list type="bullet">
+/// <item>prefill: one <see cref="DeepSeekModel.Forward"/> over [B, 512] random tokens with a fresh <see cref="KvCache"/> and
+/// <c>lastPositionOnly</c>, B = 1 and 16; tokens/s = B·512 / time;</item>
+/// <item>decode: what <c>dss generate --greedy --ignore-eos</c> runs — <see cref="DeepSeekGenerator.StreamAsync"/> over B random
+/// 128-token prompts for 65 new tokens; the clock starts when the prefill's tokens have arrived and stops after the 64 following
+/// single-token steps (each step: Forward([B, 1]) with the cache, arg-max, the ids back on the host); tokens/s = B·64 / time.
+/// Both cache modes (full per-head keys/values, the default; latent).</item>
+/// </list>
+/// Medians of 5 (prefill) and 3 (decode) timed runs after one warm-up, each ending with a device synchronisation. The device is
+/// $DSS_BENCH_DEVICE (default auto). Without CUDA it runs a tiny CPU smoke of the same code in --quick mode and skips otherwise.
+/// If $DSS_BENCH_PYTORCH_GEN names the baseline script's JSON, ratios ours/PyTorch are added (top-level keys: the eager experts
+/// loop; a "grouped_mm" object when the script measured it too).
+/// </summary>
+public sealed class GeneratorGpuBench : IBenchSuite
+{
+    public string Name => "gpu-generate";
+
+    /// <summary>The benchmark shape (same numbers as CONFIG in pytorch_deepseek_throughput.py).</summary>
+    public static DeepSeekConfig BenchConfig => new()
+    {
+        Version = DeepSeekVersion.V3, VocabSize = 102400, HiddenSize = 2048, IntermediateSize = 10944, MoeIntermediateSize = 1408,
+        NumHiddenLayers = 8, NumAttentionHeads = 16, NumKeyValueHeads = 16, NSharedExperts = 2, NRoutedExperts = 64,
+        NumExpertsPerTok = 6, FirstKDenseReplace = 1, RoutedScalingFactor = 2.5, NormTopkProb = true, NGroup = 1, TopkGroup = 1,
+        KvLoraRank = 512, QLoraRank = 1536, QkNopeHeadDim = 128, QkRopeHeadDim = 64, VHeadDim = 128, MaxPositionEmbeddings = 4096,
+        RmsNormEps = 1e-6, HiddenAct = "silu", InitializerRange = 0.02, Rope = new RopeParameters { RopeType = "default", Theta = 10000.0 },
+        RopeInterleave = true, TieWordEmbeddings = false, AttentionBias = false, BosTokenId = 0, EosTokenIds = new[] { 1 },
+    };
+
+    /// <summary>The CPU smoke shape (QUICK in the script): every code path of the real one, tiny.</summary>
+    public static DeepSeekConfig SmokeConfig => BenchConfig with
+    {
+        VocabSize = 1024, HiddenSize = 64, IntermediateSize = 128, MoeIntermediateSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 4,
+        NumKeyValueHeads = 4, NRoutedExperts = 8, NumExpertsPerTok = 2, NSharedExperts = 1, KvLoraRank = 32, QLoraRank = 48,
+        QkNopeHeadDim = 16, QkRopeHeadDim = 8, VHeadDim = 16,
+    };
+
+    public BenchReport Run(BenchContext context)
+    {
+        var report = new BenchReport { Title = "GPU generation: DeepSeek-V3 MoE (2048 hidden, 8 layers, 64 experts top-6) prefill and decode, ours vs PyTorch" };
+        TorchRuntime.Initialize();
+        string spec = Environment.GetEnvironmentVariable("DSS_BENCH_DEVICE") is { Length: > 0 } d ? d : "auto";
+        var device = TorchRuntime.ResolveDevice(spec);
+        bool cuda = device.type == DeviceType.CUDA;
+        if (!cuda && !context.Quick)
+        {
+            report.Notes.Add("skipped: no CUDA device (set DSS_LIBTORCH to a PyTorch CUDA install's torch/lib; see README). --quick runs a CPU smoke.");
+            return report;
+        }
+        report.Environment["device"] = cuda ? $"cuda ({TorchRuntime.Describe()})" : "cpu (smoke only: tiny config)";
+        var config = cuda ? BenchConfig : SmokeConfig;
+        int prefillLen = cuda ? 512 : 32, promptLen = cuda ? 128 : 16, steps = cuda ? 64 : 8;
+        int prefillRepeats = cuda ? 5 : 1, decodeRepeats = cuda ? 3 : 1;
+        var pytorch = cuda ? ReadBaseline() : null; // the CPU smoke's tiny shape is not comparable
+        var grouped = pytorch is { } p && p.TryGetProperty("grouped_mm", out var g) && g.ValueKind == JsonValueKind.Object ? g : (JsonElement?)null;
+
+        long t0 = Stopwatch.GetTimestamp();
+        using var model = DeepSeekModel.Create(config, new DeepSeekModelOptions { Device = spec, DType = ScalarType.BFloat16, Seed = 0 });
+        Sync(cuda);
+        double initS = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        long parameters = model.parameters().Sum(x => x.NumberOfElements);
+        Console.WriteLine($"  model: {parameters / 1e6:F0}M parameters, bf16, created in {initS:F1} s");
+        report.Environment["params_M"] = Math.Round(parameters / 1e6, 1);
+        report.Environment["model_init_s"] = Math.Round(initS, 1);
+
+        var random = new Random(1);
+        int low = Math.Min(1000, config.VocabSize / 2);
+        foreach (int b in new[] { 1, 16 })
+        {
+            var host = new long[b * prefillLen];
+            for (int i = 0; i < host.Length; i++) host[i] = random.Next(low, config.VocabSize - 1);
+            using var hostIds = tensor(host, new long[] { b, prefillLen });
+            using var ids = hostIds.to(device);
+
+            bool finite;
+            using (no_grad())
+            using (var scope = NewDisposeScope())
+            using (var cache = model.CreateCache(KvCacheMode.Full))
+                finite = model.Forward(ids, cache, lastPositionOnly: true).isfinite().all().item<bool>();
+            if (!finite) report.Notes.Add($"warning: non-finite logits in the prefill of batch {b}");
+            var times = Stats.Time(() =>
+            {
+                using var _ = no_grad();
+                using var scope = NewDisposeScope();
+                using var cache = model.CreateCache(KvCacheMode.Full);
+                model.Forward(ids, cache, lastPositionOnly: true);
+                Sync(cuda);
+            }, prefillRepeats, warmup: 1);
+            Row(report, $"prefill b{b} × {prefillLen}", b * prefillLen / Stats.Median(times), pytorch, grouped, $"prefill_b{b}_tok_per_s");
+
+            var prompts = Enumerable.Range(0, b).Select(r => host.Skip(r * prefillLen).Take(promptLen).Select(x => (int)x).ToArray()).ToArray();
+            foreach (var mode in new[] { KvCacheMode.Full, KvCacheMode.Latent })
+            {
+                using var generator = new DeepSeekGenerator(model);
+                var options = new GenerationOptions { MaxNewTokens = steps + 1, Greedy = true, IgnoreEos = true, CacheMode = mode };
+                DecodeOnce(generator, prompts, options, b, steps); // warm-up
+                var runs = Enumerable.Range(0, decodeRepeats).Select(_ => DecodeOnce(generator, prompts, options, b, steps)).ToArray();
+                string name = $"decode b{b}, {steps} steps after {promptLen}, {(mode == KvCacheMode.Full ? "full" : "latent")} cache";
+                Row(report, name, b * steps / Stats.Median(runs), pytorch, grouped, $"decode_b{b}_tok_per_s");
+            }
+        }
+
+        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32), routed experts run one by one on their sorted tokens (one host sync per MoE layer for the tokens per expert).");
+        report.Notes.Add("decode is the generator's own path (DeepSeekGenerator.StreamAsync, greedy, EOS ignored), timed from the prefill's tokens to the 65th token: 64 single-token steps, each ending with the picked ids on the host.");
+        report.Notes.Add("PyTorch side: bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM, bf16, its default attention (sdpa), experts 'eager' for the main ratio and 'grouped_mm' as a second reference; decode is a loop of model(next, past_key_values=cache, logits_to_keep=1) with a device arg-max; its cache keeps the MLA latent and expands keys per step).");
+        report.Notes.Add("Anchor (../shared/anchors, H100, transformers 5.17): eager prefill 3,097 / 45,185 tok/s (b1 / b16), decode 10.2 / 77 tok/s; grouped_mm prefill 19,147 / 143,916, decode 37.7 / 619.");
+        report.Environment["config"] = $"hidden {config.HiddenSize}, {config.NumHiddenLayers} layers ({config.FirstKDenseReplace} dense), {config.NumAttentionHeads} heads, " +
+            $"{config.NRoutedExperts} routed experts top-{config.NumExpertsPerTok} + {config.NSharedExperts} shared, moe_ffn {config.MoeIntermediateSize}, " +
+            $"dense_ffn {config.IntermediateSize}, kv_lora {config.KvLoraRank}, q_lora {config.QLoraRank}, vocab {config.VocabSize}, default RoPE θ 10000";
+        if (pytorch is { } pt)
+        {
+            foreach (var key in new[] { "torch", "transformers", "device", "experts_implementation" })
+                if (pt.TryGetProperty(key, out var v)) report.Environment["pytorch_" + key] = v.ToString();
+            if (pt.TryGetProperty("experts_error", out var e1)) report.Notes.Add($"PyTorch side: {e1}");
+            if (pt.TryGetProperty("grouped_mm", out var gm) && gm.ValueKind == JsonValueKind.Object && gm.TryGetProperty("error", out var e2))
+                report.Notes.Add($"PyTorch grouped_mm: {e2}");
+        }
+        else report.Notes.Add(cuda ? "no PyTorch numbers: $DSS_BENCH_PYTORCH_GEN does not name the JSON of bench/baselines/pytorch_deepseek_throughput.py"
+            : "CPU smoke: tiny shape, no ratios (the numbers only show that the code runs)");
+        return report;
+    }
+
+    /// <summary>One generation of <paramref name="steps"/> + 1 tokens; seconds from the first step's tokens to the last token.</summary>
+    static double DecodeOnce(DeepSeekGenerator generator, int[][] prompts, GenerationOptions options, int batch, int steps)
+    {
+        int seen = 0;
+        long start = 0;
+        var stream = generator.StreamAsync(prompts, options).GetAsyncEnumerator();
+        try
+        {
+            while (stream.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+                if (++seen == batch) start = Stopwatch.GetTimestamp(); // the prefill step is complete (its ids are on the host)
+        }
+        finally { stream.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (seen != batch * (steps + 1)) throw new InvalidOperationException($"expected {batch * (steps + 1)} tokens, the generator gave {seen}");
+        return seconds;
+    }
+
+    static void Sync(bool cuda)
+    {
+        if (cuda) torch.cuda.synchronize();
+    }
+
+    static void Row(BenchReport report, string name, double value, JsonElement? pytorch, JsonElement? grouped, string key)
+    {
+        var row = new Dictionary<string, object> { ["measure"] = name, ["ours"] = value, ["unit"] = "tok/s" };
+        string ratio = "";
+        if (pytorch is { } p && p.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number)
+        {
+            row["pytorch eager"] = v.GetDouble();
+            row["ours/eager"] = value / v.GetDouble();
+            ratio = $" ({value / v.GetDouble():F2}× PyTorch eager)";
+        }
+        if (grouped is { } g && g.TryGetProperty(key, out var w) && w.ValueKind == JsonValueKind.Number)
+        {
+            row["pytorch grouped_mm"] = w.GetDouble();
+            row["ours/grouped_mm"] = value / w.GetDouble();
+        }
+        report.Rows.Add(row);
+        Console.WriteLine($"  {name}: {value:F1} tok/s{ratio}");
+    }
+
+    static JsonElement? ReadBaseline()
+    {
+        var path = Environment.GetEnvironmentVariable("DSS_BENCH_PYTORCH_GEN");
+        if (string.IsNullOrEmpty(path) || !File.Exists(path)) return null;
+        return JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone();
+    }
+}
