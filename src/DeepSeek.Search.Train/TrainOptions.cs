@@ -88,9 +88,9 @@ public sealed record TrainOptions
     public string QueryPrefix { get; init; } = "";
 
     /// <summary>
-    /// The min-max dense weight recorded in dual_encoder.json as this encoder's hybrid default; null: 0.3 for self-supervised
-    /// encoders (weaker than BM25 alone: on SciFact, min-max at 0.1–0.3 gained 0.007–0.019 nDCG@10 over BM25 where RRF and 0.5 lost),
-    /// 0.5 for supervised ones.
+    /// The min-max dense weight recorded in dual_encoder.json as this encoder's hybrid default; null: 0.1 for self-supervised
+    /// encoders, which are much weaker than BM25 alone (bench/selfsup-scifact.sh on an H200: SciFact +0.007 nDCG@10 over BM25 at 0.1,
+    /// +0.012 at 0.3; SQuAD dev +0.002 at 0.1 but −0.006 at 0.3; RRF lost 0.03–0.21 on both), 0.5 for supervised ones.
     /// </summary>
     public float? HybridAlpha { get; init; }
     public string DocumentPrefix { get; init; } = "";

@@ -50,12 +50,34 @@ public static class Trainer
             using var run = new Run(options, output, work, extending, progress, cancellation);
             return run.Execute();
         }
+        catch (Exception e) when (OutOfDeviceMemory(e, options) is { } oom)
+        {
+            if (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
+                try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw oom;
+        }
         catch when (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
         {
             // failed before a checkpoint of its own: nothing to resume, so leave nothing behind
             try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// libtorch's allocator failure ("CUDA out of memory. Tried to allocate …", or the CPU's "DefaultCPUAllocator: not enough memory")
+    /// as a clear input error naming the settings that size the step; null for any other failure.
+    /// </summary>
+    public static InvalidInputException? OutOfDeviceMemory(Exception e, TrainOptions options)
+    {
+        if (e is SearchException) return null;
+        string m = e.Message;
+        bool oom = m.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || m.Contains("not enough memory", StringComparison.OrdinalIgnoreCase);
+        if (!oom) return null;
+        string first = m.Split('\n', 2)[0].Trim();
+        return new InvalidInputException(
+            $"out of memory on {options.Device} with --batch-size {options.BatchSize} (queries {options.MaxQueryLength}, documents {options.MaxDocumentLength} tokens, " +
+            $"{options.HardNegatives?.ToString() ?? "default"} hard negatives): lower --batch-size, set --chunk-size (GradCache) or shorten --max-doc-length ({first})");
     }
 
     /// <summary>Whether a failed run's work folder holds no checkpoint beyond what it started from.</summary>
@@ -581,7 +603,7 @@ public static class Trainer
                 QueryPrefix = _o.QueryPrefix,
                 DocumentPrefix = _o.DocumentPrefix,
                 HybridFusion = "minmax",
-                HybridAlpha = _o.HybridAlpha ?? (_supervised == null ? 0.3f : 0.5f),
+                HybridAlpha = _o.HybridAlpha ?? (_supervised == null ? 0.1f : 0.5f),
             }.Save(_work);
             _curve.WriteCsv(Path.Combine(_work, TrainingCurve.CsvFile));
             _curve.WritePng(Path.Combine(_work, TrainingCurve.PngFile));

@@ -58,7 +58,7 @@ static class TrainCommand
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Raw dot products instead of L2-normalised (cosine) embeddings" };
         var maxQuery = new Option<int>("--max-query-length") { Description = "Query tokens, [CLS]/[SEP] included", DefaultValueFactory = _ => 64 };
         var maxDoc = new Option<int>("--max-doc-length") { Description = "Document tokens, [CLS]/[SEP] included (also the index's chunk length)", DefaultValueFactory = _ => 256 };
-        var hybridAlpha = new Option<float?>("--hybrid-alpha") { Description = "Dense weight of min-max fusion recorded as the encoder's hybrid default [default: 0.3 self-supervised, 0.5 supervised]" };
+        var hybridAlpha = new Option<float?>("--hybrid-alpha") { Description = "Dense weight of min-max fusion recorded as the encoder's hybrid default [default: 0.1 self-supervised, 0.5 supervised]" };
         var queryPrefix = new Option<string>("--query-prefix") { Description = "Text put before every query (recorded in dual_encoder.json)", DefaultValueFactory = _ => "" };
         var docPrefix = new Option<string>("--document-prefix") { Description = "Text put before every document", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "Encoder name in dual_encoder.json [default: the output folder's name]" };
