@@ -159,7 +159,7 @@ static class TrainLmCommand
             if (result.FirstLoss is double first && result.LastLoss is double last)
                 Console.WriteLine(string.Create(inv, $"loss       {first:F4} → {last:F4}"));
             if (result.FinalValidationLoss is double fv)
-                Console.WriteLine(string.Create(inv, $"validation {result.InitialValidationLoss:F4} → {fv:F4} ({result.ValidationBlocks:N0} blocks; perplexity {Math.Exp(fv):F1})"));
+                Console.WriteLine(string.Create(inv, $"validation {result.InitialValidationLoss:F4} → {fv:F4} ({result.ValidationBlocks:N0} block(s); perplexity {Math.Exp(fv):F1})"));
             foreach (var load in result.FinalValidationLoads)
                 Console.WriteLine("experts    " + LoadText(load));
             Console.WriteLine(string.Create(inv, $"throughput {result.TokensPerSecond:N0} tokens/s on {result.Device} ({result.Precision}), {result.Parameters:N0} parameters, vocabulary {result.VocabSize:N0}{(result.TrainedTokenizer ? " (BPE trained on the corpus)" : "")}"));

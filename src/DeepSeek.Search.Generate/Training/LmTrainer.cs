@@ -42,7 +42,12 @@ public static class LmTrainer
     public const string PartialSuffix = ".partial", SummaryFile = "train_lm.json";
     const long ShuffleStream = 0x4C4D; // "LM"
 
-    public static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress = null, CancellationToken cancellation = default)
+    public static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress = null, CancellationToken cancellation = default) =>
+        Train(options, progress, cancellation, onFinished: null);
+
+    /// <summary>As the public overload; <paramref name="onFinished"/> sees the trained (master) model once it is saved, before it is disposed.</summary>
+    internal static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress, CancellationToken cancellation,
+        Action<DeepSeekModel>? onFinished)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -51,7 +56,7 @@ public static class LmTrainer
         var (fresh, extending) = PrepareFolders(options, output, work);
         try
         {
-            using var run = new Run(options, output, work, extending, progress, cancellation);
+            using var run = new Run(options, output, work, extending, progress, cancellation, onFinished);
             return run.Execute();
         }
         catch when (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
@@ -122,6 +127,7 @@ public static class LmTrainer
         readonly bool _extending;
         readonly IProgress<LmTrainProgress>? _progress;
         readonly CancellationToken _ct;
+        readonly Action<DeepSeekModel>? _onFinished;
 
         Device _device = null!;
         ScalarType _compute = ScalarType.Float32;
@@ -144,8 +150,10 @@ public static class LmTrainer
         long _sessionTokens;
         long? _resumedFrom;
 
-        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<LmTrainProgress>? progress, CancellationToken ct)
+        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<LmTrainProgress>? progress, CancellationToken ct,
+            Action<DeepSeekModel>? onFinished)
         {
+            _onFinished = onFinished;
             _o = o;
             _output = output;
             _work = work;
@@ -522,6 +530,7 @@ public static class LmTrainer
             DeepSeekCheckpoint.Save(_weights.Master, _work, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.PerExpert, DType = SafeTensorsDType.F32 });
             _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
             _curve.WritePng(Path.Combine(_work, LmTrainingCurve.PngFile));
+            _onFinished?.Invoke(_weights.Master);
 
             var result = new LmTrainResult
             {
