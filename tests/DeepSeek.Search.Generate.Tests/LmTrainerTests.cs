@@ -258,6 +258,35 @@ public class LmTrainerResumeTests
     }
 }
 
+/// <summary>A given tokenizer (--tokenizer) is used as it is and copied into the model folder.</summary>
+public class LmTrainerTokenizerTests
+{
+    [Fact]
+    public void A_given_tokenizer_is_used_and_copied()
+    {
+        using var tmp = new TempDir("dss-train-lm-tok");
+        var texts = LmTestData.SciFactTexts(20);
+        string tokDir = Path.Combine(tmp.Path, "tok");
+        BpeTrainer.Train(texts, 320).Save(tokDir);
+        string corpus = Path.Combine(tmp.Path, "corpus.txt");
+        File.WriteAllText(corpus, string.Join("\n\n", texts));
+        string output = Path.Combine(tmp.Path, "model");
+        var r = LmTrainer.Train(new LmTrainOptions
+        {
+            CorpusPath = corpus, OutputPath = output, TokenizerPath = tokDir, VocabSize = 9999, SeqLen = 16, BatchSize = 2, Hidden = 32, Heads = 2,
+            MaxSteps = 2, ValidationFraction = 0,
+        });
+        Assert.False(r.TrainedTokenizer);
+        Assert.Equal(320, r.VocabSize);
+        Assert.Equal(0, r.ValidationBlocks);
+        Assert.Null(r.FinalValidationLoss);
+        Assert.Empty(r.FinalValidationLoads);
+        foreach (var file in new[] { ByteLevelBpeTokenizer.TokenizerFile, ByteLevelBpeTokenizer.TokenizerConfigFile })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(tokDir, file)), File.ReadAllBytes(Path.Combine(output, file)));
+        Assert.Equal(320, DeepSeekConfig.Load(Path.Combine(output, DeepSeekConfig.FileName)).VocabSize);
+    }
+}
+
 /// <summary>Bad input fails with one clear error and never replaces an existing model.</summary>
 public class LmTrainerBadInputTests
 {
