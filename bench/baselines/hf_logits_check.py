@@ -47,6 +47,8 @@ def main() -> int:
     if cls != "DeepseekV3ForCausalLM":
         print(json.dumps({"error": f"{args.model_dir} loads as {cls}, expected DeepseekV3ForCausalLM"}))
         return 2
+    if hasattr(model, "set_experts_implementation"):  # 5.x: the plain per-expert loop, as the reference numerics
+        model.set_experts_implementation("eager")
     model.to(args.device).eval()
 
     with torch.no_grad():
