@@ -11,6 +11,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     InfoCommand.Create(),
     EncoderCommand.Create(),
     TrainCommand.Create(),
+    TrainLmCommand.Create(),
     GenerateCommand.Create(),
 };
 return CliRunner.Invoke(root, args);

@@ -21,6 +21,20 @@ public class ScheduleAndBatchTests
     }
 
     [Fact]
+    public void Cosine_and_floored_linear_schedules_end_at_the_floor()
+    {
+        const double peak = 1e-3, floor = 1e-4;
+        Assert.Equal(peak / 4, LearningRateSchedule.Cosine(0, 20, 4, peak, floor), 12);
+        Assert.Equal(peak, LearningRateSchedule.Cosine(4, 20, 4, peak, floor), 12);
+        Assert.Equal((peak + floor) / 2, LearningRateSchedule.Cosine(12, 20, 4, peak, floor), 12);
+        Assert.Equal(floor, LearningRateSchedule.Cosine(20, 20, 4, peak, floor), 12);
+        var cosine = Enumerable.Range(4, 16).Select(s => LearningRateSchedule.Cosine(s, 20, 4, peak, floor)).ToList();
+        Assert.True(cosine.Zip(cosine.Skip(1)).All(p => p.First > p.Second));
+        Assert.Equal(floor + (peak - floor) * 6 / 16, LearningRateSchedule.At(14, 20, 4, peak, floor), 12);
+        Assert.Equal(LearningRateSchedule.At(14, 20, 4, peak), LearningRateSchedule.At(14, 20, 4, peak, 0), 15);
+    }
+
+    [Fact]
     public void Seeds_are_reproducible_and_position_dependent()
     {
         Assert.Equal(Seeds.Mix(42, 1, 2), Seeds.Mix(42, 1, 2));

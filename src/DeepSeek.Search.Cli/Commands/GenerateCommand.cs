@@ -30,10 +30,11 @@ static class GenerateCommand
             .AcceptOnlyFromAmong("float32", "bfloat16", "float16");
         var json = new Option<bool>("--json") { Description = "Print JSON: per prompt the prompt ids, generated ids, text and finish reason" };
         var device = CommonOptions.Device();
+        var logits = new Option<string?>("--logits") { Description = "Also write the float32 logits [T, V] of the first prompt's forward pass to this safetensors file (tensors logits and input_ids)" };
 
         var cmd = new Command("generate", "Generate text with a DeepSeek mixture-of-experts model.")
         {
-            model, prompt, promptIds, chat, system, maxNew, greedy, temperature, topK, topP, repetition, seed, stop, ignoreEos, cache, dtype, json, device,
+            model, prompt, promptIds, chat, system, maxNew, greedy, temperature, topK, topP, repetition, seed, stop, ignoreEos, cache, dtype, json, device, logits,
         };
         cmd.SetAction((pr, cancellationToken) =>
         {
@@ -45,6 +46,7 @@ static class GenerateCommand
             var request = new GenerationRequest
             {
                 ModelDirectory = pr.GetValue(model)!,
+                LogitsPath = pr.GetValue(logits),
                 Prompts = texts,
                 PromptIds = ids,
                 Chat = pr.GetValue(chat),

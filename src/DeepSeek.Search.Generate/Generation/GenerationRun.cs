@@ -20,6 +20,13 @@ public sealed record GenerationRequest
 
     public GenerationOptions Options { get; init; } = new();
     public DeepSeekModelOptions Model { get; init; } = new();
+
+    /// <summary>
+    /// When set, the float32 logits [T, V] of the first prompt's full forward pass (no cache) are written to this safetensors file as
+    /// <c>logits</c>, with the prompt as <c>input_ids</c> [T] (int64) — for comparing with another implementation
+    /// (bench/baselines/hf_logits_check.py).
+    /// </summary>
+    public string? LogitsPath { get; init; }
 }
 
 /// <summary>One generated sequence as <c>dss generate --json</c> prints it.</summary>
@@ -66,6 +73,7 @@ public static class GenerationRun
             }
             else prompts.Add(generator.EncodePrompt(text));
         }
+        if (request.LogitsPath != null) WriteLogits(generator.Model, prompts[0], request.LogitsPath);
         GeneratedSequence[] results;
         if (onToken == null) results = generator.Generate(prompts, request.Options, cancellationToken);
         else
@@ -95,6 +103,23 @@ public static class GenerationRun
                 FinishReason.StopString => "stop",
                 _ => "length",
             })).ToList());
+    }
+
+    /// <summary>Writes the float32 logits [T, V] of <paramref name="prompt"/> and its ids [T] to a safetensors file (see <see cref="GenerationRequest.LogitsPath"/>).</summary>
+    public static void WriteLogits(DeepSeekModel model, int[] prompt, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompt);
+        if (prompt.Length == 0) throw new InvalidInputException("the prompt is empty: no logits to write");
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var _ = TorchSharp.torch.no_grad();
+        var ids = TorchSharp.torch.tensor(prompt.Select(i => (long)i).ToArray(), new long[] { 1, prompt.Length }, TorchSharp.torch.ScalarType.Int64);
+        var logits = model.Forward(ids)[0].to(TorchSharp.torch.ScalarType.Float32);
+        SafeTensorsWriter.Write(path, new[]
+        {
+            new SafeTensorsItem("logits", SafeTensorsDType.F32, logits),
+            new SafeTensorsItem("input_ids", SafeTensorsDType.I64, ids[0]),
+        }, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     static string CutText(string text, IReadOnlyList<string> stops)

@@ -164,7 +164,15 @@ public sealed class DeepSeekModel : nn.Module
     /// <paramref name="positionIds"/> [B, T] default to P + arange(T) for every row. Inputs are moved to the model's device.
     /// </summary>
     public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? attentionMask = null, Tensor? positionIds = null,
-        ForwardTrace? trace = null, bool lastPositionOnly = false)
+        ForwardTrace? trace = null, bool lastPositionOnly = false) =>
+        Forward(inputIds, trace, trace, cache, attentionMask, positionIds, lastPositionOnly);
+
+    /// <summary>
+    /// <see cref="Forward(Tensor, KvCache?, Tensor?, Tensor?, ForwardTrace?, bool)"/> with any <see cref="IMoeObserver"/> receiving the
+    /// routing of every MoE layer (training: load counts and balance losses). The logits keep their autograd graph when gradients are on.
+    /// </summary>
+    internal Tensor Forward(Tensor inputIds, IMoeObserver? observer, ForwardTrace? trace = null, KvCache? cache = null, Tensor? attentionMask = null,
+        Tensor? positionIds = null, bool lastPositionOnly = false)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         if (inputIds.dim() != 2) throw new InvalidInputException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}]");
@@ -194,7 +202,7 @@ public sealed class DeepSeekModel : nn.Module
         trace?.OnEmbeddings(h);
         foreach (var layer in _layers)
         {
-            h = layer.Forward(h, cos, sin, allowed, _rope, cache, trace);
+            h = layer.Forward(h, cos, sin, allowed, _rope, cache, observer);
             trace?.OnLayer(h);
         }
         h = _norm.Forward(h);

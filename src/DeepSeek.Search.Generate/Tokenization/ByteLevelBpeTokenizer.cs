@@ -192,6 +192,22 @@ public sealed class ByteLevelBpeTokenizer
         return ids.ToArray();
     }
 
+    /// <summary>
+    /// The byte-level words of <paramref name="text"/> that the BPE model sees: normalizers and pre-tokenizers applied, added tokens
+    /// treated as plain text (what <see cref="BpeTrainer"/> counts, so learned merges apply to exactly these pieces).
+    /// </summary>
+    internal List<string> PreTokenize(string text)
+    {
+        string normalized = text;
+        foreach (var n in _normalizers) normalized = n(normalized);
+        var pieces = new List<string> { normalized };
+        foreach (var p in _preTokenizers) pieces = p(pieces);
+        return pieces;
+    }
+
+    /// <summary>The 256 characters GPT-2's byte-level alphabet maps the bytes 0..255 to.</summary>
+    internal static IReadOnlyList<char> ByteAlphabet => ByteToChar;
+
     /// <summary>Text of <paramref name="ids"/>: byte-level pieces are joined and decoded as UTF-8 (invalid bytes become U+FFFD).</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DeepSeek.Search.Generate;
+
+/// <summary>
+/// A progress report of <see cref="LmTrainer"/>. Stages: <c>prepare</c> (a message), <c>train</c> (Done of Total steps, with the
+/// cross-entropy averaged since the previous report, the balance loss, learning rate, tokens/s and each MoE layer's expert load over
+/// those steps), <c>eval</c> (validation loss and the load of its routing pass), <c>checkpoint</c> and <c>done</c>.
+/// </summary>
+public sealed record LmTrainProgress(string Stage, long Done, long Total, string? Message = null, double? Loss = null, double? AuxLoss = null,
+    double? LearningRate = null, double? TokensPerSecond = null, double? ValidationLoss = null, IReadOnlyList<ExpertLoad>? Loads = null);
+
+/// <summary>What a finished <c>dss train-lm</c> run did; also written as <c>train_lm.json</c> in the model folder.</summary>
+public sealed record LmTrainResult
+{
+    public required string OutputPath { get; init; }
+    public int Documents { get; init; }
+
+    /// <summary>Tokens of the packed stream, training and validation blocks.</summary>
+    public long Tokens { get; init; }
+    public int TrainBlocks { get; init; }
+    public int ValidationBlocks { get; init; }
+    public int SeqLen { get; init; }
+    public int VocabSize { get; init; }
+
+    /// <summary>Whether the tokenizer was trained on the corpus (else it came from --tokenizer).</summary>
+    public bool TrainedTokenizer { get; init; }
+
+    public long Steps { get; init; }
+    public long TotalSteps { get; init; }
+    public int StepsPerEpoch { get; init; }
+    public long? ResumedFromStep { get; init; }
+
+    public double? FirstLoss { get; init; }
+    public double? LastLoss { get; init; }
+    public double? InitialValidationLoss { get; init; }
+    public double? FinalValidationLoss { get; init; }
+
+    /// <summary>Tokens per expert of each MoE layer in the routing pass over the validation blocks after the last step.</summary>
+    public IReadOnlyList<ExpertLoad> FinalValidationLoads { get; init; } = [];
+
+    /// <summary>Training throughput of the steps this process ran (evaluation and checkpoints excluded).</summary>
+    public double TokensPerSecond { get; init; }
+    public double TrainSeconds { get; init; }
+    public string Device { get; init; } = "cpu";
+    public string Precision { get; init; } = "fp32";
+    public long Parameters { get; init; }
+    public string Runtime { get; init; } = "";
+}
+
+/// <summary>Where a language-model run stands, as a checkpoint's <c>state.json</c> records it.</summary>
+public sealed record LmTrainState
+{
+    public const int CurrentFormat = 1;
+
+    public int Format { get; init; } = CurrentFormat;
+
+    /// <summary>Optimizer steps done.</summary>
+    public long Step { get; init; }
+
+    /// <summary>The epoch and the batch within it that come next.</summary>
+    public int Epoch { get; init; }
+    public int BatchInEpoch { get; init; }
+    public long TotalSteps { get; init; }
+
+    /// <summary>Hash of every setting and input that shapes the trajectory; resume requires the same.</summary>
+    public string Fingerprint { get; init; } = "";
+    public long Seed { get; init; }
+    public long TokensSeen { get; init; }
+    public double TrainSeconds { get; init; }
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    internal static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,641 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode;
+using DeepSeek.Search.Train;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DeepSeek.Search.Generate;
+
+/// <summary>
+/// Trains a DeepSeek-V3 mixture-of-experts causal LM from scratch on a corpus (<c>dss train-lm</c>) and writes a Hugging Face
+/// DeepseekV3ForCausalLM folder that <see cref="DeepSeekModel.Load"/>, <c>dss generate</c> and transformers' <c>from_pretrained</c> load:
+/// config.json (5.x style), model.safetensors (float32, per-expert layout, correction biases included), generation_config.json,
+/// tokenizer.json + tokenizer_config.json, plus training_curve.csv/.png, train_lm.json and the last resumable checkpoint under
+/// checkpoints/.
+/// <para>
+/// Data: the corpus's documents (<see cref="LmCorpus"/>) are tokenised by the given tokenizer or by a byte-level BPE trained on them
+/// (<see cref="BpeTrainer"/>), joined with EOS and packed into <see cref="LmTrainOptions.SeqLen"/> blocks; a deterministic slice is held
+/// out for validation (<see cref="PackedBlocks"/>). Each epoch visits the training blocks in an order drawn from (seed, epoch).
+/// </para>
+/// <para>
+/// Each step: a batch of blocks → the causal-LM cross-entropy (logits shifted, in float32, averaged over the predicted tokens) plus the
+/// optional sequence-wise balance loss → backward → global-norm clipping → AdamW (weight decay on matrices only) at the scheduled rate
+/// (linear warmup, cosine or linear decay to a floor) → DeepSeek-V3's auxiliary-loss-free bias update on every MoE layer from the step's
+/// tokens per expert (<see cref="BiasBalancer"/>). fp32 on the CPU; bf16 compute with fp32 master weights on CUDA (<see cref="LmWeights"/>).
+/// </para>
+/// <para>
+/// Like dss train, the run works in <c>OUT.partial</c> and renames it to OUT only when it succeeds (an existing OUT is replaced only
+/// with <see cref="LmTrainOptions.Overwrite"/>, and only then); a failed or cancelled run keeps its checkpoints for
+/// <see cref="LmTrainOptions.Resume"/>. On the CPU a resumed run is bit-identical to a straight one: the batch order is a function of
+/// (seed, epoch), the model has no dropout, and checkpoints hold the exact float32 weights, correction biases, AdamW moments and steps.
+/// </para>
+/// </summary>
+public static class LmTrainer
+{
+    public const string PartialSuffix = ".partial", SummaryFile = "train_lm.json";
+    const long ShuffleStream = 0x4C4D; // "LM"
+
+    public static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress = null, CancellationToken cancellation = default) =>
+        Train(options, progress, cancellation, onFinished: null);
+
+    /// <summary>As the public overload; <paramref name="onFinished"/> sees the trained (master) model once it is saved, before it is disposed.</summary>
+    internal static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress, CancellationToken cancellation,
+        Action<DeepSeekModel>? onFinished)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        string output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputPath));
+        string work = output + PartialSuffix;
+        var (fresh, extending) = PrepareFolders(options, output, work);
+        try
+        {
+            using var run = new Run(options, output, work, extending, progress, cancellation, onFinished);
+            return run.Execute();
+        }
+        catch when (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
+        {
+            // failed before a checkpoint of its own: nothing to resume, so leave nothing behind
+            try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    static bool NothingNew(string work, bool fresh, bool extending, string output)
+    {
+        var checkpoints = TrainingCheckpoint.List(work);
+        if (fresh) return checkpoints.Count == 0;
+        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= TrainingCheckpoint.List(output).LastOrDefault().Step;
+        return false;
+    }
+
+    /// <summary>Fresh: this call created an empty work folder. Extending: the work folder is a copy of a finished output.</summary>
+    static (bool Fresh, bool Extending) PrepareFolders(LmTrainOptions o, string output, string work)
+    {
+        if (File.Exists(output)) throw new InvalidInputException($"output {output} is a file, not a folder");
+        bool outputUsed = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any();
+        if (o.Resume)
+        {
+            if (Directory.Exists(work) && TrainingCheckpoint.List(work).Count > 0) return (false, false);
+            if (outputUsed && TrainingCheckpoint.List(output).Count > 0)
+            {
+                if (Directory.Exists(work)) Directory.Delete(work, true);
+                CopyDirectory(output, work);
+                return (false, true);
+            }
+            throw new InvalidInputException($"nothing to resume: no checkpoint in {work} or {Path.Combine(output, TrainingCheckpoint.Folder)}");
+        }
+        if (outputUsed && !o.Overwrite)
+            throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
+        if (Directory.Exists(work))
+        {
+            if (!o.Overwrite)
+                throw new InvalidInputException($"{work} holds an unfinished run: pass --resume to continue it, or --overwrite to start over");
+            Directory.Delete(work, true);
+        }
+        Directory.CreateDirectory(work);
+        return (true, false);
+    }
+
+    static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)), true);
+        foreach (var d in Directory.GetDirectories(from)) CopyDirectory(d, Path.Combine(to, Path.GetFileName(d)));
+    }
+
+    /// <summary>The causal-LM loss: CE(logits[:, :-1].float(), ids[:, 1:]), mean (or sum) over the predicted tokens.</summary>
+    internal static Tensor CausalLmLoss(Tensor logits, Tensor ids, bool sum = false)
+    {
+        long b = logits.shape[0], t = logits.shape[1], v = logits.shape[2];
+        var predicted = logits.narrow(1, 0, t - 1).to(ScalarType.Float32).reshape(b * (t - 1), v);
+        var labels = ids.narrow(1, 1, t - 1).reshape(b * (t - 1)).to(logits.device);
+        return F.cross_entropy(predicted, labels, ignore_index: -100, reduction: sum ? nn.Reduction.Sum : nn.Reduction.Mean);
+    }
+
+    /// <summary>All the state of one run.</summary>
+    sealed class Run : IDisposable
+    {
+        readonly LmTrainOptions _o;
+        readonly string _output, _work;
+        readonly bool _extending;
+        readonly IProgress<LmTrainProgress>? _progress;
+        readonly CancellationToken _ct;
+        readonly Action<DeepSeekModel>? _onFinished;
+
+        Device _device = null!;
+        ScalarType _compute = ScalarType.Float32;
+        ByteLevelBpeTokenizer _tokenizer = null!;
+        bool _trainedTokenizer;
+        PackedBlocks _blocks = null!;
+        DeepSeekConfig _config = null!;
+        LmWeights _weights = null!;
+        AdamW _optimizer = null!;
+        List<Parameter> _parameters = null!;
+        MoeBalanceObserver _observer = null!;
+        LmTrainingCurve _curve = new();
+        string _fingerprint = "";
+
+        long _step, _totalSteps, _tokensSeen;
+        int _epoch, _batchInEpoch, _stepsPerEpoch, _batch;
+        double? _firstLoss, _lastLoss, _initialValidation, _finalValidation;
+        IReadOnlyList<ExpertLoad> _finalLoads = [];
+        double _trainSeconds, _sessionSeconds;
+        long _sessionTokens;
+        long? _resumedFrom;
+
+        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<LmTrainProgress>? progress, CancellationToken ct,
+            Action<DeepSeekModel>? onFinished)
+        {
+            _onFinished = onFinished;
+            _o = o;
+            _output = output;
+            _work = work;
+            _extending = extending;
+            _progress = progress;
+            _ct = ct;
+        }
+
+        void Say(string message) => _progress?.Report(new LmTrainProgress("prepare", 0, 0, message));
+
+        public LmTrainResult Execute()
+        {
+            TorchRuntime.Initialize();
+            if (_o.Threads is int threads) TorchRuntime.SetThreads(threads);
+            _device = TorchRuntime.ResolveDevice(_o.Device);
+            _compute = _o.Precision switch
+            {
+                LmPrecision.Float32 => ScalarType.Float32,
+                LmPrecision.BFloat16 => ScalarType.BFloat16,
+                _ => _device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
+            };
+            var checkpoint = _o.Resume ? TrainingCheckpoint.List(_work).LastOrDefault() : default;
+
+            LoadData(resuming: checkpoint.Path != null);
+            _ct.ThrowIfCancellationRequested();
+            _config = _o.ModelConfig(_tokenizer.VocabSize, _tokenizer.BosTokenId, _tokenizer.EosTokenId, _tokenizer.PadTokenId);
+            _fingerprint = Fingerprint();
+            _batch = Math.Min(_o.BatchSize, _blocks.Train.Count);
+            _stepsPerEpoch = Math.Max(1, _blocks.Train.Count / _batch);
+            _totalSteps = _o.MaxSteps > 0 ? _o.MaxSteps : (long)_o.Epochs * _stepsPerEpoch;
+            LmTrainState? state = null;
+            if (checkpoint.Path != null) state = CheckState(checkpoint.Path);
+
+            BuildModel(checkpoint.Path);
+            BuildOptimizer();
+            if (checkpoint.Path != null) Restore(checkpoint.Path, state!);
+            else
+            {
+                var (loss, loads) = Evaluate();
+                _initialValidation = loss;
+                RecordValidation(0, loss, loads);
+            }
+            Loop();
+            return Finish();
+        }
+
+        // ---------------------------------------------------------------- data
+
+        void LoadData(bool resuming)
+        {
+            Say($"reading corpus {_o.CorpusPath}");
+            var texts = LmCorpus.ReadTexts(_o.CorpusPath);
+            if (texts.Count == 0) throw new InvalidInputException($"the corpus {_o.CorpusPath} holds no text (no non-empty documents)");
+            string tokenizerFile = Path.Combine(_work, ByteLevelBpeTokenizer.TokenizerFile);
+            if (resuming)
+            {
+                if (!File.Exists(tokenizerFile)) throw new CheckpointException($"{_work}: the run's {ByteLevelBpeTokenizer.TokenizerFile} is missing; cannot resume");
+                _tokenizer = ByteLevelBpeTokenizer.Load(_work);
+                _trainedTokenizer = _o.TokenizerPath == null;
+            }
+            else if (_o.TokenizerPath != null)
+            {
+                _tokenizer = ByteLevelBpeTokenizer.Load(_o.TokenizerPath);
+                foreach (var name in new[] { ByteLevelBpeTokenizer.TokenizerFile, ByteLevelBpeTokenizer.TokenizerConfigFile, "special_tokens_map.json" })
+                {
+                    string from = Path.Combine(_o.TokenizerPath, name);
+                    if (File.Exists(from)) File.Copy(from, Path.Combine(_work, name), overwrite: true);
+                }
+                Say($"tokenizer {_o.TokenizerPath}: {_tokenizer.VocabSize:N0} ids");
+            }
+            else
+            {
+                Say($"training a byte-level BPE of {_o.VocabSize:N0} ids on {texts.Count:N0} documents");
+                var trained = BpeTrainer.Train(texts, _o.VocabSize, _o.SeqLen, _ct);
+                trained.Save(_work);
+                _tokenizer = ByteLevelBpeTokenizer.Load(_work);
+                _trainedTokenizer = true;
+                Say($"tokenizer: {trained.VocabSize:N0} ids ({trained.Merges:N0} merges from {trained.UniqueWords:N0} distinct words)" +
+                    (trained.VocabSize < _o.VocabSize ? $"; the corpus supports no more than {trained.VocabSize:N0}" : ""));
+            }
+            _blocks = PackedBlocks.Build(texts, _tokenizer, _o.SeqLen, _o.ValidationFraction, _ct);
+            Say($"corpus: {_blocks.Documents:N0} documents, {_blocks.Tokens:N0} tokens in {_blocks.BlockCount:N0} blocks of {_o.SeqLen} " +
+                $"({_blocks.Train.Count:N0} train, {_blocks.Validation.Count:N0} validation)");
+        }
+
+        Tensor BatchTensor(IEnumerable<int> blockIndices)
+        {
+            var ids = new List<long>();
+            int rows = 0;
+            foreach (int b in blockIndices) { _blocks.CopyBlock(b, ids); rows++; }
+            return tensor(ids.ToArray(), new long[] { rows, _o.SeqLen }, ScalarType.Int64).to(_device);
+        }
+
+        int[] Order(int epoch)
+        {
+            var order = _blocks.Train.ToArray();
+            var rng = Seeds.At(_o.Seed, ShuffleStream, epoch, 0);
+            for (int i = order.Length - 1; i > 0; i--)
+            {
+                int j = rng.Next(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+            return order;
+        }
+
+        // ---------------------------------------------------------------- model
+
+        void BuildModel(string? checkpointDir)
+        {
+            DeepSeekModel model;
+            if (checkpointDir != null)
+            {
+                model = DeepSeekCheckpoint.Load(checkpointDir, new DeepSeekModelOptions { Device = _o.Device, DType = ScalarType.Float32 });
+                if (model.Config.VocabSize != _config.VocabSize || model.Config.NumHiddenLayers != _config.NumHiddenLayers)
+                {
+                    model.Dispose();
+                    throw new CheckpointException($"{checkpointDir}: the checkpoint's model does not match the settings");
+                }
+            }
+            else
+            {
+                model = DeepSeekModel.Create(_config, new DeepSeekModelOptions { Device = _o.Device, DType = ScalarType.Float32, Seed = _o.Seed });
+                long total = model.parameters().Sum(p => p.numel());
+                Say($"new model: {_config.NumHiddenLayers} layers ({_config.FirstKDenseReplace} dense), hidden {_config.HiddenSize}, {_config.NumAttentionHeads} heads, " +
+                    $"{_config.NRoutedExperts} routed experts top-{_config.NumExpertsPerTok} + {_config.NSharedExperts} shared, vocabulary {_config.VocabSize:N0}: {total:N0} parameters");
+            }
+            try
+            {
+                model.train();
+                _weights = new LmWeights(model, _compute);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            _observer = new MoeBalanceObserver(_config, _o.SeqAuxLoss);
+        }
+
+        void BuildOptimizer()
+        {
+            var decay = new List<Parameter>();
+            var noDecay = new List<Parameter>();
+            foreach (var (_, p) in _weights.Parameters) (p.dim() >= 2 ? decay : noDecay).Add(p);
+            _parameters = decay.Concat(noDecay).ToList();
+            var groups = new List<AdamW.ParamGroup>
+            {
+                new(decay, new AdamW.Options { weight_decay = _o.WeightDecay }),
+                new(noDecay, new AdamW.Options { weight_decay = 0 }),
+            };
+            _optimizer = optim.AdamW(groups, _o.LearningRate, beta1: _o.Beta1, beta2: _o.Beta2, eps: 1e-8, weight_decay: _o.WeightDecay);
+        }
+
+        LmTrainState CheckState(string checkpointDir)
+        {
+            string path = Path.Combine(checkpointDir, TrainingCheckpoint.StateFile);
+            LmTrainState state;
+            try
+            {
+                state = JsonSerializer.Deserialize<LmTrainState>(File.ReadAllText(path), LmTrainState.Json) ?? throw new CheckpointException($"{path}: empty");
+            }
+            catch (JsonException e) { throw new CheckpointException($"{path}: unreadable training state ({e.Message})", e); }
+            if (state.Format != LmTrainState.CurrentFormat)
+                throw new CheckpointException($"{path}: checkpoint format {state.Format}, this build reads {LmTrainState.CurrentFormat}");
+            if (state.Fingerprint != _fingerprint)
+                throw new InvalidInputException($"cannot resume from {checkpointDir}: it was made with other settings or data (corpus, tokenizer, model size, batch, learning rate, balancing or seed differ)");
+            if (state.Step >= _totalSteps && _extending)
+                throw new InvalidInputException($"nothing left to train: the checkpoint is at step {state.Step} of {_totalSteps}; raise --epochs or --max-steps to train further");
+            if (state.Step >= _totalSteps) Say($"the run reached step {state.Step} before it was interrupted; writing its output");
+            if (state.TotalSteps != _totalSteps)
+                Say($"note: the schedule now has {_totalSteps} steps (the checkpoint's run planned {state.TotalSteps}); the learning rate follows the new length");
+            return state;
+        }
+
+        void Restore(string checkpointDir, LmTrainState state)
+        {
+            try { _optimizer.load_state_dict(Path.Combine(checkpointDir, TrainingCheckpoint.OptimizerFile)); }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or EndOfStreamException)
+            {
+                throw new CheckpointException($"{checkpointDir}: unreadable optimizer state ({e.Message})", e);
+            }
+            _weights.MasterToWorking();
+            _curve = LmTrainingCurve.ReadCsv(Path.Combine(checkpointDir, LmTrainingCurve.CsvFile));
+            _curve.TruncateAfter(state.Step);
+            _step = state.Step;
+            _epoch = state.Epoch;
+            _batchInEpoch = state.BatchInEpoch;
+            _tokensSeen = state.TokensSeen;
+            _trainSeconds = state.TrainSeconds;
+            _resumedFrom = state.Step;
+            var losses = _curve.Points.Where(p => p.Loss is not null).ToList();
+            if (losses.Count > 0) { _firstLoss = losses[0].Loss; _lastLoss = losses[^1].Loss; }
+            var validation = _curve.Points.Where(p => p.ValidationLoss is not null).ToList();
+            if (validation.Count > 0 && validation[0].Step == 0) _initialValidation = validation[0].ValidationLoss;
+            Say($"resumed from step {state.Step} of {_totalSteps}");
+        }
+
+        // ---------------------------------------------------------------- loop
+
+        double LearningRate(long step)
+        {
+            long warmup = LearningRateSchedule.WarmupSteps(_totalSteps, _o.WarmupRatio, _o.WarmupSteps);
+            double peak = _o.LearningRate, floor = peak * _o.MinLearningRateRatio;
+            return _o.Schedule switch
+            {
+                LmSchedule.Cosine => LearningRateSchedule.Cosine(step, _totalSteps, warmup, peak, floor),
+                LmSchedule.Linear => LearningRateSchedule.At(step, _totalSteps, warmup, peak, floor),
+                _ => step < warmup ? peak * (step + 1) / warmup : peak,
+            };
+        }
+
+        void Loop()
+        {
+            double lossSum = 0, auxSum = 0, intervalSeconds = 0, lastNorm = 0;
+            int lossCount = 0;
+            long intervalTokens = 0;
+            var intervalCounts = new SortedDictionary<int, long[]>();
+            int[]? order = null;
+            int orderEpoch = -1;
+            if (_step < _totalSteps)
+                Say($"training {_totalSteps - _step:N0} step(s) of {_batch} × {_o.SeqLen} tokens on {_device.type.ToString().ToLowerInvariant()} " +
+                    $"({(_compute == ScalarType.BFloat16 ? "bf16, fp32 master weights" : "fp32")}), {_stepsPerEpoch:N0} steps per epoch");
+
+            while (_step < _totalSteps)
+            {
+                _ct.ThrowIfCancellationRequested();
+                if (orderEpoch != _epoch) { order = Order(_epoch); orderEpoch = _epoch; }
+                long started = Stopwatch.GetTimestamp();
+                double lr = LearningRate(_step);
+                foreach (var g in _optimizer.ParamGroups) g.LearningRate = lr;
+
+                double loss, aux = 0;
+                using (var scope = NewDisposeScope())
+                {
+                    var ids = BatchTensor(order!.Skip(_batchInEpoch * _batch).Take(_batch));
+                    _observer.ResetCounts();
+                    _observer.Sequences = ids.shape[0];
+                    var logits = _weights.Compute.Forward(ids, _observer);
+                    var ce = CausalLmLoss(logits, ids);
+                    var balance = _observer.TakeLoss();
+                    var total = balance is null ? ce : ce + balance;
+                    total.backward();
+                    loss = ce.item<float>();
+                    if (balance is not null) aux = balance.item<float>();
+                    if (!double.IsFinite(loss) || !double.IsFinite(aux))
+                        throw new SearchException($"the loss became {loss + aux} at step {_step + 1}; lower --lr (now {_o.LearningRate:G3})");
+                    _weights.GradientsToMaster();
+                    lastNorm = nn.utils.clip_grad_norm_(_parameters, _o.ClipNorm > 0 ? _o.ClipNorm : double.PositiveInfinity);
+                    _optimizer.step();
+                    _optimizer.zero_grad();
+                    BiasBalancer.Update(_weights.Master, _observer.Counts, _o.BiasUpdateSpeed);
+                    _weights.MasterToWorking();
+                }
+                foreach (var (layer, c) in _observer.Counts)
+                {
+                    if (!intervalCounts.TryGetValue(layer, out var acc)) intervalCounts[layer] = acc = new long[c.Length];
+                    for (int e = 0; e < c.Length; e++) acc[e] += c[e];
+                }
+
+                _step++;
+                long tokens = (long)_batch * _o.SeqLen;
+                _tokensSeen += tokens;
+                double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                intervalSeconds += seconds;
+                _trainSeconds += seconds;
+                _sessionSeconds += seconds;
+                _sessionTokens += tokens;
+                intervalTokens += tokens;
+                lossSum += loss;
+                auxSum += aux;
+                lossCount++;
+                _firstLoss ??= loss;
+                _lastLoss = loss;
+
+                if (++_batchInEpoch >= _stepsPerEpoch) { _epoch++; _batchInEpoch = 0; }
+                bool last = _step == _totalSteps;
+
+                if (_step % _o.LogEvery == 0 || last)
+                {
+                    double tps = intervalSeconds > 0 ? intervalTokens / intervalSeconds : 0;
+                    var loads = intervalCounts.Select(kv => new ExpertLoad(kv.Key, kv.Value)).ToList();
+                    double? auxMean = _o.SeqAuxLoss > 0 ? auxSum / lossCount : null;
+                    _curve.Add(new LmCurvePoint(_step, _tokensSeen, lossSum / lossCount, auxMean, lr, lastNorm, tps,
+                        loads.Count > 0 ? loads.Max(l => l.MaxOverMean) : null, loads.Count > 0 ? loads.Sum(l => l.Idle) : null));
+                    _progress?.Report(new LmTrainProgress("train", _step, _totalSteps, Loss: lossSum / lossCount, AuxLoss: auxMean,
+                        LearningRate: lr, TokensPerSecond: tps, Loads: loads));
+                    lossSum = auxSum = intervalSeconds = 0;
+                    lossCount = 0;
+                    intervalTokens = 0;
+                    intervalCounts = new SortedDictionary<int, long[]>();
+                }
+                if ((_o.EvalEvery > 0 && _step % _o.EvalEvery == 0) || last)
+                {
+                    var (val, loads) = Evaluate();
+                    RecordValidation(_step, val, loads);
+                    if (last) { _finalValidation = val; _finalLoads = loads; }
+                }
+                if ((_o.CheckpointEvery > 0 && _step % _o.CheckpointEvery == 0) || last) SaveCheckpoint();
+            }
+        }
+
+        /// <summary>Validation cross-entropy over the held-out blocks (at most ValidationMaxBlocks) and the expert load of that pass.</summary>
+        (double? Loss, IReadOnlyList<ExpertLoad> Loads) Evaluate()
+        {
+            var blocks = _blocks.Validation.Take(_o.ValidationMaxBlocks > 0 ? _o.ValidationMaxBlocks : int.MaxValue).ToList();
+            if (blocks.Count == 0) return (null, []);
+            using var observer = new MoeBalanceObserver(_config, 0);
+            double sum = 0;
+            long count = 0;
+            using (no_grad())
+            {
+                for (int i = 0; i < blocks.Count; i += _o.BatchSize)
+                {
+                    _ct.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var ids = BatchTensor(blocks.Skip(i).Take(_o.BatchSize));
+                    observer.Sequences = ids.shape[0];
+                    var logits = _weights.Compute.Forward(ids, observer);
+                    sum += CausalLmLoss(logits, ids, sum: true).item<float>();
+                    count += ids.shape[0] * (ids.shape[1] - 1);
+                }
+            }
+            return (sum / count, observer.Loads);
+        }
+
+        void RecordValidation(long step, double? loss, IReadOnlyList<ExpertLoad> loads)
+        {
+            if (loss is null) return;
+            _curve.Add(new LmCurvePoint(step, _tokensSeen, MaxLoad: loads.Count > 0 ? loads.Max(l => l.MaxOverMean) : null,
+                IdleExperts: loads.Count > 0 ? loads.Sum(l => l.Idle) : null, ValidationLoss: loss));
+            _progress?.Report(new LmTrainProgress("eval", step, _totalSteps, ValidationLoss: loss, Loads: loads));
+        }
+
+        void SaveCheckpoint()
+        {
+            var state = new LmTrainState
+            {
+                Step = _step,
+                Epoch = _epoch,
+                BatchInEpoch = _batchInEpoch,
+                TotalSteps = _totalSteps,
+                Fingerprint = _fingerprint,
+                Seed = _o.Seed,
+                TokensSeen = _tokensSeen,
+                TrainSeconds = _trainSeconds,
+            };
+            string root = Path.Combine(_work, TrainingCheckpoint.Folder);
+            Directory.CreateDirectory(root);
+            string final = Path.Combine(root, TrainingCheckpoint.NameOf(_step)), tmp = final + ".tmp";
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            DeepSeekCheckpoint.Save(_weights.Master, tmp, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.Fused, DType = SafeTensorsDType.F32 });
+            _optimizer.save_state_dict(Path.Combine(tmp, TrainingCheckpoint.OptimizerFile));
+            _curve.WriteCsv(Path.Combine(tmp, LmTrainingCurve.CsvFile));
+            File.WriteAllText(Path.Combine(tmp, TrainingCheckpoint.StateFile), JsonSerializer.Serialize(state, LmTrainState.Json) + "\n");
+            if (Directory.Exists(final)) Directory.Delete(final, true);
+            Directory.Move(tmp, final);
+            foreach (var old in TrainingCheckpoint.List(_work).SkipLast(_o.KeepCheckpoints)) Directory.Delete(old.Path, true);
+            _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
+            _progress?.Report(new LmTrainProgress("checkpoint", _step, _totalSteps, $"checkpoint {Path.GetFileName(final)}"));
+        }
+
+        // ---------------------------------------------------------------- output
+
+        LmTrainResult Finish()
+        {
+            _ct.ThrowIfCancellationRequested();
+            if (_finalValidation is null && _blocks.Validation.Count > 0)
+            {
+                // resumed at the end: the last step's evaluation ran before the interruption
+                var (val, loads) = Evaluate();
+                _finalValidation = val;
+                _finalLoads = loads;
+            }
+            DeepSeekCheckpoint.Save(_weights.Master, _work, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.PerExpert, DType = SafeTensorsDType.F32 });
+            _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
+            _curve.WritePng(Path.Combine(_work, LmTrainingCurve.PngFile));
+            _onFinished?.Invoke(_weights.Master);
+
+            var result = new LmTrainResult
+            {
+                OutputPath = _output,
+                Documents = _blocks.Documents,
+                Tokens = _blocks.Tokens,
+                TrainBlocks = _blocks.Train.Count,
+                ValidationBlocks = _blocks.Validation.Count,
+                SeqLen = _o.SeqLen,
+                VocabSize = _config.VocabSize,
+                TrainedTokenizer = _trainedTokenizer,
+                Steps = _step,
+                TotalSteps = _totalSteps,
+                StepsPerEpoch = _stepsPerEpoch,
+                ResumedFromStep = _resumedFrom,
+                FirstLoss = _firstLoss,
+                LastLoss = _lastLoss,
+                InitialValidationLoss = _initialValidation,
+                FinalValidationLoss = _finalValidation,
+                FinalValidationLoads = _finalLoads,
+                TokensPerSecond = _sessionSeconds > 0 ? _sessionTokens / _sessionSeconds : 0,
+                TrainSeconds = _trainSeconds,
+                Device = _device.ToString(),
+                Precision = _compute == ScalarType.BFloat16 ? "bf16" : "fp32",
+                Parameters = _weights.Parameters.Sum(p => p.Parameter.numel()),
+                Runtime = TorchRuntime.Describe(),
+            };
+            var summary = new JsonObject
+            {
+                ["result"] = JsonSerializer.SerializeToNode(result, LmTrainState.Json),
+                ["options"] = JsonSerializer.SerializeToNode(_o, LmTrainState.Json),
+                ["fingerprint"] = _fingerprint,
+            };
+            File.WriteAllText(Path.Combine(_work, SummaryFile), summary.ToJsonString(LmTrainState.Json) + "\n");
+
+            // swap into place: the old output (if any) is removed only after the new one is in place
+            string? old = null;
+            if (Directory.Exists(_output))
+            {
+                old = _output + ".old-" + Guid.NewGuid().ToString("N")[..8];
+                Directory.Move(_output, old);
+            }
+            try { Directory.Move(_work, _output); }
+            catch
+            {
+                if (old != null) Directory.Move(old, _output);
+                throw;
+            }
+            if (old != null) Directory.Delete(old, true);
+            _progress?.Report(new LmTrainProgress("done", _step, _totalSteps, $"wrote {_output}"));
+            return result;
+        }
+
+        // ---------------------------------------------------------------- identity
+
+        /// <summary>SHA-256 of every setting and input that shapes the trajectory (not the step count, reporting cadence or device).</summary>
+        string Fingerprint()
+        {
+            var settings = _o with
+            {
+                CorpusPath = FileIdentity(_o.CorpusPath),
+                OutputPath = "",
+                TokenizerPath = _o.TokenizerPath == null ? null : "given",
+                Epochs = 1,
+                MaxSteps = 0,
+                Device = "",
+                Threads = null,
+                LogEvery = 1,
+                EvalEvery = 0,
+                ValidationMaxBlocks = 0,
+                CheckpointEvery = 0,
+                KeepCheckpoints = 1,
+                Resume = false,
+                Overwrite = false,
+                Precision = LmPrecision.Auto,
+            };
+            var parts = new JsonObject
+            {
+                ["settings"] = JsonSerializer.SerializeToNode(settings, LmTrainState.Json),
+                ["tokenizer"] = Hash(File.ReadAllBytes(Path.Combine(_work, ByteLevelBpeTokenizer.TokenizerFile))),
+                ["precision"] = _compute.ToString(),
+            };
+            return Hash(Encoding.UTF8.GetBytes(parts.ToJsonString()));
+        }
+
+        static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+        /// <summary>Length and SHA-256 of the first 64 MiB of a file, or the names and sizes of a folder's files.</summary>
+        static string FileIdentity(string path)
+        {
+            if (Directory.Exists(path))
+                return "dir:" + string.Join(";", Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+                    .Select(f => $"{Path.GetRelativePath(path, f)}={new FileInfo(f).Length}"));
+            if (!File.Exists(path)) return "missing";
+            using var s = File.OpenRead(path);
+            var buffer = new byte[Math.Min(s.Length, 64L << 20)];
+            s.ReadExactly(buffer);
+            return $"{s.Length}:{Hash(buffer)[..16]}";
+        }
+
+        public void Dispose()
+        {
+            _observer?.Dispose();
+            _optimizer?.Dispose();
+            _weights?.Dispose();
+        }
+    }
+}
