@@ -46,3 +46,21 @@ public class CliTrainLmTests(CliFixture f) : IClassFixture<CliFixture>
         Dss.Fails("--experts-per-token", ["train-lm", "--corpus", f.Corpus, "--out", f.PathOf("never-lm"), "--experts-per-token", "5", .. Tiny]);
     }
 }
+
+/// <summary>`dss generate` on the transformers-made golden checkpoints, as the acceptance command runs it.</summary>
+public class CliGenerateGoldenTests
+{
+    [Theory]
+    [InlineData("A", "hf")]
+    [InlineData("B", "hf_fused")]
+    public void Greedy_json_prints_the_fixture_continuation(string variant, string layout)
+    {
+        var golden = System.Text.Json.JsonDocument.Parse(File.ReadAllText(DeepSeek.Search.TestKit.Repo.SharedPath("fixtures", "deepseek-v3-golden", variant, "golden.json")));
+        var row = golden.RootElement.GetProperty("greedy_ids")[0].EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var prompt = row[..^8];
+        var g = Dss.Ok("generate", "--model", DeepSeek.Search.TestKit.Repo.SharedPath("fixtures", "deepseek-v3-golden", variant, layout),
+            "--prompt-ids", string.Join(',', prompt), "--max-new", "8", "--greedy", "--json").Json;
+        Assert.Equal(row[^8..], g.GetProperty("generated_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        Assert.Equal(prompt, g.GetProperty("sequences")[0].GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+    }
+}

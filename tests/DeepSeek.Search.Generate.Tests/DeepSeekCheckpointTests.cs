@@ -146,6 +146,21 @@ public class DeepSeekCheckpointTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
+    public void Float_settings_are_written_as_floats_for_transformers_strict_config_validation()
+    {
+        // transformers 5.x refuses "routed_scaling_factor": 1 (an int where its dataclass declares a float)
+        var config = DeepSeekConfig.FromJson(JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.ModelDir("A"), "config.json")))!.AsObject())
+            with { RoutedScalingFactor = 1, Source = null };
+        string text = config.ToJson().ToJsonString();
+        Assert.Contains("\"routed_scaling_factor\":1.0", text);
+        Assert.Contains("\"rope_theta\":10000.0", text);
+        Assert.Contains("\"rms_norm_eps\":1E-06", text);
+        Assert.Contains("\"initializer_range\":0.02", text);
+        var back = DeepSeekConfig.FromJson(JsonNode.Parse(text)!.AsObject());
+        Assert.Equal((1.0, 10000.0, config.RmsNormEps, config.InitializerRange), (back.RoutedScalingFactor, back.Rope.Theta, back.RmsNormEps, back.InitializerRange));
+    }
+
+    [Fact]
     public void Config_in_the_4x_style_loads_the_same_model()
     {
         using var dir = new TempDir();

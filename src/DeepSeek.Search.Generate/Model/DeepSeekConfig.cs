@@ -311,7 +311,7 @@ public sealed record DeepSeekConfig
         o["num_key_value_heads"] = NumKeyValueHeads;
         o["n_shared_experts"] = NSharedExperts;
         o["n_routed_experts"] = NRoutedExperts;
-        o["routed_scaling_factor"] = RoutedScalingFactor;
+        o["routed_scaling_factor"] = Real(RoutedScalingFactor);
         o["kv_lora_rank"] = KvLoraRank;
         o["q_lora_rank"] = QLoraRank is int q ? JsonValue.Create(q) : null;
         o["qk_rope_head_dim"] = QkRopeHeadDim;
@@ -325,14 +325,14 @@ public sealed record DeepSeekConfig
         if (Version == DeepSeekVersion.V2 || Source?.ContainsKey("topk_method") == true) o["topk_method"] = TopkMethod;
         o["rope_interleave"] = RopeInterleave;
         o["max_position_embeddings"] = MaxPositionEmbeddings;
-        o["rms_norm_eps"] = RmsNormEps;
+        o["rms_norm_eps"] = Real(RmsNormEps);
         o["tie_word_embeddings"] = TieWordEmbeddings;
         o["attention_bias"] = AttentionBias;
         o["hidden_act"] = HiddenAct;
         o["bos_token_id"] = BosTokenId is int b ? JsonValue.Create(b) : null;
         o["eos_token_id"] = EosTokenIds.Count == 1 ? JsonValue.Create(EosTokenIds[0]) : new JsonArray(EosTokenIds.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray());
         o["pad_token_id"] = PadTokenId is int p ? JsonValue.Create(p) : null;
-        o["initializer_range"] = InitializerRange;
+        o["initializer_range"] = Real(InitializerRange);
         o["qk_head_dim"] = QkHeadDim;
         o["head_dim"] = QkRopeHeadDim;
 
@@ -342,26 +342,26 @@ public sealed record DeepSeekConfig
             rope["rope_type"] = Rope.RopeType;
             if (Rope.RopeType != "default")
             {
-                rope["factor"] = Rope.Factor;
+                rope["factor"] = Real(Rope.Factor);
                 if (Rope.OriginalMaxPositionEmbeddings is int l0) rope["original_max_position_embeddings"] = l0;
-                if (Rope.BetaFast is double bf) rope["beta_fast"] = bf;
-                if (Rope.BetaSlow is double bs) rope["beta_slow"] = bs;
-                if (Rope.Mscale is double m) rope["mscale"] = m;
-                if (Rope.MscaleAllDim is double ma) rope["mscale_all_dim"] = ma;
-                if (Rope.AttentionFactor is double af) rope["attention_factor"] = af;
+                if (Rope.BetaFast is double bf) rope["beta_fast"] = Real(bf);
+                if (Rope.BetaSlow is double bs) rope["beta_slow"] = Real(bs);
+                if (Rope.Mscale is double m) rope["mscale"] = Real(m);
+                if (Rope.MscaleAllDim is double ma) rope["mscale_all_dim"] = Real(ma);
+                if (Rope.AttentionFactor is double af) rope["attention_factor"] = Real(af);
                 if (!Rope.Truncate) rope["truncate"] = false;
             }
         }
         if (legacyRope)
         {
-            o["rope_theta"] = Rope.Theta;
+            o["rope_theta"] = Real(Rope.Theta);
             o["rope_scaling"] = Rope.RopeType == "default" ? null : rope;
         }
         else
         {
             o.Remove("rope_theta");
             o.Remove("rope_scaling");
-            rope["rope_theta"] = Rope.Theta;
+            rope["rope_theta"] = Real(Rope.Theta);
             o["rope_parameters"] = rope;
         }
         if (!keepQuantization) o.Remove("quantization_config");
@@ -371,6 +371,18 @@ public sealed record DeepSeekConfig
             if (Source?.ContainsKey("torch_dtype") == true) o["torch_dtype"] = dtype;
         }
         return o;
+    }
+
+    /// <summary>
+    /// A float-typed setting written with a decimal point (1.0, not 1), as Python's json writes floats: transformers 5.x validates
+    /// config fields strictly and refuses an integer where a float is declared (<c>routed_scaling_factor</c>, <c>rope_theta</c>, …).
+    /// </summary>
+    static JsonNode Real(double value)
+    {
+        if (!double.IsFinite(value)) throw new InvalidInputException($"config value {value} is not a finite number");
+        string text = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        if (text.IndexOfAny(['.', 'E', 'e']) < 0) text += ".0";
+        return JsonNode.Parse(text)!;
     }
 
     /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> (indented).</summary>
