@@ -97,7 +97,7 @@ public sealed class DevEvaluator
     }
 
     /// <summary>Embeddings of all texts (batches of similar length), in input order, float32 [n, hidden] on the towers' device.</summary>
-    static Tensor EmbedAll(DualTowers towers, bool query, TokenizedTexts texts)
+    internal static Tensor EmbedAll(DualTowers towers, bool query, TokenizedTexts texts)
     {
         var order = Enumerable.Range(0, texts.Count).OrderByDescending(texts.Length).ThenBy(i => i).ToArray();
         var sorted = new List<Tensor>();

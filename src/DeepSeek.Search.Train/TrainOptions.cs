@@ -121,6 +121,12 @@ public sealed record TrainOptions
     /// <summary>Top BM25 ranks never used as negatives (likely unjudged positives).</summary>
     public int HardNegativeSkip { get; init; } = 0;
 
+    /// <summary>
+    /// Every this many epochs (0 = never), re-mine the supervised queries' hard-negative candidates with the model being trained
+    /// (<see cref="Data.DenseNegativeMiner"/>, same depth and skip) instead of BM25's.
+    /// </summary>
+    public int RefreshNegativesEvery { get; init; }
+
     // ---- loss ----
 
     public LossKind Loss { get; init; } = LossKind.InfoNce;
@@ -225,6 +231,11 @@ public sealed record TrainOptions
         if (DevQrelsPath != null && CorpusPath == null) throw new InvalidInputException("--dev-qrels needs --corpus");
         if (HardNegatives is int hn) NonNegative(hn, "--hard-negatives");
         NonNegative(HardNegativeSkip, "--negatives-skip");
+        NonNegative(RefreshNegativesEvery, "--refresh-negatives");
+        if (RefreshNegativesEvery > 0 && QrelsPath == null && PairsPath == null)
+            throw new InvalidInputException("--refresh-negatives needs supervised training (--qrels or --pairs): self-supervised pseudo-queries change every epoch");
+        if (RefreshNegativesEvery > 0 && HardNegatives is 0)
+            throw new InvalidInputException("--refresh-negatives needs hard negatives (--hard-negatives > 0)");
         if (HardNegatives is not 0 && HardNegativeDepth <= HardNegativeSkip)
             throw new InvalidInputException($"--negatives-depth {HardNegativeDepth} must be larger than --negatives-skip {HardNegativeSkip}");
         Positive(Temperature, "--temperature");

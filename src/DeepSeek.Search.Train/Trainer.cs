@@ -37,6 +37,8 @@ public static class Trainer
 {
     public const string PartialSuffix = ".partial", SummaryFile = "train.json";
     const string Bm25Folder = "bm25", BestFolder = "best";
+    /// <summary>Where the candidates of each hard-negative refresh are kept (one JSON file per refresh epoch).</summary>
+    public const string DenseNegativesFolder = "dense-negatives";
 
     public static TrainResult Train(TrainOptions options, IProgress<TrainProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -159,6 +161,7 @@ public static class Trainer
         // progress of the run
         long _stepDone, _totalSteps, _pairsSeen;
         int _epoch, _batchInEpoch, _stepsPerEpoch;
+        int _refreshedEpoch = -1;
         double? _bestMetric, _firstLoss, _lastLoss;
         long _bestStep;
         int _evalsSinceBest;
@@ -461,6 +464,11 @@ public static class Trainer
             {
                 _ct.ThrowIfCancellationRequested();
                 if (orderEpoch != _epoch) { order = _set.Order(_epoch); orderEpoch = _epoch; }
+                if (_o.RefreshNegativesEvery > 0 && _supervised != null && _miner != null && _hardNegatives > 0)
+                {
+                    int refresh = _epoch / _o.RefreshNegativesEvery * _o.RefreshNegativesEvery;
+                    if (refresh > 0 && refresh != _refreshedEpoch) RefreshNegatives(refresh);
+                }
                 long started = Stopwatch.GetTimestamp();
 
                 var examples = new List<TrainingExample>(batch);
@@ -511,6 +519,28 @@ public static class Trainer
                 if ((_o.CheckpointEvery > 0 ? _stepDone % _o.CheckpointEvery == 0 : epochEnd) || last || _stopped)
                     SaveCheckpoint();
             }
+        }
+
+        /// <summary>
+        /// The hard-negative candidates for epochs from <paramref name="epoch"/> on, mined with the current towers at the start of that
+        /// epoch, or read back from that refresh's file when resuming, so a resumed run samples what a straight one did.
+        /// </summary>
+        void RefreshNegatives(int epoch)
+        {
+            string path = Path.Combine(_work, DenseNegativesFolder, $"epoch-{epoch:D4}.json");
+            Dictionary<string, IReadOnlyList<string>> candidates;
+            if (File.Exists(path)) candidates = DenseNegativeMiner.Load(path, _corpus!);
+            else
+            {
+                _progress?.Report(new TrainProgress("mine", 0, _supervised!.QueryCount, $"refreshing hard negatives with the model (epoch {epoch})", epoch));
+                var sw = Stopwatch.StartNew();
+                candidates = DenseNegativeMiner.Mine(_towers, _tokenizer, _corpus!, _supervised!, _o.HardNegativeDepth, _o.HardNegativeSkip,
+                    _o.MaxQueryLength, _o.MaxDocumentLength, _o.QueryPrefix, _o.DocumentPrefix);
+                DenseNegativeMiner.Save(path, epoch, candidates);
+                Say($"epoch {epoch}: hard negatives of {candidates.Count:N0} queries re-mined with the model in {sw.Elapsed.TotalSeconds:F1} s");
+            }
+            _set.UseCandidates(candidates);
+            _refreshedEpoch = epoch;
         }
 
         double? CurrentTemperature()
@@ -690,7 +720,7 @@ public static class Trainer
                 ["exclude"] = string.Join(",", (_supervised?.ExcludedFrom ?? []).Select(FileIdentity)),
                 ["dev"] = FileIdentity(o.DevQueriesPath) + FileIdentity(o.DevQrelsPath) + $"/{o.DevFraction}/{o.DevMaxQueries}/{o.EvalDocuments}/{o.DevMetric}",
                 ["self"] = _supervised == null ? o.SelfSupervision.ToString() : "",
-                ["negatives"] = $"{_hardNegatives}/{o.HardNegativeDepth}/{o.HardNegativeSkip}",
+                ["negatives"] = $"{_hardNegatives}/{o.HardNegativeDepth}/{o.HardNegativeSkip}" + (o.RefreshNegativesEvery > 0 ? $"/refresh {o.RefreshNegativesEvery}" : ""),
                 ["loss"] = $"{o.Loss}/{o.Temperature.ToString("R", CultureInfo.InvariantCulture)}/{o.LearnTemperature}/{o.Symmetric}/{o.Margin.ToString("R", CultureInfo.InvariantCulture)}",
                 ["batch"] = $"{o.BatchSize}/{o.ChunkSize}",
                 ["optimizer"] = $"{o.EffectiveLearningRate.ToString("R", CultureInfo.InvariantCulture)}/{o.WarmupRatio.ToString("R", CultureInfo.InvariantCulture)}/{o.WarmupSteps}/{o.WeightDecay.ToString("R", CultureInfo.InvariantCulture)}/{o.ClipNorm.ToString("R", CultureInfo.InvariantCulture)}",

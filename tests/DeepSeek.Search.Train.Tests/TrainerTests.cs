@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
+using DeepSeek.Search.Train.Data;
 using DeepSeek.Search.Text.Tokenization;
 using Xunit.Abstractions;
 
@@ -101,6 +102,62 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         Assert.Equal((6L, 8L), (extended.ResumedFromStep!.Value, extended.Steps));
         using var enc = TextEncoder.Load(resumed);
         Assert.Equal(64, enc.Dimension);
+    }
+
+    [Fact]
+    public void Hard_negatives_refreshed_with_the_model_exclude_positives_and_resume_identically()
+    {
+        var options = fx.Tiny("") with { Epochs = 3, RefreshNegativesEvery = 1, HardNegatives = 2, LogEvery = 50 };
+        string straight = S.NewOutput("refresh-straight"), resumed = S.NewOutput("refresh-resumed");
+        var log = new TrainerFixture.Recorder();
+        var a = Trainer.Train(options with { OutputPath = straight }, log);
+        var refreshes = log.Reports.Where(r => r.Stage == "mine" && r.Message?.StartsWith("refreshing") == true).Select(r => r.Epoch).ToList();
+        Assert.Equal([1, 2], refreshes);
+
+        // the candidates: dense ranks of the model, never a judged positive of the query, not BM25's lists
+        var corpus = TrainingCorpus.Load(S.Corpus);
+        var data = SupervisedData.FromBeir(S.Queries, S.TrainQrels, corpus);
+        using var bm25 = Bm25NegativeMiner.Open(Path.Combine(S.NewOutput("refresh-bm25")), corpus, options.HardNegativeDepth, options.HardNegativeSkip);
+        int differs = 0;
+        foreach (var epoch in new[] { 1, 2 })
+        {
+            var candidates = DenseNegativeMiner.Load(Path.Combine(straight, Trainer.DenseNegativesFolder, $"epoch-{epoch:D4}.json"), corpus);
+            Assert.True(candidates.Count > 100, $"{candidates.Count} queries re-mined");
+            foreach (var (query, list) in candidates)
+            {
+                Assert.Equal(options.HardNegativeDepth, list.Count);
+                Assert.DoesNotContain(list, id => data.Relevant[query].Contains(id));
+                var pair = data.Pairs.First(p => p.QueryKey == query);
+                if (!list.SequenceEqual(bm25.Candidates(query, pair.Query, data.Relevant[query]))) differs++;
+            }
+        }
+        Assert.True(differs > 100, $"only {differs} refreshed lists differ from BM25's");
+        // once in use, every sampled negative comes from the refreshed list of its query
+        var set = TrainingSet.Supervised(data, bm25, 2, 7);
+        var refreshed = DenseNegativeMiner.Load(Path.Combine(straight, Trainer.DenseNegativesFolder, "epoch-0001.json"), corpus);
+        set.UseCandidates(refreshed);
+        for (int i = 0; i < 40; i++)
+        {
+            var ex = set.Example(1, i);
+            var key = data.Pairs[i].QueryKey;
+            if (refreshed.TryGetValue(key, out var allowed)) Assert.All(ex.Negatives, n => Assert.Contains(n.Id, allowed));
+        }
+
+        // interrupted after the first refresh, resumed: the refresh is read back, and the result is bit-identical
+        int checkpointAt = a.StepsPerEpoch + 2;
+        var interrupted = new TrainerFixture.Recorder(p => p.Stage == "checkpoint" && p.Done == checkpointAt);
+        Assert.Throws<OperationCanceledException>(() => Trainer.Train(options with { OutputPath = resumed, CheckpointEvery = checkpointAt }, interrupted, interrupted.Cancel.Token));
+        var again = new TrainerFixture.Recorder();
+        var b = Trainer.Train(options with { OutputPath = resumed, CheckpointEvery = checkpointAt, Resume = true }, again);
+        Assert.Equal(checkpointAt, b.ResumedFromStep);
+        Assert.Equal([2], again.Reports.Where(r => r.Stage == "mine" && r.Message?.StartsWith("refreshing") == true).Select(r => r.Epoch).ToList());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(resumed, "model.safetensors")));
+
+        // refreshing needs supervision and hard negatives
+        Assert.Contains("--refresh-negatives needs supervised", Assert.Throws<InvalidInputException>(() =>
+            Trainer.Train(options with { OutputPath = S.NewOutput("refresh-self"), QueriesPath = null, QrelsPath = null })).Message);
+        Assert.Contains("--refresh-negatives needs hard negatives", Assert.Throws<InvalidInputException>(() =>
+            Trainer.Train(options with { OutputPath = S.NewOutput("refresh-none"), HardNegatives = 0 })).Message);
     }
 
     [Fact]

@@ -31,6 +31,7 @@ static class TrainCommand
             .AcceptOnlyFromAmong("ict", "crop", "title", "mix");
         var hardNegatives = new Option<int?>("--hard-negatives") { Description = "BM25 hard negatives per pair, positives excluded [default: 1 with qrels/pairs over a corpus, 0 for self-supervision]" };
         var negDepth = new Option<int>("--negatives-depth") { Description = "Hard negatives are drawn from the BM25 top N", DefaultValueFactory = _ => 30 };
+        var refresh = new Option<int>("--refresh-negatives") { Description = "Every N epochs, re-mine hard negatives with the model being trained (dense top ranks instead of BM25's; supervised only; 0 = never)", DefaultValueFactory = _ => 0 };
         var negSkip = new Option<int>("--negatives-skip") { Description = "Never draw negatives from the BM25 top N (likely unjudged positives)", DefaultValueFactory = _ => 0 };
 
         var loss = new Option<string>("--loss") { Description = "infonce (in-batch softmax) or triplet (margin ranking)", DefaultValueFactory = _ => "infonce" }.AcceptOnlyFromAmong("infonce", "triplet");
@@ -81,7 +82,7 @@ static class TrainCommand
         var cmd = new Command("train", "Train a dual encoder (contrastive loss over in-batch and BM25 hard negatives) into an encoder folder for index/embed.")
         {
             output, init, layers, hidden, heads, ffn, maxPositions, tokenizer, untied,
-            corpus, queries, qrels, pairs, exclude, self, hardNegatives, negDepth, negSkip,
+            corpus, queries, qrels, pairs, exclude, self, hardNegatives, negDepth, negSkip, refresh,
             loss, temperature, learnTemperature, symmetric, margin,
             batch, chunk, epochs, maxSteps, lr, warmup, warmupSteps, weightDecay, clip, seed, device, precision, threads,
             pooling, noNormalize, maxQuery, maxDoc, queryPrefix, docPrefix, name, hybridAlpha,
@@ -109,6 +110,7 @@ static class TrainCommand
                 HardNegatives = pr.GetValue(hardNegatives),
                 HardNegativeDepth = pr.GetValue(negDepth),
                 HardNegativeSkip = pr.GetValue(negSkip),
+                RefreshNegativesEvery = pr.GetValue(refresh),
                 Loss = pr.GetValue(loss) == "triplet" ? LossKind.Triplet : LossKind.InfoNce,
                 Temperature = pr.GetValue(temperature),
                 LearnTemperature = pr.GetValue(learnTemperature),

@@ -14,6 +14,7 @@ public sealed class TrainingSet
     readonly Bm25NegativeMiner? _miner;
     readonly int _hardNegatives;
     readonly long _seed;
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? _refreshed;
 
     TrainingSet(SupervisedData? supervised, SelfSupervisedPairs? self, Bm25NegativeMiner? miner, int hardNegatives, long seed)
     {
@@ -57,6 +58,12 @@ public sealed class TrainingSet
         });
     }
 
+    /// <summary>
+    /// Replaces the BM25 candidates of supervised queries with refreshed ones (<see cref="DenseNegativeMiner"/>) for the examples
+    /// drawn from now on; queries missing from <paramref name="candidates"/> keep their BM25 candidates. Null restores BM25.
+    /// </summary>
+    public void UseCandidates(IReadOnlyDictionary<string, IReadOnlyList<string>>? candidates) => _refreshed = candidates;
+
     /// <summary>Example <paramref name="index"/> as used in <paramref name="epoch"/>.</summary>
     public TrainingExample Example(int epoch, int index)
     {
@@ -68,7 +75,8 @@ public sealed class TrainingSet
             IReadOnlyList<TrainingText> negatives;
             if (_hardNegatives == 0) negatives = [];
             else if (p.Negatives.Count > 0) negatives = SampleTexts(p.Negatives, _hardNegatives, rng);
-            else if (_miner != null) negatives = _miner.Sample(_miner.Candidates(p.QueryKey, p.Query, relevant), _hardNegatives, rng);
+            else if (_miner != null)
+                negatives = _miner.Sample(_refreshed != null && _refreshed.TryGetValue(p.QueryKey, out var dense) ? dense : _miner.Candidates(p.QueryKey, p.Query, relevant), _hardNegatives, rng);
             else negatives = [];
             return new TrainingExample(p.Query, p.Positive, negatives, relevant);
         }
