@@ -19,9 +19,9 @@ static class CommonOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(IndexRootVariable) is { Length: > 0 } v ? v : "indexes",
     };
 
-    public static Option<string> Device() => new("--device")
+    public static Option<string> Device(string what = "the encoder") => new("--device")
     {
-        Description = "Where the encoder runs: cpu, cuda, cuda:N or auto (CUDA needs DSS_LIBTORCH; see README)",
+        Description = $"Where {what} runs: cpu, cuda, cuda:N or auto (CUDA needs DSS_LIBTORCH; see README)",
         DefaultValueFactory = _ => "cpu",
     };
 

@@ -29,7 +29,7 @@ static class GenerateCommand
         var dtype = new Option<string>("--dtype") { Description = "Weights dtype: float32, bfloat16 or float16", DefaultValueFactory = _ => "float32" }
             .AcceptOnlyFromAmong("float32", "bfloat16", "float16");
         var json = new Option<bool>("--json") { Description = "Print JSON: per prompt the prompt ids, generated ids, text and finish reason" };
-        var device = CommonOptions.Device();
+        var device = CommonOptions.Device("the model");
         var logits = new Option<string?>("--logits") { Description = "Also write the float32 logits [T, V] of the first prompt's forward pass to this safetensors file (tensors logits and input_ids)" };
 
         var cmd = new Command("generate", "Generate text with a DeepSeek mixture-of-experts model.")
