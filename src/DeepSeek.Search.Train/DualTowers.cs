@@ -52,6 +52,41 @@ public sealed class DualTowers : IDisposable
     /// <summary>Master parameters that train (both towers; names prefixed query./document. when untied), pooler excluded.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => _trainable.Select(t => (t.Name, t.Master));
 
+    /// <summary>The model the document tower's passes run on: its bf16 working copy, or the fp32 master itself.</summary>
+    internal BertModel DocumentWorking => _documentWork ?? Document;
+
+    /// <summary>The document tower's trainable master parameters (all of them when tied).</summary>
+    internal IEnumerable<(string Name, Parameter Parameter)> DocumentParameters() =>
+        _trainable.Where(t => Tied || t.Name.StartsWith("document.", StringComparison.Ordinal)).Select(t => (t.Name, t.Master));
+
+    /// <summary>Untied: the document tower's master weights (pooler included) become the query tower's too; working copies follow.</summary>
+    internal void CopyDocumentIntoQuery()
+    {
+        if (Tied) return;
+        CopyWeights(Document, Query);
+        MasterToWorking();
+    }
+
+    /// <summary>Copies the weights of <paramref name="query"/> (and <paramref name="document"/> when untied) into the master towers.</summary>
+    internal void LoadWeights(BertModel query, BertModel? document)
+    {
+        CopyWeights(query, Query);
+        if (!Tied) CopyWeights(document ?? throw new ArgumentNullException(nameof(document)), Document);
+        MasterToWorking();
+    }
+
+    static void CopyWeights(BertModel from, BertModel to)
+    {
+        using var _ = no_grad();
+        var source = from.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in to.named_parameters())
+        {
+            if (!source.TryGetValue(name, out var s) || !s.shape.SequenceEqual(p.shape))
+                throw new Core.CheckpointException($"tower weights do not match: '{name}' is missing or has another shape");
+            p.copy_(s);
+        }
+    }
+
     BertModel WorkingCopy(BertModel master)
     {
         var work = new BertModel(master.Config, master.HasPooler);

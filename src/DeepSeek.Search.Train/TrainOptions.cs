@@ -169,6 +169,23 @@ public sealed record TrainOptions
     public TrainPrecision Precision { get; init; } = TrainPrecision.Auto;
     public int? Threads { get; init; }
 
+    // ---- masked-LM pretraining ----
+
+    /// <summary>
+    /// Epochs of masked-LM pretraining of the document tower over the corpus before contrastive training (BERT masking; see
+    /// <see cref="Pretraining.MaskedLmPretrainer"/>); 0 = none. Needs <see cref="CorpusPath"/>.
+    /// </summary>
+    public int MlmEpochs { get; init; }
+
+    /// <summary>Peak learning rate of pretraining; null = 5e-4 from scratch, 5e-5 from --init.</summary>
+    public double? MlmLearningRate { get; init; }
+
+    /// <summary>Sequences (document windows of <see cref="MaxDocumentLength"/> tokens) per pretraining step.</summary>
+    public int MlmBatchSize { get; init; } = 32;
+
+    /// <summary>Share of a sequence's non-special tokens that are masked and predicted.</summary>
+    public double MlmProbability { get; init; } = 0.15;
+
     // ---- dev set, checkpoints ----
 
     /// <summary>Share of the training queries held out as the dev set (qrels or id pairs only); 0 = none.</summary>
@@ -261,9 +278,17 @@ public sealed record TrainOptions
         Positive(LogEvery, "--log-every");
         if (LearnTemperature && Loss == LossKind.Triplet) throw new InvalidInputException("--learn-temperature applies to the InfoNCE loss, not to --loss triplet");
         if (Symmetric && Loss == LossKind.Triplet) throw new InvalidInputException("--symmetric applies to the InfoNCE loss, not to --loss triplet");
+        NonNegative(MlmEpochs, "--mlm-epochs");
+        if (MlmLearningRate is double mlr) Positive(mlr, "--mlm-lr");
+        Positive(MlmBatchSize, "--mlm-batch-size");
+        if (!(MlmProbability > 0 && MlmProbability < 1)) throw new InvalidInputException($"--mlm-probability must be in (0, 1) (got {MlmProbability})");
+        if (MlmEpochs > 0 && CorpusPath == null) throw new InvalidInputException("--mlm-epochs needs --corpus (the texts to pretrain on)");
         if (Resume && Overwrite) throw new InvalidInputException("--resume and --overwrite exclude each other");
     }
 
     /// <summary>The learning rate in effect.</summary>
     public double EffectiveLearningRate => LearningRate ?? (InitPath != null ? 2e-5 : 1e-4);
+
+    /// <summary>The masked-LM learning rate in effect.</summary>
+    public double EffectiveMlmLearningRate => MlmLearningRate ?? (InitPath != null ? 5e-5 : 5e-4);
 }

@@ -39,4 +39,7 @@ public sealed record TrainResult
     public string Precision { get; init; } = "fp32";
     public long Parameters { get; init; }
     public string Runtime { get; init; } = "";
+
+    /// <summary>The masked-LM pretraining before contrastive training (<c>--mlm-epochs</c>); null without it.</summary>
+    public Pretraining.MaskedLmSummary? Mlm { get; init; }
 }

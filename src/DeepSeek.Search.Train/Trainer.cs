@@ -6,9 +6,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Text.Tokenization;
 using DeepSeek.Search.Train.Data;
 using DeepSeek.Search.Train.Losses;
+using DeepSeek.Search.Train.Pretraining;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -31,6 +33,11 @@ namespace DeepSeek.Search.Train;
 /// Each step: a batch of pairs (with hard negatives) → <see cref="ContrastiveStep"/> (GradCache when chunked) → global-norm clipping →
 /// AdamW (weight decay off for biases and LayerNorm) at the scheduled rate (linear warmup, linear decay). Dev nDCG@10 is measured
 /// before training and periodically; with a patience, training stops early, and the weights of the best evaluation are saved.
+/// </para>
+/// <para>
+/// With <see cref="TrainOptions.MlmEpochs"/>, a fresh run first pretrains the document tower with BERT's masked-LM objective over the
+/// corpus (<see cref="MaskedLmPretrainer"/>), then saves that state once (<see cref="MaskedLmSnapshot"/>, <c>OUT.partial/mlm/</c>):
+/// a resumed run with a contrastive checkpoint or that snapshot skips pretraining.
 /// </para>
 /// </summary>
 public static class Trainer
@@ -82,11 +89,15 @@ public static class Trainer
             $"{options.HardNegatives?.ToString() ?? "default"} hard negatives): lower --batch-size, set --chunk-size (GradCache) or shorten --max-doc-length ({first})");
     }
 
+    /// <summary>Whether a run folder holds something <see cref="TrainOptions.Resume"/> continues from: a checkpoint, or the masked-LM snapshot.</summary>
+    public static bool HasResumableState(string workDir) =>
+        Directory.Exists(workDir) && (TrainingCheckpoint.List(workDir).Count > 0 || MaskedLmSnapshot.Exists(workDir));
+
     /// <summary>Whether a failed run's work folder holds no checkpoint beyond what it started from.</summary>
     static bool NothingNew(string work, bool fresh, bool extending, string output)
     {
         var checkpoints = TrainingCheckpoint.List(work);
-        if (fresh) return checkpoints.Count == 0;
+        if (fresh) return checkpoints.Count == 0 && !MaskedLmSnapshot.Exists(work);
         if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= TrainingCheckpoint.List(output).LastOrDefault().Step;
         return false;
     }
@@ -101,14 +112,14 @@ public static class Trainer
         bool outputUsed = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any();
         if (o.Resume)
         {
-            if (Directory.Exists(work) && TrainingCheckpoint.List(work).Count > 0) return (false, false);
+            if (HasResumableState(work)) return (false, false);
             if (outputUsed && TrainingCheckpoint.List(output).Count > 0)
             {
                 if (Directory.Exists(work)) Directory.Delete(work, true);
                 CopyDirectory(output, work);
                 return (false, true);
             }
-            throw new InvalidInputException($"nothing to resume: no checkpoint in {work} or {Path.Combine(output, TrainingCheckpoint.Folder)}");
+            throw new InvalidInputException($"nothing to resume: no checkpoint (or masked-LM snapshot) in {work} or {Path.Combine(output, TrainingCheckpoint.Folder)}");
         }
         if (outputUsed && !o.Overwrite)
             throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
@@ -121,6 +132,10 @@ public static class Trainer
         Directory.CreateDirectory(work);
         return (true, false);
     }
+
+    /// <summary>"masked-LM pretraining: N epochs, M sequences, loss a → b", as <c>dss train</c> prints it.</summary>
+    public static string MlmLine(MaskedLmSummary m) => string.Create(CultureInfo.InvariantCulture,
+        $"masked-LM pretraining: {m.Epochs} epoch{(m.Epochs == 1 ? "" : "s")}, {m.Sequences:N0} sequences, loss {m.FirstLoss:F4} → {m.LastLoss:F4}");
 
     internal static void CopyDirectory(string from, string to)
     {
@@ -157,6 +172,8 @@ public static class Trainer
         bool _normalize;
         int _hardNegatives;
         string _supervision = "";
+        string? _headSource; // the --init folder of the document tower: a BertForMaskedLM checkpoint's head starts the MLM head
+        MaskedLmSummary? _mlm;
 
         // progress of the run
         long _stepDone, _totalSteps, _pairsSeen;
@@ -208,6 +225,7 @@ public static class Trainer
             _stepsPerEpoch = _set.Count >= _o.BatchSize ? _set.Count / _o.BatchSize : 1;
             _totalSteps = _o.MaxSteps > 0 ? _o.MaxSteps : (long)_o.Epochs * _stepsPerEpoch;
             if (checkpoint.Path != null) Restore(checkpoint.Path);
+            else if (_o.MlmEpochs > 0 || MaskedLmSnapshot.Exists(_work)) Pretrain();
 
             if (_dev != null && _corpus != null)
             {
@@ -289,6 +307,7 @@ public static class Trainer
                 {
                     if (!Directory.Exists(_o.InitPath)) throw new CheckpointException($"--init folder not found: {_o.InitPath}");
                     initSettings = DualEncoderConfig.Load(_o.InitPath);
+                    _headSource = initSettings.Tied ? _o.InitPath : Path.Combine(_o.InitPath, "document");
                     _tokenizer = LoadTokenizer(_o.InitPath, initSettings.Tied ? _o.InitPath : Path.Combine(_o.InitPath, "query"));
                     if (checkpointDir == null)
                     {
@@ -432,6 +451,7 @@ public static class Trainer
             _pairsSeen = state.PairsSeen;
             _trainSeconds = state.TrainSeconds;
             _resumedFrom = state.Step;
+            _mlm = state.Mlm;
             var evals = _curve.Points.Where(p => p.DevNdcg is not null).ToList();
             if (evals.Count > 0)
             {
@@ -442,6 +462,43 @@ public static class Trainer
             }
             var losses = _curve.Points.Where(p => p.Loss is not null).ToList();
             if (losses.Count > 0) { _firstLoss = losses[0].Loss; _lastLoss = losses[^1].Loss; }
+        }
+
+        // ---------------------------------------------------------------- masked-LM pretraining
+
+        /// <summary>Before the first contrastive step: masked-LM pretraining, or (resuming) the weights it left in its snapshot.</summary>
+        void Pretrain()
+        {
+            if (MaskedLmSnapshot.Exists(_work))
+            {
+                _mlm = MaskedLmSnapshot.Load(_work, _towers, _fingerprint);
+                Say($"masked-LM pretraining was done before the interruption ({_mlm.Epochs} epoch(s), loss {_mlm.FirstLoss:F4} → {_mlm.LastLoss:F4}); continuing from {MaskedLmSnapshot.PathIn(_work)}");
+                return;
+            }
+            Say($"masked-LM pretraining: tokenizing {_corpus!.Count:N0} documents into windows of {_o.MaxDocumentLength} tokens");
+            var texts = _corpus.Documents.Select(TextChunker.ComposeText).ToList();
+            var sequences = MlmSequences.FromTexts(_tokenizer, texts, _o.MaxDocumentLength, _ct);
+            var options = new MaskedLmOptions
+            {
+                Epochs = _o.MlmEpochs,
+                LearningRate = _o.EffectiveMlmLearningRate,
+                BatchSize = _o.MlmBatchSize,
+                Probability = _o.MlmProbability,
+                WarmupRatio = _o.WarmupRatio,
+                WeightDecay = _o.WeightDecay,
+                ClipNorm = _o.ClipNorm,
+                Seed = _o.Seed,
+                LogEvery = _o.LogEvery,
+            };
+            using var pretrainer = new MaskedLmPretrainer(_towers, _tokenizer, options, _headSource);
+            Say($"masked-LM pretraining: {_o.MlmEpochs} epoch(s) over {sequences.Count:N0} sequences from {sequences.Documents:N0} documents " +
+                $"({sequences.Tokens:N0} wordpieces), batch {Math.Min(_o.MlmBatchSize, Math.Max(1, sequences.Count))}, lr {options.LearningRate:G3}, " +
+                (pretrainer.HeadFromCheckpoint ? "head from the --init checkpoint" : "new head") +
+                (_towers.Tied ? "" : "; the document tower, then copied into the query tower"));
+            _mlm = pretrainer.Train(sequences, _progress, _ct);
+            MaskedLmPretrainer.WriteCurve(Path.Combine(_work, MaskedLmPretrainer.CurveFile), pretrainer.Curve);
+            MaskedLmSnapshot.Save(_work, _towers, _fingerprint, _mlm);
+            Say(MlmLine(_mlm) + string.Create(CultureInfo.InvariantCulture, $" (accuracy {_mlm.LastAccuracy:P1}, {_mlm.SequencesPerSecond:F1} sequences/s)"));
         }
 
         // ---------------------------------------------------------------- loop
@@ -603,6 +660,7 @@ public static class Trainer
                 StoppedEarly = _stopped,
                 PairsSeen = _pairsSeen,
                 TrainSeconds = _trainSeconds,
+                Mlm = _mlm,
             };
             string dir = TrainingCheckpoint.Save(_work, _towers, _optimizer, state, _curve, _o.KeepCheckpoints);
             _curve.WriteCsv(Path.Combine(_work, TrainingCurve.CsvFile));
@@ -666,6 +724,7 @@ public static class Trainer
                 Precision = _compute == ScalarType.BFloat16 ? "bf16" : "fp32",
                 Parameters = _towers.TrainableParameters().Sum(p => p.Parameter.numel()),
                 Runtime = TorchRuntime.Describe(),
+                Mlm = _mlm,
             };
             var summary = new JsonObject
             {
@@ -677,7 +736,7 @@ public static class Trainer
 
             _miner?.Dispose();
             _miner = null;
-            foreach (var d in new[] { Bm25Folder, BestFolder })
+            foreach (var d in new[] { Bm25Folder, BestFolder, MaskedLmSnapshot.Folder })
                 if (Directory.Exists(Path.Combine(_work, d))) Directory.Delete(Path.Combine(_work, d), true);
 
             // swap into place: the old output (if any) is removed only after the new one is in place
@@ -727,6 +786,9 @@ public static class Trainer
                 ["seed"] = o.Seed,
                 ["precision"] = _compute.ToString(),
             };
+            // only with pretraining on, so that runs without it keep the fingerprints their checkpoints were made with
+            if (o.MlmEpochs > 0)
+                parts["mlm"] = $"{o.MlmEpochs}/{o.EffectiveMlmLearningRate.ToString("R", CultureInfo.InvariantCulture)}/{o.MlmBatchSize}/{o.MlmProbability.ToString("R", CultureInfo.InvariantCulture)}";
             return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(parts.ToJsonString())));
         }
 

@@ -36,6 +36,9 @@ public sealed record TrainState
     public long PairsSeen { get; init; }
     public double TrainSeconds { get; init; }
 
+    /// <summary>The masked-LM pretraining that preceded the run's first step, if any.</summary>
+    public Pretraining.MaskedLmSummary? Mlm { get; init; }
+
     internal static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -21,6 +21,21 @@ public class CliTrainTests(CliFixture f) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void Masked_lm_pretraining_runs_first_and_help_lists_its_options()
+    {
+        var help = Dss.Ok("train", "--help").Stdout;
+        foreach (var option in new[] { "--mlm-epochs", "--mlm-lr", "--mlm-batch-size", "--mlm-probability" }) Assert.Contains(option, help);
+        Assert.Contains("[default: 0.15]", help);
+
+        var model = f.PathOf("mlm-trained");
+        var r = Dss.Ok(["train", "-o", model, "--corpus", f.Corpus, "--self-supervised", "crop", "--mlm-epochs", "2", "--mlm-batch-size", "4", "--max-steps", "2", "--batch-size", "4", "--log-every", "1", .. Tiny]);
+        Assert.Contains("masked-LM pretraining: 2 epochs, ", r.Stdout);
+        Assert.Contains("masked LM step 1/", r.Stderr);
+        Assert.True(File.Exists(Path.Combine(model, "mlm_curve.csv")));
+        Assert.False(Directory.Exists(Path.Combine(model, "mlm")));
+    }
+
+    [Fact]
     public void Failed_run_leaves_an_existing_model_untouched()
     {
         var model = f.PathOf("existing-model");

@@ -55,6 +55,11 @@ static class TrainCommand
             .AcceptOnlyFromAmong("auto", "fp32", "bf16");
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch [default: all]" };
 
+        var mlmEpochs = new Option<int>("--mlm-epochs") { Description = "First pretrain the document tower with masked-LM (BERT masking) over the --corpus for N epochs (0 = off; untied: then copied into the query tower)", DefaultValueFactory = _ => 0 };
+        var mlmLr = new Option<double?>("--mlm-lr") { Description = "Masked-LM peak learning rate [default: 5e-4 from scratch, 5e-5 with --init]" };
+        var mlmBatch = new Option<int>("--mlm-batch-size") { Description = "Masked-LM sequences (document windows of --max-doc-length tokens) per step", DefaultValueFactory = _ => 32 };
+        var mlmProbability = new Option<double>("--mlm-probability") { Description = "Share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept)", DefaultValueFactory = _ => 0.15 };
+
         var pooling = new Option<string?>("--pooling") { Description = "mean or cls [default: the --init folder's, else mean]" }.AcceptOnlyFromAmong("mean", "cls");
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Raw dot products instead of L2-normalised (cosine) embeddings" };
         var maxQuery = new Option<int>("--max-query-length") { Description = "Query tokens, [CLS]/[SEP] included", DefaultValueFactory = _ => 64 };
@@ -85,6 +90,7 @@ static class TrainCommand
             corpus, queries, qrels, pairs, exclude, self, hardNegatives, negDepth, negSkip, refresh,
             loss, temperature, learnTemperature, symmetric, margin,
             batch, chunk, epochs, maxSteps, lr, warmup, warmupSteps, weightDecay, clip, seed, device, precision, threads,
+            mlmEpochs, mlmLr, mlmBatch, mlmProbability,
             pooling, noNormalize, maxQuery, maxDoc, queryPrefix, docPrefix, name, hybridAlpha,
             devFraction, devMax, devQueries, devQrels, evalEvery, evalDocs, devMetric, patience, checkpointEvery, keep, resume, overwrite, logEvery,
         };
@@ -129,6 +135,10 @@ static class TrainCommand
                 Device = pr.GetValue(device)!,
                 Precision = pr.GetValue(precision) switch { "fp32" => TrainPrecision.Float32, "bf16" => TrainPrecision.BFloat16, _ => TrainPrecision.Auto },
                 Threads = pr.GetValue(threads),
+                MlmEpochs = pr.GetValue(mlmEpochs),
+                MlmLearningRate = pr.GetValue(mlmLr),
+                MlmBatchSize = pr.GetValue(mlmBatch),
+                MlmProbability = pr.GetValue(mlmProbability),
                 Pooling = pr.GetValue(pooling) switch { "mean" => PoolingMode.Mean, "cls" => PoolingMode.Cls, _ => null },
                 Normalize = pr.GetValue(noNormalize) ? false : null,
                 MaxQueryLength = pr.GetValue(maxQuery),
@@ -167,7 +177,7 @@ static class TrainCommand
             catch (OperationCanceledException)
             {
                 string work = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputPath)) + Trainer.PartialSuffix;
-                if (TrainingCheckpoint.List(work).Count > 0)
+                if (Trainer.HasResumableState(work))
                     Console.Error.WriteLine($"dss: training interrupted; its last checkpoint is in {work}: run the same command with --resume to continue");
                 throw;
             }
@@ -176,6 +186,7 @@ static class TrainCommand
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"trained {result.Steps:N0} step(s) ({result.Supervision}, {result.TrainingExamples:N0} training {(result.Supervision.StartsWith("self", StringComparison.Ordinal) ? "documents" : "pairs")}) into {result.OutputPath}" +
                 (result.StoppedEarly ? " — stopped early" : ""));
+            if (result.Mlm is { } mlm) Console.WriteLine(Trainer.MlmLine(mlm));
             if (result.FirstLoss is double first && result.LastLoss is double last)
                 Console.WriteLine(string.Create(inv, $"loss       {first:F4} → {last:F4}"));
             if (result.BestDev is { } best)
@@ -186,6 +197,7 @@ static class TrainCommand
             if (result.ExcludedQueries > 0)
                 Console.WriteLine($"left out   {result.ExcludedQueries} evaluation quer{(result.ExcludedQueries == 1 ? "y" : "ies")} ({string.Join(", ", result.ExcludedQrels)})");
             Console.WriteLine($"curve      {Path.Combine(result.OutputPath, TrainingCurve.PngFile)}");
+            if (result.Mlm != null) Console.WriteLine($"mlm curve  {Path.Combine(result.OutputPath, DeepSeek.Search.Train.Pretraining.MaskedLmPretrainer.CurveFile)}");
             return CliRunner.ExitOk;
         });
         return cmd;
@@ -201,7 +213,7 @@ static class TrainCommand
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                ProgressTask? mine = null, train = null;
+                ProgressTask? mine = null, mlm = null, train = null;
                 return work(new InlineProgress(p =>
                 {
                     switch (p.Stage)
@@ -209,6 +221,12 @@ static class TrainCommand
                         case "mine":
                             mine ??= ctx.AddTask("BM25 negatives", maxValue: Math.Max(1, p.Total));
                             mine.Value = p.Done;
+                            break;
+                        case "mlm":
+                            mlm ??= ctx.AddTask("masked LM", maxValue: Math.Max(1, p.Total));
+                            mlm.Value = p.Done;
+                            mlm.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                                $"masked LM step {p.Done}/{p.Total} loss {p.Loss:F4} {p.PairsPerSecond:F0} seq/s"));
                             break;
                         case "train":
                             train ??= ctx.AddTask("train", maxValue: Math.Max(1, p.Total));
@@ -234,6 +252,9 @@ static class TrainCommand
         return string.Create(inv, $"step {p.Done}/{p.Total} epoch {p.Epoch + 1} loss {p.Loss:F4} lr {p.LearningRate:0.00e+0}{temperature} {p.PairsPerSecond:F1} pairs/s");
     }
 
+    static string MlmLine(TrainProgress p) => string.Create(CultureInfo.InvariantCulture,
+        $"masked LM step {p.Done}/{p.Total} epoch {p.Epoch + 1} loss {p.Loss:F4} lr {p.LearningRate:0.00e+0} {p.PairsPerSecond:F1} sequences/s");
+
     sealed class InlineProgress(Action<TrainProgress> report) : IProgress<TrainProgress>
     {
         public void Report(TrainProgress value) => report(value);
@@ -250,6 +271,9 @@ static class TrainCommand
                     break;
                 case "train":
                     Console.Error.WriteLine("  " + TrainLine(p));
+                    break;
+                case "mlm":
+                    Console.Error.WriteLine("  " + MlmLine(p));
                     break;
                 default:
                     if (p.Message != null) Console.Error.WriteLine("  " + p.Message);
