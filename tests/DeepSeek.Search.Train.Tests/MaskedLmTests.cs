@@ -7,6 +7,7 @@ using DeepSeek.Search.Text.Tokenization;
 using DeepSeek.Search.Train.Data;
 using DeepSeek.Search.Train.Pretraining;
 using Xunit.Abstractions;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Train.Tests;
@@ -99,6 +100,21 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         // a tokenizer without [MASK] cannot pretrain
         var noMask = BertTokenizer.FromVocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b"]);
         Assert.Contains("no mask token", Assert.Throws<InvalidInputException>(() => new MlmMasker(noMask, 0.15, 1)).Message);
+    }
+
+    [Fact]
+    public void The_head_still_runs_after_it_is_moved()
+    {
+        // Module.to(device or dtype) swaps every registered parameter for a new tensor and disposes the old one; on a GPU that is
+        // what `to(cuda)` does, here a dtype change stands in for it (on the CPU, to(cpu) changes nothing)
+        var config = new BertConfig { VocabSize = 50, HiddenSize = 8, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 16 };
+        using var head = new BertMlmHead(config, seed: 3);
+        head.to(ScalarType.Float64);
+        using var hidden = randn(4, 8, ScalarType.Float64);
+        using var words = randn(50, 8, ScalarType.Float64);
+        using var logits = head.Forward(hidden, words);
+        Assert.Equal(new long[] { 4, 50 }, logits.shape);
+        Assert.Equal(ScalarType.Float64, logits.dtype);
     }
 
     [Fact]

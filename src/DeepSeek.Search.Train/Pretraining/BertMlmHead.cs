@@ -90,17 +90,19 @@ public sealed class BertMlmHead : nn.Module
     sealed class Predictions : nn.Module
     {
         readonly Transform _transform;
-        readonly Parameter _bias;
 
         public Predictions(BertConfig c) : base("BertLMPredictionHead")
         {
             _transform = new Transform(c);
-            _bias = new Parameter(zeros(c.VocabSize));
             register_module("transform", _transform);
-            register_parameter("bias", _bias);
+            register_parameter("bias", new Parameter(zeros(c.VocabSize)));
         }
 
-        public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) => BertModel.Affine(_transform.Forward(hidden), wordEmbeddings, _bias);
+        // Looked up on every call, never cached in a field: Module.to(device or dtype) replaces registered parameters with new
+        // tensors and disposes the old ones, so a cached reference would be an empty handle after moving the head to a GPU.
+        Parameter Bias => get_parameter("bias") ?? throw new InvalidOperationException("the masked-LM head lost its bias");
+
+        public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) => BertModel.Affine(_transform.Forward(hidden), wordEmbeddings, Bias);
     }
 
     sealed class Transform : nn.Module
