@@ -69,6 +69,7 @@ public sealed class TrainingCurve
     /// <summary>Plots the curve to a PNG (an empty plot with a note when there are no points yet).</summary>
     public void WritePng(string path, int width = 900, int height = 500)
     {
+        PlotFonts.Ensure();
         var plot = new ScottPlot.Plot();
         plot.Title("Dual-encoder training");
         plot.XLabel("step");

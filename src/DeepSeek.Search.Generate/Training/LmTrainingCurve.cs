@@ -76,6 +76,7 @@ public sealed class LmTrainingCurve
     /// <summary>Plots training and validation loss against the step (an empty plot when there are no points yet).</summary>
     public void WritePng(string path, int width = 900, int height = 500)
     {
+        Train.PlotFonts.Ensure();
         var plot = new ScottPlot.Plot();
         plot.Title("Language-model training");
         plot.XLabel("step");
