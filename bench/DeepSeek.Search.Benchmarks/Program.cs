@@ -22,13 +22,20 @@ foreach (var suite in suites)
 {
     Console.WriteLine($"== {suite.Name}");
     var report = suite.Run(context);
+    if (report.Rows.Count == 0 && report.Notes.Any(n => n.StartsWith("skipped", StringComparison.Ordinal)))
+    {
+        // a suite that cannot run here (no CUDA) keeps the results of the machine that could
+        foreach (var n in report.Notes) Console.WriteLine("  " + n);
+        continue;
+    }
     report.Environment["machine"] = $"{Environment.ProcessorCount} logical cores, {Environment.OSVersion}";
     report.Environment["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm");
     report.Environment["quick"] = quick;
-    File.WriteAllText(Path.Combine(results, suite.Name + ".json"),
+    string stem = suite.Name + (quick ? "-quick" : ""); // a --quick smoke never replaces a full run's results
+    File.WriteAllText(Path.Combine(results, stem + ".json"),
         JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
     var md = ToMarkdown(report);
-    File.WriteAllText(Path.Combine(results, suite.Name + ".md"), md);
+    File.WriteAllText(Path.Combine(results, stem + ".md"), md);
     Console.WriteLine(md);
 }
 return 0;
