@@ -42,7 +42,7 @@ namespace DeepSeek.Search.Train;
 /// </summary>
 public static class Trainer
 {
-    public const string PartialSuffix = ".partial", SummaryFile = "train.json";
+    public const string PartialSuffix = RunFolders.PartialSuffix, SummaryFile = "train.json";
     const string Bm25Folder = "bm25", BestFolder = "best";
     /// <summary>Where the candidates of each hard-negative refresh are kept (one JSON file per refresh epoch).</summary>
     public const string DenseNegativesFolder = "dense-negatives";
@@ -51,9 +51,8 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        string output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputPath));
-        string work = output + PartialSuffix;
-        var (fresh, extending) = PrepareFolders(options, output, work);
+        var (output, work) = RunFolders.Of(options.OutputPath);
+        var (fresh, extending) = RunFolders.Prepare(output, work, options.Resume, options.Overwrite, HasResumableState, "checkpoint (or masked-LM snapshot)");
         try
         {
             using var run = new Run(options, output, work, extending, progress, cancellation);
@@ -61,14 +60,13 @@ public static class Trainer
         }
         catch (Exception e) when (OutOfDeviceMemory(e, options) is { } oom)
         {
-            if (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
-                try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            RunFolders.DiscardIfNothingNew(work, fresh, extending, output, MaskedLmSnapshot.Exists);
             throw oom;
         }
-        catch when (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
+        catch
         {
             // failed before a checkpoint of its own: nothing to resume, so leave nothing behind
-            try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            RunFolders.DiscardIfNothingNew(work, fresh, extending, output, MaskedLmSnapshot.Exists);
             throw;
         }
     }
@@ -93,56 +91,10 @@ public static class Trainer
     public static bool HasResumableState(string workDir) =>
         Directory.Exists(workDir) && (TrainingCheckpoint.List(workDir).Count > 0 || MaskedLmSnapshot.Exists(workDir));
 
-    /// <summary>Whether a failed run's work folder holds no checkpoint beyond what it started from.</summary>
-    static bool NothingNew(string work, bool fresh, bool extending, string output)
-    {
-        var checkpoints = TrainingCheckpoint.List(work);
-        if (fresh) return checkpoints.Count == 0 && !MaskedLmSnapshot.Exists(work);
-        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= TrainingCheckpoint.List(output).LastOrDefault().Step;
-        return false;
-    }
-
-    /// <summary>
-    /// Checks the output and work folders. Fresh: this call created an empty work folder. Extending: the work folder is a copy of a
-    /// finished output, to be trained further.
-    /// </summary>
-    static (bool Fresh, bool Extending) PrepareFolders(TrainOptions o, string output, string work)
-    {
-        if (File.Exists(output)) throw new InvalidInputException($"output {output} is a file, not a folder");
-        bool outputUsed = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any();
-        if (o.Resume)
-        {
-            if (HasResumableState(work)) return (false, false);
-            if (outputUsed && TrainingCheckpoint.List(output).Count > 0)
-            {
-                if (Directory.Exists(work)) Directory.Delete(work, true);
-                CopyDirectory(output, work);
-                return (false, true);
-            }
-            throw new InvalidInputException($"nothing to resume: no checkpoint (or masked-LM snapshot) in {work} or {Path.Combine(output, TrainingCheckpoint.Folder)}");
-        }
-        if (outputUsed && !o.Overwrite)
-            throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
-        if (Directory.Exists(work))
-        {
-            if (!o.Overwrite)
-                throw new InvalidInputException($"{work} holds an unfinished run: pass --resume to continue it, or --overwrite to start over");
-            Directory.Delete(work, true);
-        }
-        Directory.CreateDirectory(work);
-        return (true, false);
-    }
-
     /// <summary>"masked-LM pretraining: N epochs, M sequences, loss a → b", as <c>dss train</c> prints it.</summary>
     public static string MlmLine(MaskedLmSummary m) => string.Create(CultureInfo.InvariantCulture,
         $"masked-LM pretraining: {m.Epochs} epoch{(m.Epochs == 1 ? "" : "s")}, {m.Sequences:N0} sequences, loss {m.FirstLoss:F4} → {m.LastLoss:F4}");
 
-    internal static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)), true);
-        foreach (var d in Directory.GetDirectories(from)) CopyDirectory(d, Path.Combine(to, Path.GetFileName(d)));
-    }
 
     /// <summary>All the state of one run.</summary>
     sealed class Run : IDisposable
@@ -676,7 +628,7 @@ public static class Trainer
             bool useBest = _evaluator != null && Directory.Exists(best);
             foreach (var stale in new[] { "query", "document" }.Select(d => Path.Combine(_work, d)))
                 if (Directory.Exists(stale)) Directory.Delete(stale, true);
-            if (useBest) CopyDirectory(best, _work);
+            if (useBest) RunFolders.CopyDirectory(best, _work);
             else TrainingCheckpoint.SaveTowers(_towers, _work);
             _tokenizer.Save(_work);
             string name = _o.Name ?? Path.GetFileName(_output);
@@ -739,20 +691,7 @@ public static class Trainer
             foreach (var d in new[] { Bm25Folder, BestFolder, MaskedLmSnapshot.Folder })
                 if (Directory.Exists(Path.Combine(_work, d))) Directory.Delete(Path.Combine(_work, d), true);
 
-            // swap into place: the old output (if any) is removed only after the new one is in place
-            string? old = null;
-            if (Directory.Exists(_output))
-            {
-                old = _output + ".old-" + Guid.NewGuid().ToString("N")[..8];
-                Directory.Move(_output, old);
-            }
-            try { Directory.Move(_work, _output); }
-            catch
-            {
-                if (old != null) Directory.Move(old, _output);
-                throw;
-            }
-            if (old != null) Directory.Delete(old, true);
+            RunFolders.SwapIntoPlace(_work, _output);
             _progress?.Report(new TrainProgress("done", _stepDone, _totalSteps, $"wrote {_output}"));
             return result;
         }
@@ -808,19 +747,7 @@ public static class Trainer
 
         static string FilesHash(IEnumerable<string> files) => TextEncoder.Sha256Files(files)[..16];
 
-        /// <summary>Length and SHA-256 of the first 64 MiB (enough to tell data sets apart without reading a huge corpus twice).</summary>
-        static string FileIdentity(string? path)
-        {
-            if (path == null) return "-";
-            if (Directory.Exists(path))
-                return "dir:" + string.Join(";", Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
-                    .Select(f => $"{Path.GetRelativePath(path, f)}={new FileInfo(f).Length}"));
-            if (!File.Exists(path)) return "missing";
-            using var s = File.OpenRead(path);
-            var buffer = new byte[Math.Min(s.Length, 64L << 20)];
-            s.ReadExactly(buffer);
-            return $"{s.Length}:{Convert.ToHexStringLower(SHA256.HashData(buffer))[..16]}";
-        }
+        static string FileIdentity(string? path) => RunFolders.FileIdentity(path);
 
         public void Dispose()
         {

@@ -162,26 +162,8 @@ static class TrainCommand
                 LogEvery = pr.GetValue(logEvery),
             };
 
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true; // finish the current step, then stop; OUT.partial keeps the last checkpoint
-                cts.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            TrainResult result;
-            try
-            {
-                result = RunWithProgress(progress => Trainer.Train(options, progress, cts.Token));
-            }
-            catch (OperationCanceledException)
-            {
-                string work = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputPath)) + Trainer.PartialSuffix;
-                if (Trainer.HasResumableState(work))
-                    Console.Error.WriteLine($"dss: training interrupted; its last checkpoint is in {work}: run the same command with --resume to continue");
-                throw;
-            }
-            finally { Console.CancelKeyPress -= onCancel; }
+            var result = TrainingRuns.Interruptible(options.OutputPath, Trainer.HasResumableState,
+                ct => RunWithProgress(progress => Trainer.Train(options, progress, ct)));
 
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"trained {result.Steps:N0} step(s) ({result.Supervision}, {result.TrainingExamples:N0} training {(result.Supervision.StartsWith("self", StringComparison.Ordinal) ? "documents" : "pairs")}) into {result.OutputPath}" +

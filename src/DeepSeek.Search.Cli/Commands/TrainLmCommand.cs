@@ -133,26 +133,8 @@ static class TrainLmCommand
                 Overwrite = pr.GetValue(overwrite),
             };
 
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true; // finish the current step, then stop; OUT.partial keeps the last checkpoint
-                cts.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            LmTrainResult result;
-            try
-            {
-                result = RunWithProgress(progress => LmTrainer.Train(options, progress, cts.Token));
-            }
-            catch (OperationCanceledException)
-            {
-                string work = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputPath)) + LmTrainer.PartialSuffix;
-                if (TrainingCheckpoint.List(work).Count > 0)
-                    Console.Error.WriteLine($"dss: training interrupted; its last checkpoint is in {work}: run the same command with --resume to continue");
-                throw;
-            }
-            finally { Console.CancelKeyPress -= onCancel; }
+            var result = TrainingRuns.Interruptible(options.OutputPath, work => TrainingCheckpoint.List(work).Count > 0,
+                ct => RunWithProgress(progress => LmTrainer.Train(options, progress, ct)));
 
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"trained {result.Steps:N0} step(s) on {result.TrainBlocks:N0} blocks of {result.SeqLen} tokens ({result.Documents:N0} documents, {result.Tokens:N0} tokens) into {result.OutputPath}");

@@ -39,7 +39,7 @@ namespace DeepSeek.Search.Generate;
 /// </summary>
 public static class LmTrainer
 {
-    public const string PartialSuffix = ".partial", SummaryFile = "train_lm.json";
+    public const string PartialSuffix = RunFolders.PartialSuffix, SummaryFile = "train_lm.json";
     const long ShuffleStream = 0x4C4D; // "LM"
 
     public static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress = null, CancellationToken cancellation = default) =>
@@ -51,63 +51,19 @@ public static class LmTrainer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        string output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputPath));
-        string work = output + PartialSuffix;
-        var (fresh, extending) = PrepareFolders(options, output, work);
+        var (output, work) = RunFolders.Of(options.OutputPath);
+        var (fresh, extending) = RunFolders.Prepare(output, work, options.Resume, options.Overwrite, w => TrainingCheckpoint.List(w).Count > 0);
         try
         {
             using var run = new Run(options, output, work, extending, progress, cancellation, onFinished);
             return run.Execute();
         }
-        catch when (Directory.Exists(work) && NothingNew(work, fresh, extending, output))
+        catch
         {
             // failed before a checkpoint of its own: nothing to resume, so leave nothing behind
-            try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            RunFolders.DiscardIfNothingNew(work, fresh, extending, output);
             throw;
         }
-    }
-
-    static bool NothingNew(string work, bool fresh, bool extending, string output)
-    {
-        var checkpoints = TrainingCheckpoint.List(work);
-        if (fresh) return checkpoints.Count == 0;
-        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= TrainingCheckpoint.List(output).LastOrDefault().Step;
-        return false;
-    }
-
-    /// <summary>Fresh: this call created an empty work folder. Extending: the work folder is a copy of a finished output.</summary>
-    static (bool Fresh, bool Extending) PrepareFolders(LmTrainOptions o, string output, string work)
-    {
-        if (File.Exists(output)) throw new InvalidInputException($"output {output} is a file, not a folder");
-        bool outputUsed = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any();
-        if (o.Resume)
-        {
-            if (Directory.Exists(work) && TrainingCheckpoint.List(work).Count > 0) return (false, false);
-            if (outputUsed && TrainingCheckpoint.List(output).Count > 0)
-            {
-                if (Directory.Exists(work)) Directory.Delete(work, true);
-                CopyDirectory(output, work);
-                return (false, true);
-            }
-            throw new InvalidInputException($"nothing to resume: no checkpoint in {work} or {Path.Combine(output, TrainingCheckpoint.Folder)}");
-        }
-        if (outputUsed && !o.Overwrite)
-            throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
-        if (Directory.Exists(work))
-        {
-            if (!o.Overwrite)
-                throw new InvalidInputException($"{work} holds an unfinished run: pass --resume to continue it, or --overwrite to start over");
-            Directory.Delete(work, true);
-        }
-        Directory.CreateDirectory(work);
-        return (true, false);
-    }
-
-    static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)), true);
-        foreach (var d in Directory.GetDirectories(from)) CopyDirectory(d, Path.Combine(to, Path.GetFileName(d)));
     }
 
     /// <summary>The causal-LM loss: CE(logits[:, :-1].float(), ids[:, 1:]), mean (or sum) over the predicted tokens.</summary>
@@ -566,20 +522,7 @@ public static class LmTrainer
             };
             File.WriteAllText(Path.Combine(_work, SummaryFile), summary.ToJsonString(LmTrainState.Json) + "\n");
 
-            // swap into place: the old output (if any) is removed only after the new one is in place
-            string? old = null;
-            if (Directory.Exists(_output))
-            {
-                old = _output + ".old-" + Guid.NewGuid().ToString("N")[..8];
-                Directory.Move(_output, old);
-            }
-            try { Directory.Move(_work, _output); }
-            catch
-            {
-                if (old != null) Directory.Move(old, _output);
-                throw;
-            }
-            if (old != null) Directory.Delete(old, true);
+            RunFolders.SwapIntoPlace(_work, _output);
             _progress?.Report(new LmTrainProgress("done", _step, _totalSteps, $"wrote {_output}"));
             return result;
         }
@@ -618,18 +561,7 @@ public static class LmTrainer
 
         static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-        /// <summary>Length and SHA-256 of the first 64 MiB of a file, or the names and sizes of a folder's files.</summary>
-        static string FileIdentity(string path)
-        {
-            if (Directory.Exists(path))
-                return "dir:" + string.Join(";", Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
-                    .Select(f => $"{Path.GetRelativePath(path, f)}={new FileInfo(f).Length}"));
-            if (!File.Exists(path)) return "missing";
-            using var s = File.OpenRead(path);
-            var buffer = new byte[Math.Min(s.Length, 64L << 20)];
-            s.ReadExactly(buffer);
-            return $"{s.Length}:{Hash(buffer)[..16]}";
-        }
+        static string FileIdentity(string path) => RunFolders.FileIdentity(path);
 
         public void Dispose()
         {

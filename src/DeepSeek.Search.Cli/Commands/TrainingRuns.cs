@@ -1,0 +1,35 @@
+using DeepSeek.Search.Train;
+
+namespace DeepSeek.Search.Cli.Commands;
+
+/// <summary>What `dss train` and `dss train-lm` share around a run: Ctrl-C stops it after the current step, and says how to resume.</summary>
+static class TrainingRuns
+{
+    /// <summary>
+    /// Runs <paramref name="run"/> with a token that Ctrl-C cancels (the process is not killed: the trainer finishes its step and
+    /// OUT.partial keeps the last checkpoint). When it was interrupted and <paramref name="resumable"/> finds state in the work folder,
+    /// one line on stderr says so before the cancellation propagates.
+    /// </summary>
+    public static T Interruptible<T>(string outputPath, Func<string, bool> resumable, Func<CancellationToken, T> run)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return run(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            string work = RunFolders.Of(outputPath).Work;
+            if (resumable(work))
+                Console.Error.WriteLine($"dss: training interrupted; its last checkpoint is in {work}: run the same command with --resume to continue");
+            throw;
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+}
