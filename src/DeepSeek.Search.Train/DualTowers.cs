@@ -121,29 +121,13 @@ public sealed class DualTowers : IDisposable
     /// <summary>After backward in bf16: the working gradients, as float32, become the master gradients. No-op in float32.</summary>
     public void GradientsToMaster()
     {
-        if (_queryWork is null) return;
-        using var scope = NewDisposeScope();
-        foreach (var (_, master, work) in _trainable)
-        {
-            var g = work!.grad;
-            if (g is null) continue;
-            var mg = master.grad;
-            if (mg is null) master.grad = g.to(ScalarType.Float32).DetachFromDisposeScope();
-            else mg.copy_(g);
-        }
+        if (_queryWork is not null) MixedPrecision.GradientsToMaster(_trainable.Select(t => (t.Master, t.Work)));
     }
 
     /// <summary>After the optimizer step in bf16: the master weights are copied into the working copies, whose gradients are zeroed.</summary>
     public void MasterToWorking()
     {
-        if (_queryWork is null) return;
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        foreach (var (_, master, work) in _trainable)
-        {
-            work!.copy_(master);
-            work.grad?.zero_();
-        }
+        if (_queryWork is not null) MixedPrecision.MasterToWorking(_trainable.Select(t => (t.Master, t.Work)));
     }
 
     public void Dispose()

@@ -58,15 +58,11 @@ public static class Trainer
             using var run = new Run(options, output, work, extending, progress, cancellation);
             return run.Execute();
         }
-        catch (Exception e) when (OutOfDeviceMemory(e, options) is { } oom)
-        {
-            RunFolders.DiscardIfNothingNew(work, fresh, extending, output, MaskedLmSnapshot.Exists);
-            throw oom;
-        }
-        catch
+        catch (Exception e)
         {
             // failed before a checkpoint of its own: nothing to resume, so leave nothing behind
             RunFolders.DiscardIfNothingNew(work, fresh, extending, output, MaskedLmSnapshot.Exists);
+            if (OutOfDeviceMemory(e, options) is { } oom) throw oom;
             throw;
         }
     }

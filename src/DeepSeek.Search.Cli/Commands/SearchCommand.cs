@@ -41,6 +41,7 @@ static class SearchCommand
                 pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
             var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
             var hits = searcher.Search(q, options);
+            var (fusionUsed, alphaUsed) = searcher.EffectiveFusion(options);
             if (pr.GetValue(json))
             {
                 Console.WriteLine(Json.Serialize(new
@@ -48,8 +49,8 @@ static class SearchCommand
                     collection = searcher.Manifest.Collection,
                     query = q,
                     mode = effective.ToString().ToLowerInvariant(),
-                    fusion = effective == SearchMode.Hybrid ? CommonOptions.FusionName(searcher.EffectiveFusion(options).Fusion) : null,
-                    alpha = effective == SearchMode.Hybrid && searcher.EffectiveFusion(options).Fusion == Retrieve.Fusion.FusionMethod.MinMax ? searcher.EffectiveFusion(options).Alpha : (float?)null,
+                    fusion = effective == SearchMode.Hybrid ? CommonOptions.FusionName(fusionUsed) : null,
+                    alpha = effective == SearchMode.Hybrid && fusionUsed == Retrieve.Fusion.FusionMethod.MinMax ? alphaUsed : (float?)null,
                     hits = hits.Select(h => new { rank = h.Rank, id = h.DocumentId, score = h.Score, title = h.Title, snippet = Snippet(h.Text, 240) }),
                 }));
             }

@@ -1,3 +1,4 @@
+using DeepSeek.Search.Train;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -50,29 +51,15 @@ internal sealed class LmWeights : IDisposable
     /// <summary>After backward in bf16: the working gradients, as float32, become the master gradients. No-op in float32.</summary>
     public void GradientsToMaster()
     {
-        if (_work is null) return;
-        using var scope = NewDisposeScope();
-        foreach (var (_, master, work) in _parameters)
-        {
-            var g = work!.grad;
-            if (g is null) continue;
-            var mg = master.grad;
-            if (mg is null) master.grad = g.to(ScalarType.Float32).DetachFromDisposeScope();
-            else mg.copy_(g);
-        }
+        if (_work is not null) MixedPrecision.GradientsToMaster(_parameters.Select(p => (p.Master, p.Work)));
     }
 
     /// <summary>Copies the master weights and correction biases into the working copy and zeroes its gradients. No-op in float32.</summary>
     public void MasterToWorking()
     {
         if (_work is null) return;
-        using var scope = NewDisposeScope();
+        MixedPrecision.MasterToWorking(_parameters.Select(p => (p.Master, p.Work)));
         using var _ = no_grad();
-        foreach (var (_, master, work) in _parameters)
-        {
-            work!.copy_(master);
-            work.grad?.zero_();
-        }
         foreach (var (master, work) in _biases) work.copy_(master);
     }
 

@@ -107,7 +107,7 @@ public sealed class CollectionSearcher : IDisposable
     public (FusionMethod Fusion, float Alpha) EffectiveFusion(SearchOptions options)
     {
         var config = _encoder?.Config;
-        var fusion = options.Fusion ?? (config?.HybridFusion switch { "minmax" => FusionMethod.MinMax, "rrf" => FusionMethod.Rrf, _ => FusionMethod.Rrf });
+        var fusion = options.Fusion ?? (config?.HybridFusion == "minmax" ? FusionMethod.MinMax : FusionMethod.Rrf);
         float alpha = options.Alpha ?? config?.HybridAlpha ?? MinMaxFusion.DefaultAlpha;
         return (fusion, alpha);
     }
