@@ -303,7 +303,7 @@ public static class Trainer
                     throw new CheckpointException($"query tower width {query.HiddenSize} differs from document tower width {document.HiddenSize}");
 
                 _pooling = _o.Pooling ?? initSettings?.Pooling ?? PoolingMode.Mean;
-                _normalize = _o.Normalize ?? true;
+                _normalize = _o.Normalize ?? initSettings?.Normalize ?? true;
                 _towers = new DualTowers(query!, document, _pooling, _normalize, _device, _compute);
                 query = document = null; // owned by the towers now
             }

@@ -13,7 +13,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
     string IndexGood(string name, bool dense = false)
     {
         var args = new List<string> { "index", "-c", name, "--corpus", f.Corpus, "--index-root", Root };
-        if (dense) args.AddRange(["--encoder", f.Encoder]);
+        args.AddRange(["--encoder", dense ? f.Encoder : "none"]);
         Dss.Ok([.. args]);
         return Path.Combine(Root, name);
     }
@@ -31,7 +31,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
     [Fact]
     public void Missing_corpus_file()
     {
-        Dss.Fails("not found", "index", "-c", "x", "--corpus", f.PathOf("nope.jsonl"), "--index-root", Root);
+        Dss.Fails("not found", "index", "-c", "x", "--corpus", f.PathOf("nope.jsonl"), "--index-root", Root, "--encoder", "none");
         Assert.False(Directory.Exists(Path.Combine(Root, "x", "CURRENT")));
     }
 
@@ -66,7 +66,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
         var before = CurrentGeneration(dir);
         var bad = f.PathOf("bad-strict.jsonl");
         File.WriteAllLines(bad, ["{\"_id\": \"a\", \"title\": \"t\", \"text\": \"ok\"}", "{\"_id\": \"b\", \"text\": ", "{\"_id\": \"c\", \"text\": \"ok\"}"]);
-        Dss.Fails("bad-strict.jsonl:2", "index", "-c", "strict", "--corpus", bad, "--strict", "--index-root", Root);
+        Dss.Fails("bad-strict.jsonl:2", "index", "-c", "strict", "--corpus", bad, "--strict", "--index-root", Root, "--encoder", "none");
         Assert.Equal(before, CurrentGeneration(dir));
         AssertStillServes("strict");
     }
@@ -76,7 +76,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
     {
         var bad = f.PathOf("bad-lenient.jsonl");
         File.WriteAllLines(bad, ["{\"_id\": \"a\", \"title\": \"t\", \"text\": \"insulin\"}", "not json at all", "{\"_id\": \"c\", \"text\": \"lava\"}"]);
-        var r = Dss.Ok("index", "-c", "lenient", "--corpus", bad, "--index-root", Root);
+        var r = Dss.Ok("index", "-c", "lenient", "--corpus", bad, "--index-root", Root, "--encoder", "none");
         Assert.Contains("bad-lenient.jsonl:2", r.Stderr);
         Assert.Contains("indexed 2 documents", r.Stdout);
         Assert.Contains("skipped 1", r.Stdout);
@@ -89,7 +89,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
         var before = CurrentGeneration(dir);
         var empty = f.PathOf("empty.jsonl");
         File.WriteAllText(empty, "\n");
-        Dss.Fails("no documents", "index", "-c", "emptycorpus", "--corpus", empty, "--index-root", Root);
+        Dss.Fails("no documents", "index", "-c", "emptycorpus", "--corpus", empty, "--index-root", Root, "--encoder", "none");
         Assert.Equal(before, CurrentGeneration(dir));
         AssertStillServes("emptycorpus");
     }
@@ -146,7 +146,7 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
         IndexGood("badopts");
         Dss.Fails("alpha", "search", "-c", "badopts", "-q", "p53", "--alpha", "2", "--fusion", "minmax", "--index-root", Root);
         Dss.Fails("k must be", "search", "-c", "badopts", "-q", "p53", "-k", "0", "--index-root", Root);
-        Dss.Fails("invalid collection name", "index", "-c", "../evil", "--corpus", f.Corpus, "--index-root", Root);
+        Dss.Fails("invalid collection name", "index", "-c", "../evil", "--corpus", f.Corpus, "--index-root", Root, "--encoder", "none");
         Dss.Fails("FAISS", "index", "-c", "badfactory", "--corpus", f.Corpus, "--encoder", f.Encoder, "--faiss", "Bogus99", "--index-root", Root);
         Assert.False(File.Exists(Path.Combine(Root, "badfactory", "CURRENT")));
         Assert.Empty(Directory.GetDirectories(Path.Combine(Root, "badfactory"), ".building-*"));

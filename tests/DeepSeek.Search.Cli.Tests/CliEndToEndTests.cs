@@ -14,6 +14,9 @@ public class CliEndToEndTests(CliFixture f) : IClassFixture<CliFixture>
     [InlineData("embed")]
     [InlineData("info")]
     [InlineData("encoder", "init")]
+    [InlineData("encoder", "import")]
+    [InlineData("encoder", "pull")]
+    [InlineData("encoder", "list")]
     public void Every_command_has_help(params string[] verb)
     {
         var r = Dss.Ok([.. verb, "--help"]);
@@ -24,7 +27,7 @@ public class CliEndToEndTests(CliFixture f) : IClassFixture<CliFixture>
     [Fact]
     public void Bm25_collection_indexes_searches_and_evaluates()
     {
-        Dss.Ok("index", "--collection", "lex", "--corpus", f.Corpus, "--index-root", f.IndexRoot);
+        Dss.Ok("index", "--collection", "lex", "--corpus", f.Corpus, "--index-root", f.IndexRoot, "--encoder", "none");
 
         var hits = Dss.Ok("search", "-c", "lex", "-q", "lava from magma", "--index-root", f.IndexRoot, "--json").Json;
         Assert.Equal("bm25", hits.GetProperty("mode").GetString());
@@ -42,6 +45,25 @@ public class CliEndToEndTests(CliFixture f) : IClassFixture<CliFixture>
         var info = Dss.Ok("info", "-c", "lex", "--index-root", f.IndexRoot);
         Assert.Contains("documents    6", info.Stdout);
         Assert.Contains("dense        none", info.Stdout);
+    }
+
+    [Fact]
+    public void Index_without_an_encoder_option_uses_the_default_pretrained_encoder()
+    {
+        var r = Dss.Ok("index", "--collection", "default-enc", "--corpus", f.Corpus, "--index-root", f.IndexRoot);
+        Assert.Contains("384-d vectors", r.Stdout);
+        var info = Dss.Ok("info", "-c", "default-enc", "--index-root", f.IndexRoot, "--json").Json;
+        Assert.Contains("minilm-l6|mean|l2|sha256:", info.GetProperty("dense").GetProperty("encoder_identity").GetString());
+
+        // meaning without shared words: a random or untrained encoder does not rank these first
+        foreach (var (query, expected) in new[] { ("programmed cell death", "d1"), ("sugar level in the bloodstream", "d6"), ("stars collapsing into singularities", "d5") })
+        {
+            var hits = Dss.Ok("search", "-c", "default-enc", "-q", query, "--mode", "dense", "-k", "3", "--index-root", f.IndexRoot, "--json").Json;
+            Assert.Equal(expected, hits.GetProperty("hits")[0].GetProperty("id").GetString());
+        }
+        var hybrid = Dss.Ok("search", "-c", "default-enc", "-q", "lava from magma", "--index-root", f.IndexRoot, "--json").Json;
+        Assert.Equal("hybrid", hybrid.GetProperty("mode").GetString());
+        Assert.Equal("d4", hybrid.GetProperty("hits")[0].GetProperty("id").GetString());
     }
 
     [Fact]

@@ -12,6 +12,17 @@ public static class Dss
         public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
     }
 
+    /// <summary>The DSS_HOME of every `dss` these tests start (one per test run, removed when it ends).</summary>
+    public static readonly string Home = CreateHome();
+
+    static string CreateHome()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"dss-cli-tests-home-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
+        return dir;
+    }
+
     public static Result Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
@@ -23,6 +34,9 @@ public static class Dss
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dss.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("DSS_INDEX_ROOT");
+        // pretrained encoders pulled by the tests go to a cache of this test run, not the user's
+        if (!psi.Environment.ContainsKey("DSS_HOME") || psi.Environment["DSS_HOME"] == Environment.GetEnvironmentVariable("DSS_HOME"))
+            psi.Environment["DSS_HOME"] = Home;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -11,7 +11,7 @@ static class EmbedCommand
 {
     public static Command Create()
     {
-        var encoder = new Option<string>("--encoder", "-e") { Description = "Encoder folder (Hugging Face BertModel: config.json + model.safetensors [+ vocab.txt / tokenizer.json, dual_encoder.json])", Required = true };
+        var encoder = new Option<string>("--encoder", "-e") { Description = $"Encoder: {EncoderArgument.Help}", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.txt or tokenizer.json, when the encoder folder has none" };
         var input = new Option<string?>("--input", "-i") { Description = "Texts to embed: .jsonl (objects with \"text\", optional \"id\"/\"_id\" and \"title\"), .json (array of strings or such objects), or plain text (one per line); '-' reads stdin" };
         var text = new Option<string[]>("--text", "-t") { Description = "A text to embed (repeatable)", AllowMultipleArgumentsPerToken = false };
@@ -41,7 +41,7 @@ static class EmbedCommand
                 MaxQueryLength = pr.GetValue(maxLength),
                 MaxDocumentLength = pr.GetValue(maxLength),
             };
-            using var enc = TextEncoder.Load(pr.GetValue(encoder)!, options);
+            using var enc = TextEncoder.Load(EncoderArgument.Resolve(pr.GetValue(encoder)) ?? throw new InvalidInputException("dss embed needs an encoder (got 'none')"), options);
             if (enc.UsesBundledVocabulary)
                 Console.Error.WriteLine($"dss: note: {pr.GetValue(encoder)} has no vocab.txt or tokenizer.json; using the bundled bert-base-uncased vocabulary (its vocab_size matches)");
             bool isQuery = pr.GetValue(query);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode.Pretrained;
 using DeepSeek.Search.Index.Lexical;
 using DeepSeek.Search.Ingest;
 using DeepSeek.Search.Retrieve.Collections;
@@ -15,7 +16,11 @@ static class IndexCommand
     {
         var collection = CommonOptions.Collection();
         var corpus = new Option<string>("--corpus") { Description = "BEIR corpus.jsonl, generic JSONL (id, title, text, metadata), or a folder of .txt/.md/.html files", Required = true };
-        var encoder = new Option<string?>("--encoder") { Description = "Hugging Face BERT folder (config.json + model.safetensors + vocab); without it the collection is BM25 only" };
+        var encoder = new Option<string>("--encoder")
+        {
+            Description = $"Dense encoder: {EncoderArgument.Help}; none for BM25 only",
+            DefaultValueFactory = _ => PretrainedEncoders.DefaultName,
+        };
         var root = CommonOptions.IndexRoot();
         var chunkTokens = new Option<int>("--chunk-tokens") { Description = "Word-piece tokens per chunk [default: the encoder's document length minus 2]" };
         var chunkOverlap = new Option<int>("--chunk-overlap") { Description = "Tokens shared by consecutive chunks", DefaultValueFactory = _ => 32 };
@@ -45,7 +50,7 @@ static class IndexCommand
             });
             var options = new BuildOptions
             {
-                EncoderPath = pr.GetValue(encoder),
+                EncoderPath = EncoderArgument.Resolve(pr.GetValue(encoder)),
                 ChunkTokens = pr.GetValue(chunkTokens),
                 ChunkOverlap = pr.GetValue(chunkOverlap),
                 Factory = pr.GetValue(factory)!,

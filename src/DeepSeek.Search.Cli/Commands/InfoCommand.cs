@@ -31,7 +31,7 @@ static class InfoCommand
                 Console.WriteLine($"encoder      {d.EncoderPath}");
                 Console.WriteLine($"             {d.EncoderIdentity}; pooling {d.Pooling}, normalize {d.Normalize}; chunks {d.ChunkTokens} tokens, overlap {d.ChunkOverlap}");
             }
-            else Console.WriteLine("dense        none (built without --encoder)");
+            else Console.WriteLine("dense        none (built with --encoder none)");
             Console.WriteLine($"documents db {Size(m, CollectionStore.DocumentStoreFileName)}");
             Console.WriteLine($"total size   {Human(total)}");
             return CliRunner.ExitOk;

@@ -13,7 +13,7 @@ static class TrainCommand
     public static Command Create()
     {
         var output = new Option<string>("--output", "-o") { Description = "Encoder folder to write (appears only when training succeeds; work happens in OUT.partial)", Required = true };
-        var init = new Option<string?>("--init") { Description = "Start from this Hugging Face BERT folder (config.json + model.safetensors [+ vocab]); without it the model starts from scratch" };
+        var init = new Option<string?>("--init") { Description = $"Start from {EncoderArgument.Help}; its pooling, normalisation, prefixes and lengths carry over unless given here. Without it the model starts from scratch" };
         var layers = new Option<int>("--layers") { Description = "From scratch: transformer layers", DefaultValueFactory = _ => 6 };
         var hidden = new Option<int>("--hidden") { Description = "From scratch: hidden size (the embedding dimension)", DefaultValueFactory = _ => 384 };
         var heads = new Option<int>("--heads") { Description = "From scratch: attention heads", DefaultValueFactory = _ => 12 };
@@ -62,11 +62,11 @@ static class TrainCommand
 
         var pooling = new Option<string?>("--pooling") { Description = "mean or cls [default: the --init folder's, else mean]" }.AcceptOnlyFromAmong("mean", "cls");
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Raw dot products instead of L2-normalised (cosine) embeddings" };
-        var maxQuery = new Option<int>("--max-query-length") { Description = "Query tokens, [CLS]/[SEP] included", DefaultValueFactory = _ => 64 };
-        var maxDoc = new Option<int>("--max-doc-length") { Description = "Document tokens, [CLS]/[SEP] included (also the index's chunk length)", DefaultValueFactory = _ => 256 };
+        var maxQuery = new Option<int>("--max-query-length") { Description = "Query tokens, [CLS]/[SEP] included [default: the --init folder's, else 64]", DefaultValueFactory = _ => 64 };
+        var maxDoc = new Option<int>("--max-doc-length") { Description = "Document tokens, [CLS]/[SEP] included (also the index's chunk length) [default: the --init folder's, else 256]", DefaultValueFactory = _ => 256 };
         var hybridAlpha = new Option<float?>("--hybrid-alpha") { Description = "Dense weight of min-max fusion recorded as the encoder's hybrid default [default: 0.1 self-supervised, 0.5 supervised]" };
-        var queryPrefix = new Option<string>("--query-prefix") { Description = "Text put before every query (recorded in dual_encoder.json)", DefaultValueFactory = _ => "" };
-        var docPrefix = new Option<string>("--document-prefix") { Description = "Text put before every document", DefaultValueFactory = _ => "" };
+        var queryPrefix = new Option<string>("--query-prefix") { Description = "Text put before every query (recorded in dual_encoder.json) [default: the --init folder's, else none]", DefaultValueFactory = _ => "" };
+        var docPrefix = new Option<string>("--document-prefix") { Description = "Text put before every document [default: the --init folder's, else none]", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "Encoder name in dual_encoder.json [default: the output folder's name]" };
 
         var devFraction = new Option<double>("--dev-fraction") { Description = "Share of the training queries held out as the dev set", DefaultValueFactory = _ => 0.1 };
@@ -96,10 +96,14 @@ static class TrainCommand
         };
         cmd.SetAction(pr =>
         {
+            // a pretrained name is pulled here; the --init folder's encoder settings apply unless an option was given
+            string? initDir = EncoderArgument.Resolve(pr.GetValue(init));
+            var initSettings = initDir != null && Directory.Exists(initDir) ? DualEncoderConfig.Load(initDir) : null;
+            bool Given(Option o) => pr.GetResult(o) is { Implicit: false };
             var options = new TrainOptions
             {
                 OutputPath = pr.GetValue(output)!,
-                InitPath = pr.GetValue(init),
+                InitPath = initDir,
                 Layers = pr.GetValue(layers),
                 Hidden = pr.GetValue(hidden),
                 Heads = pr.GetValue(heads),
@@ -141,11 +145,11 @@ static class TrainCommand
                 MlmProbability = pr.GetValue(mlmProbability),
                 Pooling = pr.GetValue(pooling) switch { "mean" => PoolingMode.Mean, "cls" => PoolingMode.Cls, _ => null },
                 Normalize = pr.GetValue(noNormalize) ? false : null,
-                MaxQueryLength = pr.GetValue(maxQuery),
-                MaxDocumentLength = pr.GetValue(maxDoc),
-                QueryPrefix = pr.GetValue(queryPrefix) ?? "",
+                MaxQueryLength = Given(maxQuery) || initSettings == null ? pr.GetValue(maxQuery) : initSettings.MaxQueryLength,
+                MaxDocumentLength = Given(maxDoc) || initSettings == null ? pr.GetValue(maxDoc) : initSettings.MaxDocumentLength,
+                QueryPrefix = Given(queryPrefix) || initSettings == null ? pr.GetValue(queryPrefix) ?? "" : initSettings.QueryPrefix,
                 HybridAlpha = pr.GetValue(hybridAlpha),
-                DocumentPrefix = pr.GetValue(docPrefix) ?? "",
+                DocumentPrefix = Given(docPrefix) || initSettings == null ? pr.GetValue(docPrefix) ?? "" : initSettings.DocumentPrefix,
                 Name = pr.GetValue(name),
                 DevFraction = pr.GetValue(devFraction),
                 DevMaxQueries = pr.GetValue(devMax),
