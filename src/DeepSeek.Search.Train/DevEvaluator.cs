@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Eval;
+using DeepSeek.Search.Retrieve.Fusion;
 using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Text.Tokenization;
 using DeepSeek.Search.Train.Data;
@@ -7,11 +8,30 @@ using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Train;
 
-/// <summary>nDCG@10 of a dev evaluation: dense retrieval alone, and (when BM25 is available) BM25 + dense fused by RRF.</summary>
-public sealed record DevScores(double DenseNdcg, double? HybridNdcg)
+/// <summary>
+/// nDCG@10 of a dev evaluation: dense retrieval alone, and (when BM25 is available) BM25 + dense fused by RRF, plus every
+/// candidate hybrid default (<see cref="Fusions"/>: RRF and min-max at dense weights 0.1 … 1.0).
+/// </summary>
+public sealed record DevScores(double DenseNdcg, double? HybridNdcg, IReadOnlyList<FusionScore>? Fusions = null)
 {
     public double Get(DevMetric metric) => metric == DevMetric.Hybrid && HybridNdcg is double h ? h : DenseNdcg;
+
+    /// <summary>
+    /// The hybrid default to record for this encoder: the best of <see cref="Fusions"/> on the dev queries, unless it beats dense
+    /// retrieval alone by less than <paramref name="margin"/>; then min-max with dense weight 1, which ranks as dense alone does
+    /// (BM25 gets weight 0), so a strong encoder is never dragged down by fusion for a gain the dev set cannot tell from noise.
+    /// Null without BM25 on the dev set.
+    /// </summary>
+    public FusionScore? Recommend(double margin = 0.005)
+    {
+        if (Fusions is not { Count: > 0 } f) return null;
+        var best = f.OrderByDescending(x => x.Ndcg).ThenByDescending(x => x.Alpha).First();
+        return best.Ndcg >= DenseNdcg + margin ? best : new FusionScore("minmax", 1f, DenseNdcg);
+    }
 }
+
+/// <summary>One hybrid setting (fusion, dense weight; the weight is unused by RRF) and its dev nDCG@10.</summary>
+public sealed record FusionScore(string Fusion, float Alpha, double Ndcg);
 
 /// <summary>
 /// Scores the towers on a dev set the way the index would: every candidate document is embedded as title + body truncated to the
@@ -71,30 +91,34 @@ public sealed class DevEvaluator
         var ids = indices.cpu().data<long>().ToArray();
 
         var dense = new Run();
-        var hybrid = _bm25 != null ? new Run() : null;
+        var denseLists = new Dictionary<string, Hit[]>(StringComparer.Ordinal);
         for (int qi = 0; qi < _dev.Queries.Count; qi++)
         {
             var q = _dev.Queries[qi];
             var hits = new Hit[k];
             for (int r = 0; r < k; r++) hits[r] = new Hit(_docIds[ids[qi * k + r]], scores[qi * k + r]);
             dense.Set(q.Id, hits);
-            if (hybrid != null) hybrid.Set(q.Id, Rrf(_bm25![q.Id], hits));
+            denseLists[q.Id] = hits;
         }
         double denseNdcg = Evaluator.Evaluate(_dev.Queries, _dev.Qrels, dense).Ndcg;
-        double? hybridNdcg = hybrid != null ? Evaluator.Evaluate(_dev.Queries, _dev.Qrels, hybrid).Ndcg : null;
-        return new DevScores(denseNdcg, hybridNdcg);
+        if (_bm25 == null) return new DevScores(denseNdcg, null);
+
+        // the hybrid settings a search could default to, fused by the same code as dss search
+        double Fused(Func<IReadOnlyList<Hit>, IReadOnlyList<Hit>, IReadOnlyList<Hit>> fuse)
+        {
+            var run = new Run();
+            foreach (var q in _dev.Queries) run.Set(q.Id, fuse(_bm25[q.Id], denseLists[q.Id]));
+            return Evaluator.Evaluate(_dev.Queries, _dev.Qrels, run).Ndcg;
+        }
+        double rrf = Fused((lexical, d) => ReciprocalRankFusion.Fuse([lexical, d], Depth, RrfK));
+        var fusions = new List<FusionScore> { new("rrf", 0f, rrf) };
+        foreach (float alpha in FusionAlphas)
+            fusions.Add(new("minmax", alpha, Fused((lexical, d) => MinMaxFusion.Fuse(lexical, d, alpha, Depth))));
+        return new DevScores(denseNdcg, rrf, fusions);
     }
 
-    /// <summary>Reciprocal rank fusion of ranked lists: Σ 1 / (k + rank), rank from 1; top <see cref="Depth"/>.</summary>
-    public static IReadOnlyList<Hit> Rrf(params IReadOnlyList<Hit>[] lists)
-    {
-        var fused = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var list in lists)
-            for (int r = 0; r < list.Count; r++)
-                fused[list[r].DocumentId] = fused.GetValueOrDefault(list[r].DocumentId) + 1.0 / (RrfK + r + 1);
-        return fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(Depth)
-            .Select(p => new Hit(p.Key, (float)p.Value)).ToList();
-    }
+    /// <summary>The min-max dense weights the dev evaluation tries (1.0 ranks as dense alone).</summary>
+    public static readonly float[] FusionAlphas = { 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f };
 
     /// <summary>Embeddings of all texts (batches of similar length), in input order, float32 [n, hidden] on the towers' device.</summary>
     internal static Tensor EmbedAll(DualTowers towers, bool query, TokenizedTexts texts)

@@ -93,6 +93,9 @@ public sealed record TrainOptions
     /// +0.012 at 0.3; SQuAD dev +0.002 at 0.1 but −0.006 at 0.3; RRF lost 0.03–0.21 on both), 0.5 for supervised ones.
     /// </summary>
     public float? HybridAlpha { get; init; }
+
+    /// <summary>With <see cref="InitPath"/>: save w·init + (1 − w)·trained weights (<see cref="WeightAveraging"/>); null or 0: the trained ones.</summary>
+    public double? InitWeight { get; init; }
     public string DocumentPrefix { get; init; } = "";
 
     /// <summary>Name recorded in dual_encoder.json; default: the output folder's name.</summary>
@@ -226,6 +229,9 @@ public sealed record TrainOptions
         void Positive(double v, string name) { if (!(v > 0)) throw new InvalidInputException($"{name} must be positive (got {v})"); }
         void NonNegative(double v, string name) { if (!(v >= 0)) throw new InvalidInputException($"{name} must not be negative (got {v})"); }
         if (HybridAlpha is float ha && !(ha >= 0 && ha <= 1)) throw new InvalidInputException($"--hybrid-alpha must be in [0, 1] (got {ha})");
+        if (InitWeight is double iw && !(iw >= 0 && iw <= 1)) throw new InvalidInputException($"--init-weight must be in [0, 1] (got {iw})");
+        if (InitWeight is > 0 && InitPath == null) throw new InvalidInputException("--init-weight needs --init (the weights to interpolate with)");
+        if (InitWeight is > 0 && Untied) throw new InvalidInputException("--init-weight works on tied encoders only (not with --untied)");
         if (string.IsNullOrWhiteSpace(OutputPath)) throw new InvalidInputException("an output folder is required");
         if (InitPath == null)
         {

@@ -105,6 +105,7 @@ public static class Trainer
         ScalarType _compute = ScalarType.Float32;
         TrainingCorpus? _corpus;
         SupervisedData? _supervised;
+        DualEncoderConfig? _initSettings;
         TrainingSet _set = null!;
         DevSet? _dev;
         Bm25NegativeMiner? _miner;
@@ -254,7 +255,7 @@ public static class Trainer
                 if (_o.InitPath != null)
                 {
                     if (!Directory.Exists(_o.InitPath)) throw new CheckpointException($"--init folder not found: {_o.InitPath}");
-                    initSettings = DualEncoderConfig.Load(_o.InitPath);
+                    initSettings = _initSettings = DualEncoderConfig.Load(_o.InitPath);
                     _headSource = initSettings.Tied ? _o.InitPath : Path.Combine(_o.InitPath, "document");
                     _tokenizer = LoadTokenizer(_o.InitPath, initSettings.Tied ? _o.InitPath : Path.Combine(_o.InitPath, "query"));
                     if (checkpointDir == null)
@@ -562,6 +563,22 @@ public static class Trainer
             using (no_grad()) _logitScale.clamp_(0.0, Math.Log(100.0));
         }
 
+        /// <summary>
+        /// The hybrid fusion recorded in dual_encoder.json: --hybrid-alpha when given; with labels and BM25, the best setting on the
+        /// dev queries at the best step (<see cref="DevScores.Recommend"/>: dense alone unless a fusion is clearly better); without
+        /// labels, the --init encoder's own recommendation (nothing here can measure a better one), else min-max 0.1 (self-supervised)
+        /// or 0.5 (supervised), the weights measured for encoders trained from scratch (README).
+        /// </summary>
+        (string Fusion, float Alpha, string Reason) HybridDefault()
+        {
+            if (_o.HybridAlpha is float given) return ("minmax", given, "--hybrid-alpha");
+            if (_supervised != null && _bestDev?.Recommend() is { } r)
+                return (r.Fusion, r.Alpha, $"best on {_evaluator!.QueryCount} dev queries: nDCG@10 {r.Ndcg:F4}, dense alone {_bestDev.DenseNdcg:F4}");
+            if (_supervised == null && _initSettings is { HybridFusion: { } f })
+                return (f, _initSettings.HybridAlpha ?? 0.5f, "the --init encoder's recommendation");
+            return ("minmax", _supervised == null ? 0.1f : 0.5f, _supervised == null ? "self-supervised default" : "supervised default, no dev set with BM25");
+        }
+
         void Evaluate(long step, int epoch)
         {
             var evaluator = _evaluator!;
@@ -626,8 +643,15 @@ public static class Trainer
                 if (Directory.Exists(stale)) Directory.Delete(stale, true);
             if (useBest) RunFolders.CopyDirectory(best, _work);
             else TrainingCheckpoint.SaveTowers(_towers, _work);
+            if (_o.InitWeight is double w && w > 0)
+            {
+                Say($"interpolating the weights with the --init encoder's: {w:0.##} × init + {1 - w:0.##} × trained");
+                WeightAveraging.Interpolate(_work, _o.InitPath!, w);
+            }
             _tokenizer.Save(_work);
             string name = _o.Name ?? Path.GetFileName(_output);
+            var (hybridFusion, hybridAlpha, hybridReason) = HybridDefault();
+            Say($"hybrid default: {hybridFusion}{(hybridFusion == "minmax" ? $" {hybridAlpha:0.0#}" : "")} ({hybridReason})");
             new DualEncoderConfig
             {
                 Name = name,
@@ -638,8 +662,8 @@ public static class Trainer
                 Tied = _towers.Tied,
                 QueryPrefix = _o.QueryPrefix,
                 DocumentPrefix = _o.DocumentPrefix,
-                HybridFusion = "minmax",
-                HybridAlpha = _o.HybridAlpha ?? (_supervised == null ? 0.1f : 0.5f),
+                HybridFusion = hybridFusion,
+                HybridAlpha = hybridAlpha,
             }.Save(_work);
             _curve.WriteCsv(Path.Combine(_work, TrainingCurve.CsvFile));
             _curve.WritePng(Path.Combine(_work, TrainingCurve.PngFile));

@@ -67,6 +67,7 @@ static class TrainCommand
         var hybridAlpha = new Option<float?>("--hybrid-alpha") { Description = "Dense weight of min-max fusion recorded as the encoder's hybrid default [default: 0.1 self-supervised, 0.5 supervised]" };
         var queryPrefix = new Option<string>("--query-prefix") { Description = "Text put before every query (recorded in dual_encoder.json) [default: the --init folder's, else none]", DefaultValueFactory = _ => "" };
         var docPrefix = new Option<string>("--document-prefix") { Description = "Text put before every document [default: the --init folder's, else none]", DefaultValueFactory = _ => "" };
+        var initWeight = new Option<double?>("--init-weight") { Description = "With --init: save w × the --init weights + (1 − w) × the trained ones (WiSE-FT weight interpolation; keeps a pretrained encoder's strengths when the training signal is weak) [default: 0]" };
         var name = new Option<string?>("--name") { Description = "Encoder name in dual_encoder.json [default: the output folder's name]" };
 
         var devFraction = new Option<double>("--dev-fraction") { Description = "Share of the training queries held out as the dev set", DefaultValueFactory = _ => 0.1 };
@@ -91,7 +92,7 @@ static class TrainCommand
             loss, temperature, learnTemperature, symmetric, margin,
             batch, chunk, epochs, maxSteps, lr, warmup, warmupSteps, weightDecay, clip, seed, device, precision, threads,
             mlmEpochs, mlmLr, mlmBatch, mlmProbability,
-            pooling, noNormalize, maxQuery, maxDoc, queryPrefix, docPrefix, name, hybridAlpha,
+            pooling, noNormalize, maxQuery, maxDoc, queryPrefix, docPrefix, name, hybridAlpha, initWeight,
             devFraction, devMax, devQueries, devQrels, evalEvery, evalDocs, devMetric, patience, checkpointEvery, keep, resume, overwrite, logEvery,
         };
         cmd.SetAction(pr =>
@@ -149,6 +150,7 @@ static class TrainCommand
                 MaxDocumentLength = Given(maxDoc) || initSettings == null ? pr.GetValue(maxDoc) : initSettings.MaxDocumentLength,
                 QueryPrefix = Given(queryPrefix) || initSettings == null ? pr.GetValue(queryPrefix) ?? "" : initSettings.QueryPrefix,
                 HybridAlpha = pr.GetValue(hybridAlpha),
+                InitWeight = pr.GetValue(initWeight),
                 DocumentPrefix = Given(docPrefix) || initSettings == null ? pr.GetValue(docPrefix) ?? "" : initSettings.DocumentPrefix,
                 Name = pr.GetValue(name),
                 DevFraction = pr.GetValue(devFraction),
