@@ -23,7 +23,10 @@ public static class Dss
         return dir;
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(null, args);
+
+    /// <summary>Runs with extra environment variables (e.g. DSS_HOME, so a test never touches the user's encoder cache).</summary>
+    public static Result Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -37,6 +40,7 @@ public static class Dss
         // pretrained encoders pulled by the tests go to a cache of this test run, not the user's
         if (!psi.Environment.ContainsKey("DSS_HOME") || psi.Environment["DSS_HOME"] == Environment.GetEnvironmentVariable("DSS_HOME"))
             psi.Environment["DSS_HOME"] = Home;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -45,17 +49,21 @@ public static class Dss
     }
 
     /// <summary>Runs and asserts success, returning the result.</summary>
-    public static Result Ok(params string[] args)
+    public static Result Ok(params string[] args) => Ok(null, args);
+
+    public static Result Ok(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var r = Run(args);
+        var r = Run(environment, args);
         Assert.True(r.ExitCode == 0, r.ToString());
         return r;
     }
 
     /// <summary>Runs and asserts a one-line error naming <paramref name="expected"/> with exit code 2.</summary>
-    public static Result Fails(string expected, params string[] args)
+    public static Result Fails(string expected, params string[] args) => Fails(expected, null, args);
+
+    public static Result Fails(string expected, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var r = Run(args);
+        var r = Run(environment, args);
         Assert.True(r.ExitCode == 2, r.ToString());
         var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("dss: error:")).ToList();
         Assert.True(lines.Count == 1, "expected one 'dss: error:' line\n" + r);

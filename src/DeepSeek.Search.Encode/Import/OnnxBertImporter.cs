@@ -130,6 +130,10 @@ public static class OnnxBertImporter
             return n.StartsWith("embeddings.", StringComparison.Ordinal) || n.StartsWith("encoder.layer.", StringComparison.Ordinal) || n.StartsWith("pooler.", StringComparison.Ordinal) ? n : null;
         }
 
+        // a parameter name from the state dict that lies outside the encoder; exports name MatMul weights 'onnx::MatMul_851' or '1002'
+        bool IsHeadParameter(string initializer) => HfName(initializer) == null && !initializer.StartsWith("onnx::", StringComparison.Ordinal)
+            && (initializer.EndsWith(".weight", StringComparison.Ordinal) || initializer.EndsWith(".bias", StringComparison.Ordinal));
+
         // name → (values in PyTorch layout, shape, where it came from)
         var tensors = new Dictionary<string, (float[] Data, long[] Shape, string Source)>(StringComparer.Ordinal);
         var weightNode = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
@@ -160,6 +164,9 @@ public static class OnnxBertImporter
             string? name = HfName(w.Name) is { } named && named.EndsWith(".weight", StringComparison.Ordinal) ? named : null;
             if (name == null)
             {
+                // the head of a BertForX export (classifier.weight, or an anonymous weight plus classifier.bias): not part of BertModel
+                string? headBias = node.OpType == "Gemm" && node.Input.Count > 2 ? node.Input[2] : BiasAddedTo(g, node.Output[0], n => n);
+                if (IsHeadParameter(w.Name) || (headBias != null && IsHeadParameter(headBias))) continue;
                 biasName ??= BiasAddedTo(g, node.Output[0], HfName);
                 if (biasName == null || !biasName.EndsWith(".bias", StringComparison.Ordinal))
                     throw new CheckpointException($"{path}: {OnnxGraph.Describe(node)} multiplies by the unnamed initializer '{w.Name}' and no Add of a named bias follows it: cannot tell which BERT weight it is");
