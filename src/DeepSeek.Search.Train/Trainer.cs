@@ -211,6 +211,9 @@ public static class Trainer
             {
                 self = new SelfSupervisedPairs(_corpus!, _o.SelfSupervision);
                 _supervision = "self-supervised:" + _o.SelfSupervision.ToString().ToLowerInvariant();
+                if (_o.InitPath != null)
+                    Say("note: label-free adaptation of a pretrained encoder was measured within -0.006..+0.002 nDCG@10 of the encoder as it is " +
+                        "on SciFact and SQuAD (README: pretrained encoders); without judged queries to check the result, the pretrained encoder itself is the safer choice");
             }
 
             if (_supervised != null)

@@ -184,4 +184,24 @@ public class CliEncoderImportTests(OnnxFilesFixture f) : IClassFixture<OnnxFiles
         Assert.InRange(Dot(v[0], v[0]), 0.999, 1.001);
         Assert.True(Dot(v[0], v[1]) > Dot(v[0], v[2]), $"cos(p53, cell death) {Dot(v[0], v[1]):F3} <= cos(p53, lava) {Dot(v[0], v[2]):F3}");
     }
+
+    [Fact]
+    public void Two_concurrent_pulls_into_one_cache_both_succeed_and_leave_one_complete_folder()
+    {
+        using var home = new TempDir("dss-cli-pull-race");
+        var env = new Dictionary<string, string> { ["DSS_HOME"] = home.Path };
+        var runs = Enumerable.Range(0, 2).Select(_ => Task.Run(() => Dss.Run(env, "encoder", "pull", "minilm-l6"))).ToArray();
+        Task.WaitAll(runs);
+        foreach (var r in runs) Assert.True(r.Result.ExitCode == 0, r.Result.ToString());
+        string encoders = Path.Combine(home.Path, "encoders");
+        Assert.Equal(new[] { "minilm-l6" }, Directory.GetFileSystemEntries(encoders).Select(Path.GetFileName)); // no staging folder left
+        var list = Dss.Ok(env, "encoder", "list");
+        Assert.Contains("minilm-l6", list.Stdout);
+        Assert.Contains("cached", list.Stdout);
+        Assert.Contains("arctic-xs", list.Stdout);
+        Assert.Contains("not pulled", list.Stdout);
+        // the cached folder is what dss index finds by name
+        var emb = Dss.Ok(env, "embed", "--encoder", "minilm-l6", "--json", "--text", "hello").Json;
+        Assert.StartsWith("minilm-l6|mean|l2|sha256:", emb.GetProperty("encoder").GetString());
+    }
 }
