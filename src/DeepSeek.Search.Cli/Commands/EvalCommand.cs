@@ -51,7 +51,9 @@ static class EvalCommand
             if (judged.Count == 0)
                 throw new InvalidInputException($"none of the {queryList.Count} queries in {pr.GetValue(queries)} has a judgment in {pr.GetValue(qrels)}");
             var sw = Stopwatch.StartNew();
-            var ranking = Run.Execute(judged, (text, k) => string.IsNullOrWhiteSpace(text) ? [] : searcher.Rank(text, options), d);
+            var lists = searcher.RankMany(judged.Select(q => q.Text).ToList(), options);
+            var ranking = new Run();
+            for (int i = 0; i < judged.Count; i++) ranking.Set(judged[i].Id, lists[i]);
             var report = Evaluator.Evaluate(queryList, judgments, ranking);
             double seconds = sw.Elapsed.TotalSeconds;
 
