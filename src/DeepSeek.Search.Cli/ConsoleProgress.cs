@@ -4,8 +4,10 @@ using Spectre.Console;
 namespace DeepSeek.Search.Cli;
 
 /// <summary>
-/// Shows build progress: live bars (one per stage) on an interactive terminal, otherwise one line per stage
-/// change and every 10% on stderr, so logs of `make run` and CI stay readable.
+/// Shows build progress: live bars (one per stage) on an interactive terminal, otherwise lines on stderr (a stage's first
+/// report, every 10% of a known total, and each doubling of a count whose total is not known yet), so logs of `make run`
+/// and CI stay readable. Stages may interleave (a streaming build reads and encodes at once); a stage is finished when it
+/// reports its total, or when the work ends.
 /// </summary>
 static class ConsoleProgress
 {
@@ -20,16 +22,29 @@ static class ConsoleProgress
             .Start(ctx =>
             {
                 var tasks = new Dictionary<string, ProgressTask>();
-                return work(new InlineProgress(p =>
+                var result = work(new InlineProgress(p =>
                 {
                     if (!tasks.TryGetValue(p.Stage, out var t))
-                    {
-                        foreach (var other in tasks.Values) if (!other.IsFinished) other.Value = other.MaxValue;
                         tasks[p.Stage] = t = ctx.AddTask(p.Stage, maxValue: Math.Max(1, p.Total));
+                    if (p.Total > 0)
+                    {
+                        t.IsIndeterminate = false;
+                        t.Description = p.Stage;
+                        t.MaxValue = p.Total;
+                        t.Value = p.Done;
                     }
-                    if (p.Total > 0) { t.MaxValue = p.Total; t.Value = p.Done; }
-                    else t.IsIndeterminate = true;
+                    else
+                    {
+                        t.IsIndeterminate = true;
+                        t.Description = $"{p.Stage} {p.Done:N0}";
+                    }
                 }));
+                foreach (var t in tasks.Values)
+                {
+                    t.IsIndeterminate = false;
+                    t.Value = t.MaxValue;
+                }
+                return result;
             });
     }
 
@@ -40,17 +55,17 @@ static class ConsoleProgress
 
     sealed class LineProgress : IProgress<BuildProgress>
     {
-        string? _stage;
-        int _lastDecile = -1;
+        // per stage: the last decile printed (known total), or the count last printed (unknown total)
+        readonly Dictionary<string, (int Decile, long Done)> _printed = new();
 
         public void Report(BuildProgress p)
         {
             int decile = p.Total > 0 ? (int)(10 * p.Done / p.Total) : -1;
-            if (p.Stage == _stage && decile == _lastDecile) return;
-            if (p.Stage != _stage || decile > _lastDecile)
-                Console.Error.WriteLine(p.Total > 0 ? $"  {p.Stage,-7} {p.Done,9:N0} / {p.Total:N0}" : $"  {p.Stage,-7} {p.Done,9:N0}");
-            _stage = p.Stage;
-            _lastDecile = decile;
+            bool print = !_printed.TryGetValue(p.Stage, out var last)
+                || (p.Total > 0 ? decile > last.Decile : p.Done >= 2 * Math.Max(1, last.Done));
+            if (!print) return;
+            Console.Error.WriteLine(p.Total > 0 ? $"  {p.Stage,-7} {p.Done,9:N0} / {p.Total:N0}" : $"  {p.Stage,-7} {p.Done,9:N0}");
+            _printed[p.Stage] = (decile, p.Done);
         }
     }
 }

@@ -172,11 +172,12 @@ public sealed class BertModel : nn.Module
 
         public Tensor Forward(Tensor ids, Tensor? tokenTypes)
         {
+            using var scope = NewDisposeScope();
             long seq = ids.shape[1];
             var positions = arange(seq, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0);
             tokenTypes ??= zeros_like(ids);
             var x = _word.forward(ids) + _tokenType.forward(tokenTypes) + _position.forward(positions);
-            return _norm.forward(x);
+            return _norm.forward(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -192,8 +193,14 @@ public sealed class BertModel : nn.Module
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
-            foreach (var layer in _layers) hidden = layer.Forward(hidden, bias);
-            return hidden;
+            var x = hidden;
+            foreach (var layer in _layers)
+            {
+                var next = layer.Forward(x, bias);
+                if (!ReferenceEquals(x, hidden)) x.Dispose(); // the previous layer's output: only the last one is returned
+                x = next;
+            }
+            return x;
         }
     }
 
@@ -215,8 +222,11 @@ public sealed class BertModel : nn.Module
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
+            // Each block frees its intermediates as it returns (autograd keeps what it saved), so inference holds one
+            // layer's activations at a time, not the whole stack's until the caller's scope ends.
+            using var scope = NewDisposeScope();
             var attended = _attention.Forward(hidden, bias);
-            return _output.Forward(_intermediate.Forward(attended), attended);
+            return _output.Forward(_intermediate.Forward(attended), attended).MoveToOuterDisposeScope();
         }
     }
 
@@ -255,6 +265,7 @@ public sealed class BertModel : nn.Module
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
+            using var scope = NewDisposeScope();
             long b = hidden.shape[0], s = hidden.shape[1];
             Tensor q, k, v;
             if (FusedQkv)
@@ -273,7 +284,7 @@ public sealed class BertModel : nn.Module
             }
             // softmax(QK^T / sqrt(d) + bias) V
             var context = F.scaled_dot_product_attention(q, k, v, bias);
-            return context.transpose(1, 2).reshape(b, s, _heads * _headDim);
+            return context.transpose(1, 2).reshape(b, s, _heads * _headDim).MoveToOuterDisposeScope();
         }
     }
 
@@ -305,7 +316,11 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
-        public Tensor Forward(Tensor x) => Activation(Affine(x, _dense), _act);
+        public Tensor Forward(Tensor x)
+        {
+            using var scope = NewDisposeScope();
+            return Activation(Affine(x, _dense), _act).MoveToOuterDisposeScope();
+        }
     }
 
     sealed class BertOutputBlock : nn.Module

@@ -224,6 +224,70 @@ public class LexicalIndexTests
     }
 
     [Fact]
+    public void IncrementalWriterGivesTheSameIndexAsBuild()
+    {
+        using var built = new TempDir();
+        using var incremental = new TempDir();
+        LexicalIndexWriter.Build(built.Path, Corpus);
+        LexicalIndexInfo info;
+        using (var writer = LexicalIndexWriter.Open(incremental.Path))
+        {
+            foreach (var d in Corpus)
+            {
+                writer.Add(d);
+                Assert.False(File.Exists(incremental.File(LexicalIndexInfo.FileName)), "nothing openable before the commit");
+            }
+            Assert.Equal(Corpus.Length, writer.Count);
+            info = writer.Commit();
+            Assert.Throws<ObjectDisposedException>(() => writer.Add(new("late", "", "after the commit")));
+        }
+        Assert.Equal(Corpus.Length, info.DocumentCount);
+        using var a = LexicalIndex.Open(built.Path);
+        using var b = LexicalIndex.Open(incremental.Path);
+        foreach (var q in new[] { "running dog", "programming languages", "quantum" })
+            Assert.Equal(a.Search(q, 10).Select(h => (h.DocumentId, h.Score)), b.Search(q, 10).Select(h => (h.DocumentId, h.Score)));
+    }
+
+    [Fact]
+    public void IncrementalWriterRejectsBadDocumentsAndKeepsGoing()
+    {
+        using var dir = new TempDir();
+        using (var writer = LexicalIndexWriter.Open(dir.Path))
+        {
+            writer.Add(Corpus[0]);
+            Assert.Contains("duplicate document id 'cats'", Assert.Throws<InvalidInputException>(() => writer.Add(Corpus[0])).Message);
+            Assert.Contains("empty id", Assert.Throws<InvalidInputException>(() => writer.Add(new("", "", "x"))).Message);
+            Assert.Contains("null", Assert.Throws<InvalidInputException>(() => writer.Add(null!)).Message);
+            writer.Add(Corpus[1]);
+            Assert.Equal(2, writer.Commit().DocumentCount);
+        }
+        using var index = LexicalIndex.Open(dir.Path);
+        Assert.Equal(2, index.DocumentCount);
+        Assert.Equal("dogs", index.Search("wolf", 10)[0].DocumentId);
+    }
+
+    [Fact]
+    public void RollbackOrDisposeWithoutCommitLeavesNoOpenableIndex()
+    {
+        using var dir = new TempDir();
+        LexicalIndexWriter.Build(dir.Path, Corpus);
+        using (var writer = LexicalIndexWriter.Open(dir.Path))
+        {
+            writer.Add(new("new", "", "a replacement that never commits"));
+            Assert.Throws<IndexCorruptException>(() => LexicalIndex.Open(dir.Path)); // the old index stops being openable at Open
+            writer.Rollback();
+            writer.Rollback(); // idempotent
+            Assert.Throws<ObjectDisposedException>(() => writer.Commit());
+        }
+        Assert.Throws<IndexCorruptException>(() => LexicalIndex.Open(dir.Path));
+
+        using (var writer = LexicalIndexWriter.Open(dir.Path)) writer.Add(new("new", "", "abandoned"));
+        Assert.Throws<IndexCorruptException>(() => LexicalIndex.Open(dir.Path));
+        Assert.Throws<InvalidInputException>(() => LexicalIndexWriter.Open(" "));
+        Assert.Throws<InvalidInputException>(() => LexicalIndexWriter.Open(dir.Path, new Bm25Options { K1 = -1 }));
+    }
+
+    [Fact]
     public void EmptyCorpusGivesAnEmptySearchableIndex()
     {
         using var dir = new TempDir();

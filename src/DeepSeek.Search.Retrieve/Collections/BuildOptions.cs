@@ -15,6 +15,18 @@ public sealed record BuildOptions
     public string Factory { get; init; } = "IDMap2,Flat";
     public Bm25Options Bm25 { get; init; } = Bm25Options.Default;
     public int EncodeBatchSize { get; init; } = 64;
+    /// <summary>
+    /// Chunks encoded (and added to the FAISS index) at a time while the documents stream in: the build holds one slice's
+    /// chunk texts and vectors, never the collection's. The encoder batches each slice by <see cref="EncodeBatchSize"/>,
+    /// longest first, so the vectors do not depend on the slice size beyond float rounding of the padding.
+    /// </summary>
+    public int EncodeSliceChunks { get; init; } = 1024;
+    /// <summary>
+    /// For a FAISS factory that needs training (IVF, PQ, ...): the index is trained on the vectors of the first this many
+    /// chunks (corpus order), which are held until then; later vectors are added as they are encoded. A collection with
+    /// fewer chunks trains on all of them. 65,536 is FAISS's own cap for IVF256 (256 points per centroid).
+    /// </summary>
+    public int TrainingSampleVectors { get; init; } = 65_536;
     /// <summary>"auto", "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Where the documents came from (recorded in the manifest).</summary>
@@ -28,6 +40,8 @@ public sealed record BuildOptions
             throw new InvalidInputException($"chunk overlap ({ChunkOverlap}) must be smaller than chunk tokens ({ChunkTokens})");
         if (string.IsNullOrWhiteSpace(Factory)) throw new InvalidInputException("empty FAISS factory string");
         if (EncodeBatchSize < 1) throw new InvalidInputException($"batch size must be >= 1, got {EncodeBatchSize}");
+        if (EncodeSliceChunks < 1) throw new InvalidInputException($"encode slice must be >= 1 chunk, got {EncodeSliceChunks}");
+        if (TrainingSampleVectors < 1) throw new InvalidInputException($"training sample must be >= 1 vector, got {TrainingSampleVectors}");
         if (EncoderPath != null && !Directory.Exists(EncoderPath))
             throw new InvalidInputException($"encoder folder not found: {EncoderPath}");
         Bm25.Validate();
