@@ -16,6 +16,13 @@ public sealed record DevScores(double DenseNdcg, double? HybridNdcg, IReadOnlyLi
 {
     public double Get(DevMetric metric) => metric == DevMetric.Hybrid && HybridNdcg is double h ? h : DenseNdcg;
 
+    /// <summary>Value equality, the fusion scores compared element by element.</summary>
+    public bool Equals(DevScores? other) =>
+        other is not null && DenseNdcg.Equals(other.DenseNdcg) && Nullable.Equals(HybridNdcg, other.HybridNdcg) &&
+        (Fusions is null ? other.Fusions is null : other.Fusions is not null && Fusions.SequenceEqual(other.Fusions));
+
+    public override int GetHashCode() => HashCode.Combine(DenseNdcg, HybridNdcg, Fusions?.Count);
+
     /// <summary>
     /// The hybrid default to record for this encoder: the best of <see cref="Fusions"/> on the dev queries, unless it beats dense
     /// retrieval alone by less than <paramref name="margin"/>; then min-max with dense weight 1, which ranks as dense alone does
