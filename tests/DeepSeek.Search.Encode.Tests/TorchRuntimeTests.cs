@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
@@ -19,6 +20,22 @@ public class TorchRuntimeTests
         Assert.Equal(TorchRuntime.CudaAvailable ? DeviceType.CUDA : DeviceType.CPU, auto.type);
         Assert.Contains("TorchSharp", TorchRuntime.Describe());
     }
+
+    [Fact]
+    public void OneDnn_primitive_cache_is_bounded_in_the_native_environment()
+    {
+        TorchRuntime.Initialize();
+        if (!OperatingSystem.IsLinux()) return;
+        // what oneDNN's getenv sees: ours, unless the environment chose a capacity itself
+        string? chosen = Environment.GetEnvironmentVariable(TorchRuntime.OneDnnCacheVariable);
+        string? native = Marshal.PtrToStringUTF8(GetEnv(TorchRuntime.OneDnnCacheVariable));
+        if (chosen != null) Assert.Equal(chosen, native);
+        else if (Environment.GetEnvironmentVariable("DNNL_PRIMITIVE_CACHE_CAPACITY") == null)
+            Assert.Equal(TorchRuntime.OneDnnCacheCapacity.ToString(), native);
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "getenv")]
+    static extern IntPtr GetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
     [Fact]
     public void Bad_device_names_are_rejected()

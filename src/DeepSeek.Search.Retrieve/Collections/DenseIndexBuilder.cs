@@ -109,9 +109,6 @@ sealed class DenseIndexBuilder : IDisposable
             Vectors: _encoded);
     }
 
-    /// <summary>Chunks produced so far (the next chunk id).</summary>
-    public long Chunks => _chunks;
-
     void EncodePending()
     {
         int n = _pending.Count;
