@@ -89,6 +89,7 @@ public static class OnnxBertImporter
         catch (InvalidInputException e) { throw new InvalidInputException($"encoder settings: {e.Message}", e); }
 
         string parent = Path.GetDirectoryName(outDir)!;
+        bool createdParent = !Directory.Exists(parent);
         Directory.CreateDirectory(parent);
         string partial = Path.Combine(parent, $".{Path.GetFileName(outDir)}.partial-{Environment.ProcessId}");
         if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
@@ -108,7 +109,12 @@ public static class OnnxBertImporter
         }
         catch
         {
-            try { if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true); } catch (IOException) { }
+            try
+            {
+                if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+                if (createdParent && !Directory.EnumerateFileSystemEntries(parent).Any()) Directory.Delete(parent);
+            }
+            catch (IOException) { }
             throw;
         }
         return new OnnxImportResult(outDir, config, converted.HasPooler, converted.Tensors.Count);
