@@ -17,7 +17,7 @@ help:
 	@echo "make build   build everything; the CLI launcher is bin/dss"
 	@echo "make run     index the bundled sample collection and run example searches in every mode"
 	@echo "make test    run all tests (needs $(SHARED) for fixtures and data)"
-	@echo "make eval    index SciFact and SQuAD dev from $(SHARED) and evaluate them (ENCODER=DIR adds dense and hybrid)"
+	@echo "make eval    index SciFact and SQuAD dev from $(SHARED) and evaluate them (ENCODER=minilm-l6 or a folder adds dense and hybrid)"
 	@echo "make bench   run the benchmarks; results under bench/results/"
 	@echo "make gpu-bundle  self-contained dss for a CUDA machine (out/gpu; run with DSS_LIBTORCH=.../torch/lib)"
 
