@@ -18,7 +18,7 @@ public class CollectionBuilderTests
         new("c", "Insulin", "Insulin lowers blood glucose."),
     ];
 
-    static string TinyEncoder(TempDir tmp)
+    internal static string TinyEncoder(TempDir tmp)
     {
         var dir = tmp.File("enc");
         Directory.CreateDirectory(dir);

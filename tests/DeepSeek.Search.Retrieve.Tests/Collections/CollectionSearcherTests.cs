@@ -20,10 +20,7 @@ public class CollectionSearcherTests
     public void RankMany_gives_the_rankings_of_Rank_one_query_at_a_time_in_every_mode()
     {
         using var tmp = new TempDir();
-        var enc = tmp.File("enc");
-        Directory.CreateDirectory(enc);
-        foreach (var f in Directory.GetFiles(Repo.SharedPath("fixtures", "bert-golden", "tiny", "hf"))) File.Copy(f, Path.Combine(enc, Path.GetFileName(f)));
-        File.Copy(Repo.SharedPath("models", "all-MiniLM-L6-v2-tokenizer", "vocab.txt"), Path.Combine(enc, "vocab.txt"));
+        var enc = CollectionBuilderTests.TinyEncoder(tmp);
         var store = CollectionStore.At(tmp.Path, "c");
         CollectionBuilder.Build(store, Docs, new BuildOptions { EncoderPath = enc, ChunkTokens = 16, ChunkOverlap = 4 });
         using var searcher = CollectionSearcher.Open(store);
