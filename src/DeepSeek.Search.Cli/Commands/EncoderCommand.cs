@@ -109,10 +109,8 @@ static class EncoderCommand
         cmd.SetAction(pr =>
         {
             var encoder = PretrainedEncoders.Get(pr.GetValue(which)!);
-            string target = Path.GetFullPath(pr.GetValue(output) ?? PretrainedEncoders.CachePath(encoder));
-            bool existed = File.Exists(Path.Combine(target, BertCheckpoint.WeightsFile));
-            string dir = PretrainedEncoders.Pull(encoder, pr.GetValue(output), pr.GetValue(force), m => Console.Error.WriteLine($"dss: {m}"));
-            Console.WriteLine(existed && !pr.GetValue(force)
+            var (dir, imported) = PretrainedEncoders.Pull(encoder, pr.GetValue(output), pr.GetValue(force), m => Console.Error.WriteLine($"dss: {m}"));
+            Console.WriteLine(!imported
                 ? $"{encoder.Name} is already at {dir} (--force imports it again)"
                 : $"pulled {encoder.Name} into {dir}: {Describe(BertConfig.Load(Path.Combine(dir, BertCheckpoint.ConfigFile)))}, {Pooling.Name(encoder.Pooling)} pooling, {encoder.MaxLength} tokens, {encoder.License}");
             return CliRunner.ExitOk;

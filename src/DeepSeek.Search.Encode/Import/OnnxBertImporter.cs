@@ -64,14 +64,13 @@ public static class OnnxBertImporter
         var converted = Convert(graph);
         var config = converted.Config;
 
-        var tokenizer = BertTokenizer.FromVocabFile(vocabPath, new BertTokenizerOptions { LowerCase = !options.Cased, StripAccents = options.Cased ? false : null });
-        int vocabLines = File.ReadLines(vocabPath).Count();
-        if (vocabLines != config.VocabSize || tokenizer.VocabSize != config.VocabSize)
-            throw new CheckpointException($"{vocabPath} has {vocabLines:N0} tokens but the graph's word embeddings ('embeddings.word_embeddings.weight') have {config.VocabSize:N0} rows: not this model's vocabulary");
-
         int maxDoc = options.MaxLength ?? Math.Min(512, config.MaxPositionEmbeddings);
         if (maxDoc < 2 || maxDoc > config.MaxPositionEmbeddings)
             throw new InvalidInputException($"max length {maxDoc} must be between 2 and the model's {config.MaxPositionEmbeddings} positions");
+        // one id per line of vocab.txt, so VocabSize is its line count
+        var tokenizer = BertTokenizer.FromVocabFile(vocabPath, new BertTokenizerOptions { LowerCase = !options.Cased, StripAccents = options.Cased ? false : null, MaxLength = maxDoc });
+        if (tokenizer.VocabSize != config.VocabSize)
+            throw new CheckpointException($"{vocabPath} has {tokenizer.VocabSize:N0} tokens but the graph's word embeddings ('embeddings.word_embeddings.weight') have {config.VocabSize:N0} rows: not this model's vocabulary");
         int maxQuery = options.MaxQueryLength ?? Math.Min(64, maxDoc);
         var dual = new DualEncoderConfig
         {
@@ -98,7 +97,7 @@ public static class OnnxBertImporter
             Directory.CreateDirectory(partial);
             SafeTensors.Write(Path.Combine(partial, BertCheckpoint.WeightsFile), converted.Tensors, new Dictionary<string, string> { ["format"] = "pt" });
             config.Save(Path.Combine(partial, BertCheckpoint.ConfigFile));
-            (tokenizer.Options.MaxLength == maxDoc ? tokenizer : BertTokenizer.FromVocabFile(vocabPath, tokenizer.Options with { MaxLength = maxDoc })).Save(partial);
+            tokenizer.Save(partial);
             dual.Save(partial);
             foreach (var (name, text) in options.ExtraFiles ?? new Dictionary<string, string>())
                 File.WriteAllText(Path.Combine(partial, name), text);
@@ -294,7 +293,7 @@ public static class OnnxBertImporter
         return null;
     }
 
-    /// <summary>The value a named bias is added to: the output of the <c>Add</c> consuming <paramref name="biasInitializer"/>.</summary>
+    /// <summary>The <c>Add</c> node that adds the initializer Hugging Face calls <paramref name="hfBias"/>, or null.</summary>
     static NodeProto? AddOf(OnnxGraph g, string hfBias, Func<string, string?> hfName)
     {
         var init = g.Initializers.Keys.FirstOrDefault(k => hfName(k) == hfBias);

@@ -47,8 +47,6 @@ sealed class OnnxGraph
         try
         {
             using var stream = File.OpenRead(path);
-            // ONNX files routinely exceed protobuf's default 2 GiB-safe recursion/size guards only in depth, never here; the
-            // parser reads the whole message and fails on a truncated or foreign file.
             model = ModelProto.Parser.ParseFrom(stream);
         }
         catch (InvalidProtocolBufferException e)

