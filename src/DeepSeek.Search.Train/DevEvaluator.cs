@@ -24,6 +24,16 @@ public sealed record DevScores(double DenseNdcg, double? HybridNdcg, IReadOnlyLi
     public override int GetHashCode() => HashCode.Combine(DenseNdcg, HybridNdcg, Fusions?.Count);
 
     /// <summary>
+    /// nDCG@10 of the search an encoder recording <paramref name="fusion"/> (and dense weight <paramref name="alpha"/>) runs by
+    /// default: that fusion's score, RRF's when none is recorded or it was not measured; dense alone without BM25.
+    /// </summary>
+    public double Default(string? fusion, float? alpha)
+    {
+        if (fusion == "minmax" && Fusions?.FirstOrDefault(f => f.Fusion == "minmax" && Math.Abs(f.Alpha - (alpha ?? MinMaxFusion.DefaultAlpha)) < 1e-4) is { } m) return m.Ndcg;
+        return HybridNdcg ?? DenseNdcg;
+    }
+
+    /// <summary>
     /// The hybrid default to record for this encoder: the best of <see cref="Fusions"/> on the dev queries, unless it beats dense
     /// retrieval alone by less than <paramref name="margin"/>; then min-max with dense weight 1, which ranks as dense alone does
     /// (BM25 gets weight 0), so a strong encoder is never dragged down by fusion for a gain the dev set cannot tell from noise.
@@ -56,10 +66,13 @@ public sealed class DevEvaluator
     readonly string[] _docIds;
     readonly string[] _docTexts;
     readonly Dictionary<string, IReadOnlyList<Hit>>? _bm25;
+    readonly float[] _alphas;
 
-    public DevEvaluator(DevSet dev, TrainingCorpus corpus, int maxDocuments = 0, long seed = 0, Bm25NegativeMiner? bm25 = null)
+    /// <param name="alsoAlpha">a min-max dense weight to measure besides <see cref="FusionAlphas"/> (an encoder's recorded one)</param>
+    public DevEvaluator(DevSet dev, TrainingCorpus corpus, int maxDocuments = 0, long seed = 0, Bm25NegativeMiner? bm25 = null, float? alsoAlpha = null)
     {
         _dev = dev;
+        _alphas = alsoAlpha is float a && !FusionAlphas.Any(x => Math.Abs(x - a) < 1e-4) ? [.. FusionAlphas, a] : FusionAlphas;
         IEnumerable<Document> docs = corpus.Documents;
         if (maxDocuments > 0 && maxDocuments < corpus.Count)
         {
@@ -119,7 +132,7 @@ public sealed class DevEvaluator
         }
         double rrf = Fused((lexical, d) => ReciprocalRankFusion.Fuse([lexical, d], Depth));
         var fusions = new List<FusionScore> { new("rrf", 0f, rrf) };
-        foreach (float alpha in FusionAlphas)
+        foreach (float alpha in _alphas)
             fusions.Add(new("minmax", alpha, Fused((lexical, d) => MinMaxFusion.Fuse(lexical, d, alpha, Depth))));
         return new DevScores(denseNdcg, rrf, fusions);
     }

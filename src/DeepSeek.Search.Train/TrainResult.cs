@@ -31,6 +31,10 @@ public sealed record TrainResult
     /// <summary>Whether the saved weights are those of the best dev evaluation (else the last step's).</summary>
     public bool SavedBest { get; init; }
 
+    /// <summary>Label-free adaptation of an --init encoder: true when the adaptation gate kept the --init weights (no evaluation beat
+    /// them on the held-out pseudo-queries), false when the adapted weights replaced them; null otherwise.</summary>
+    public bool? KeptInit { get; init; }
+
     /// <summary>Training throughput over the steps this process ran (evaluation and checkpoints excluded).</summary>
     public double PairsPerSecond { get; init; }
     public double TrainSeconds { get; init; }

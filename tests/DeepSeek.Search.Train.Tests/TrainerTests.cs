@@ -249,6 +249,38 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
     }
 
     [Fact]
+    public void Label_free_adaptation_of_an_init_encoder_keeps_the_init_weights_unless_held_out_pseudo_queries_improve()
+    {
+        string hf = Repo.SharedPath("fixtures", "bert-golden", "tiny", "hf");
+        string initSha;
+        using (var init = BertCheckpoint.Load(hf)) initSha = BertCheckpoint.WeightsSha256(init);
+        int usable = new SelfSupervisedPairs(TrainingCorpus.Load(S.Corpus), SelfSupervision.Crop).Count;
+        var labelFree = fx.Tiny("") with { InitPath = hf, QueriesPath = null, QrelsPath = null, SelfSupervision = SelfSupervision.Crop };
+
+        // a step too small to change anything: no evaluation beats the --init weights by the margin, so the output is them, bit for bit
+        string keptDir = S.NewOutput("gate-kept");
+        var kept = Trainer.Train(labelFree with { OutputPath = keptDir, LearningRate = 1e-12, MaxSteps = 2, EvalEvery = 1 });
+        Assert.True(kept.KeptInit);
+        Assert.Equal(0, kept.BestStep);
+        Assert.True(kept.SavedBest);
+        Assert.Equal((int)Math.Round(0.1 * usable, MidpointRounding.AwayFromZero), kept.DevQueries);
+        Assert.Equal(usable - kept.DevQueries, kept.TrainingExamples);       // the held-out documents are not trained on
+        using (var enc = TextEncoder.Load(keptDir)) Assert.Equal(initSha, BertCheckpoint.WeightsSha256(enc.QueryModel));
+
+        // real training of this barely trained model does improve its default search (RRF) on the held-out pseudo-queries: adapted weights
+        string adaptedDir = S.NewOutput("gate-adapted");
+        var adapted = Trainer.Train(labelFree with { OutputPath = adaptedDir, Epochs = 3 });
+        log.WriteLine($"pseudo-query dev: init {adapted.InitialDev!.HybridNdcg:F4}, best {adapted.BestDev!.HybridNdcg:F4} at step {adapted.BestStep}");
+        Assert.False(adapted.KeptInit);
+        Assert.True(adapted.BestStep > 0);
+        Assert.True(adapted.BestDev.HybridNdcg >= adapted.InitialDev.HybridNdcg + Trainer.AdaptationMargin);
+        using (var enc = TextEncoder.Load(adaptedDir)) Assert.NotEqual(initSha, BertCheckpoint.WeightsSha256(enc.QueryModel));
+
+        // supervised training and from-scratch self-supervision are not gated
+        Assert.Null(Trainer.Train(labelFree with { OutputPath = S.NewOutput("no-gate"), InitPath = null, MaxSteps = 1 }).KeptInit);
+    }
+
+    [Fact]
     public void Bad_training_data_is_a_clear_error()
     {
         string empty = Path.Combine(S.Folder, "empty-pairs.jsonl");

@@ -13,7 +13,7 @@ static class TrainCommand
     public static Command Create()
     {
         var output = new Option<string>("--output", "-o") { Description = "Encoder folder to write (appears only when training succeeds; work happens in OUT.partial)", Required = true };
-        var init = new Option<string?>("--init") { Description = $"Start from {EncoderArgument.Help}; its pooling, normalisation, prefixes and lengths carry over unless given here. Without it the model starts from scratch" };
+        var init = new Option<string?>("--init") { Description = $"Start from {EncoderArgument.Help}; its pooling, normalisation, prefixes and lengths carry over unless given here; without labels, the output keeps its weights unless held-out pseudo-queries improve. Without it the model starts from scratch" };
         var layers = new Option<int>("--layers") { Description = "From scratch: transformer layers", DefaultValueFactory = _ => 6 };
         var hidden = new Option<int>("--hidden") { Description = "From scratch: hidden size (the embedding dimension)", DefaultValueFactory = _ => 384 };
         var heads = new Option<int>("--heads") { Description = "From scratch: attention heads", DefaultValueFactory = _ => 12 };
@@ -70,7 +70,7 @@ static class TrainCommand
         var initWeight = new Option<double?>("--init-weight") { Description = "With --init: save w × the --init weights + (1 − w) × the trained ones (WiSE-FT weight interpolation; keeps a pretrained encoder's strengths when the training signal is weak) [default: 0]" };
         var name = new Option<string?>("--name") { Description = "Encoder name in dual_encoder.json [default: the output folder's name]" };
 
-        var devFraction = new Option<double>("--dev-fraction") { Description = "Share of the training queries held out as the dev set", DefaultValueFactory = _ => 0.1 };
+        var devFraction = new Option<double>("--dev-fraction") { Description = "Share of the training queries held out as the dev set (label-free with --init: of the documents, whose pseudo-queries decide whether the adapted weights replace --init's)", DefaultValueFactory = _ => 0.1 };
         var devMax = new Option<int>("--dev-max-queries") { Description = "At most this many dev queries", DefaultValueFactory = _ => 200 };
         var devQueries = new Option<string?>("--dev-queries") { Description = "Explicit dev set: BEIR queries.jsonl (with --dev-qrels), instead of a carved one" };
         var devQrels = new Option<string?>("--dev-qrels") { Description = "Explicit dev judgments (never the test split)" };
@@ -180,7 +180,8 @@ static class TrainCommand
             if (result.BestDev is { } best)
                 Console.WriteLine(string.Create(inv, $"dev nDCG@10 dense {result.InitialDev?.DenseNdcg:F4} → {best.DenseNdcg:F4}") +
                     (best.HybridNdcg is double h ? string.Create(inv, $", hybrid {result.InitialDev?.HybridNdcg:F4} → {h:F4}") : "") +
-                    $" (best at step {result.BestStep}, {result.DevQueries} dev queries{(result.SavedBest ? "; saved weights are the best step's" : "")})");
+                    $" (best at step {result.BestStep}, {result.DevQueries} {(result.KeptInit is null ? "dev queries" : "held-out pseudo-queries")}" +
+                    $"{(result.KeptInit == true ? "; kept the --init weights" : result.SavedBest ? "; saved weights are the best step's" : "")})");
             Console.WriteLine(string.Create(inv, $"throughput {result.PairsPerSecond:F1} pairs/s on {result.Device} ({result.Precision}), {result.Parameters:N0} trainable parameters"));
             if (result.ExcludedQueries > 0)
                 Console.WriteLine($"left out   {result.ExcludedQueries} evaluation quer{(result.ExcludedQueries == 1 ? "y" : "ies")} ({string.Join(", ", result.ExcludedQrels)})");

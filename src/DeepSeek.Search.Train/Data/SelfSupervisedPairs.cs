@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Eval;
 using DeepSeek.Search.Text.Chunking;
 
 namespace DeepSeek.Search.Train.Data;
@@ -25,7 +26,7 @@ public sealed partial class SelfSupervisedPairs
 
     readonly TrainingCorpus _corpus;
     readonly SelfSupervision _mode;
-    readonly List<Prepared> _docs = new();
+    List<Prepared> _docs = new();
 
     sealed record Prepared(Document Doc, string[] Words, string[] Sentences, int BodyWords);
 
@@ -54,6 +55,39 @@ public sealed partial class SelfSupervisedPairs
     public int Count => _docs.Count;
 
     public SelfSupervision Mode => _mode;
+
+    /// <summary>
+    /// Takes a seeded sample of the usable documents out of the training pairs and returns it as a dev set: one pseudo-query per
+    /// document, drawn as a training pair would be (from a stream of its own), with that document its only relevant one. The sample is
+    /// <paramref name="fraction"/> of the documents, at least one and at most <paramref name="maxQueries"/>, and always leaves one to
+    /// train on. Null (nothing held out) when the fraction or the maximum is 0 or there are fewer than two documents.
+    /// </summary>
+    public DevSet? HoldOut(double fraction, int maxQueries, long seed)
+    {
+        if (fraction <= 0 || maxQueries <= 0 || _docs.Count < 2) return null;
+        int count = Math.Clamp((int)Math.Round(fraction * _docs.Count, MidpointRounding.AwayFromZero), 1, Math.Min(maxQueries, _docs.Count - 1));
+        var order = Enumerable.Range(0, _docs.Count).ToArray();
+        new Random(Seeds.Mix(seed, HoldOutStream, 0)).Shuffle(order);
+        var held = order.Take(count).Order().ToArray();
+        var rng = new Random(Seeds.Mix(seed, HoldOutStream, 1));
+        var queries = new List<EvalQuery>(count);
+        var qrels = new Qrels();
+        foreach (int i in held)
+        {
+            var doc = _docs[i].Doc;
+            string id = PseudoQueryPrefix + doc.Id;
+            queries.Add(new EvalQuery(id, Make(i, rng).Query));
+            qrels.Add(id, doc.Id, 1);
+        }
+        var heldSet = held.ToHashSet();
+        _docs = _docs.Where((_, i) => !heldSet.Contains(i)).ToList();
+        return new DevSet(queries, qrels);
+    }
+
+    /// <summary>Query ids of held-out pseudo-queries: this prefix and the document id.</summary>
+    public const string PseudoQueryPrefix = "pseudo:";
+
+    const long HoldOutStream = 0x5E1F;
 
     /// <summary>The pseudo-pair of usable document <paramref name="index"/>, from <paramref name="rng"/>.</summary>
     public PairSpec Make(int index, Random rng)
