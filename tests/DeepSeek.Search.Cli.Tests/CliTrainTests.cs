@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace DeepSeek.Search.Cli.Tests;
 
 /// <summary>`dss train` as a user runs it: a tiny model on the fixture corpus, then indexed and searched; failures keep old models.</summary>
@@ -18,6 +20,26 @@ public class CliTrainTests(CliFixture f) : IClassFixture<CliFixture>
         Dss.Ok("index", "-c", "trained", "--corpus", f.Corpus, "--encoder", model, "--index-root", f.IndexRoot);
         var hits = Dss.Ok("search", "-c", "trained", "-q", "insulin and glucose", "--mode", "dense", "--index-root", f.IndexRoot, "--json").Json;
         Assert.Equal(CliFixture.Docs.Length, hits.GetProperty("hits").GetArrayLength()); // every document reachable densely
+    }
+
+    [Fact]
+    public void Fine_tunes_the_default_pretrained_encoder_on_cpu_and_inherits_its_settings()
+    {
+        var model = f.PathOf("minilm-ft");
+        var r = Dss.Ok(["train", "-o", model, "--init", "minilm-l6", "--corpus", f.Corpus, "--queries", f.Queries, "--qrels", f.Qrels,
+            "--max-steps", "2", "--batch-size", "2", "--dev-fraction", "0", "--lr", "1e-4", "--device", "cpu"]);
+        Assert.Contains("trained 2 step", r.Stdout);
+        var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "dual_encoder.json"))).RootElement;
+        Assert.Equal(("mean", true, 256), (settings.GetProperty("pooling").GetString(), settings.GetProperty("normalize").GetBoolean(),
+            settings.GetProperty("max_document_length").GetInt32()));                  // minilm-l6's, not the from-scratch defaults
+
+        Dss.Ok("index", "-c", "minilm-ft", "--corpus", f.Corpus, "--encoder", model, "--index-root", f.IndexRoot);
+        var info = Dss.Ok("info", "-c", "minilm-ft", "--index-root", f.IndexRoot, "--json").Json;
+        string identity = info.GetProperty("dense").GetProperty("encoder_identity").GetString()!;
+        Assert.Contains("|mean|l2|sha256:", identity);
+        Assert.DoesNotContain("minilm-l6|", identity);                                  // its own weights, not the pulled ones
+        var hits = Dss.Ok("search", "-c", "minilm-ft", "-q", "programmed cell death", "--mode", "dense", "-k", "1", "--index-root", f.IndexRoot, "--json").Json;
+        Assert.Equal("d1", hits.GetProperty("hits")[0].GetProperty("id").GetString());   // two small steps keep what it knew
     }
 
     [Fact]

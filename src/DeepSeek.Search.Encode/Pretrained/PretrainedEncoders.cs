@@ -164,7 +164,8 @@ public static class PretrainedEncoders
             }
             catch (IOException) when (File.Exists(Path.Combine(dir, BertCheckpoint.WeightsFile)))
             {
-                Directory.Delete(staged, recursive: true); // a concurrent pull published it first
+                Directory.Delete(staged, recursive: true); // a concurrent pull published it first: this one imported nothing that stays
+                return new PullResult(dir, Imported: false);
             }
             return new PullResult(dir, Imported: true);
         }
