@@ -3,6 +3,7 @@ using DeepSeek.Search.Encode;
 using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Text.Tokenization;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Benchmarks;
 

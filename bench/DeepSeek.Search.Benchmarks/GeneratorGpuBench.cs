@@ -4,6 +4,7 @@ using DeepSeek.Search.Encode;
 using DeepSeek.Search.Generate;
 using TorchSharp;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Benchmarks;
 

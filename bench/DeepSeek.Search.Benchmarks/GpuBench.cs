@@ -4,6 +4,7 @@ using DeepSeek.Search.Train;
 using DeepSeek.Search.Train.Losses;
 using TorchSharp;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Benchmarks;
 

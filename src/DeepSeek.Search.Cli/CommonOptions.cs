@@ -1,7 +1,7 @@
 using System.CommandLine;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Retrieve.Collections;
-using DeepSeek.Search.Retrieve.Fusion;
+using DeepSeek.Search.Core.Fusion;
 
 namespace DeepSeek.Search.Cli;
 

@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Encode;
 
@@ -110,22 +111,8 @@ public sealed class BertModel : nn.Module
     /// </summary>
     public static bool FusedQkv { get; set; } = Environment.GetEnvironmentVariable("DSS_BERT_FUSED_QKV") != "0";
 
-    /// <summary>
-    /// x·Wᵀ + b over the last dimension as one <c>addmm</c> on the flattened input, the path <c>at::linear</c> takes for contiguous
-    /// input: the bias rides in the GEMM's epilogue (cuBLASLt) instead of a separate broadcast add, which on a GPU was the single
-    /// largest cost of a TorchSharp <c>Linear</c> (bench/results/gpu.md). Same products as <c>nn.Linear</c>.
-    /// </summary>
-    internal static Tensor Affine(Tensor x, Tensor weight, Tensor? bias)
-    {
-        if (bias is null) return F.linear(x, weight);
-        var shape = x.shape;
-        if (shape.Length == 2) return addmm(bias, x, weight.t(), 1f, 1f);
-        var y = addmm(bias, x.reshape(-1, shape[^1]), weight.t(), 1f, 1f);
-        shape[^1] = weight.shape[0];
-        return y.view(shape);
-    }
-
-    static Tensor Affine(Tensor x, Linear layer) => Affine(x, layer.weight!, layer.bias);
+    static Tensor Affine(Tensor x, Tensor weight, Tensor? bias) => Functional.Affine(x, weight, bias);
+    static Tensor Affine(Tensor x, Linear layer) => Functional.Affine(x, layer.weight!, layer.bias);
 
     static double LowestValue(ScalarType t) => t switch
     {
@@ -352,15 +339,5 @@ public sealed class BertModel : nn.Module
         public Tensor Forward(Tensor hidden) => Affine(hidden.select(1, 0), _dense).tanh();
     }
 
-    /// <summary>HF <c>ACT2FN</c>: gelu = erf GELU; gelu_new / gelu_pytorch_tanh / gelu_fast = tanh approximation; quick_gelu = x·σ(1.702x).</summary>
-    internal static Tensor Activation(Tensor x, string name) => name switch
-    {
-        "gelu" => F.gelu(x),
-        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => F.gelu(x, GELU.Approximate.tanh),
-        "quick_gelu" => x * (x * 1.702).sigmoid(),
-        "relu" => F.relu(x),
-        "silu" or "swish" => F.silu(x),
-        "tanh" => x.tanh(),
-        _ => throw new InvalidInputException($"unsupported activation '{name}'"),
-    };
+    static Tensor Activation(Tensor x, string name) => Functional.Activation(x, name);
 }

@@ -4,6 +4,7 @@ using DeepSeek.Search.Text.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 using PoolingOps = DeepSeek.Search.Encode.Pooling;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Encode;
 

@@ -1,10 +1,11 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Eval;
-using DeepSeek.Search.Retrieve.Fusion;
+using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Text.Tokenization;
 using DeepSeek.Search.Train.Data;
 using static TorchSharp.torch;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train;
 

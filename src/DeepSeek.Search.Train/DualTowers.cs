@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using PoolingOps = DeepSeek.Search.Encode.Pooling;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train;
 

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
-using DeepSeek.Search.Retrieve.Fusion;
+using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Text.Tokenization;
 using DeepSeek.Search.Train.Data;
@@ -15,6 +15,8 @@ using DeepSeek.Search.Train.Pretraining;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DeepSeek.Search.Training;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Train;
 
@@ -99,7 +101,7 @@ public static class Trainer
 
     /// <summary>Whether a run folder holds something <see cref="TrainOptions.Resume"/> continues from: a checkpoint, or the masked-LM snapshot.</summary>
     public static bool HasResumableState(string workDir) =>
-        Directory.Exists(workDir) && (TrainingCheckpoint.List(workDir).Count > 0 || MaskedLmSnapshot.Exists(workDir));
+        Directory.Exists(workDir) && (Checkpoints.List(workDir).Count > 0 || MaskedLmSnapshot.Exists(workDir));
 
     /// <summary>"masked-LM pretraining: N epochs, M sequences, loss a → b", as <c>dss train</c> prints it.</summary>
     public static string MlmLine(MaskedLmSummary m) => string.Create(CultureInfo.InvariantCulture,
@@ -179,7 +181,7 @@ public static class Trainer
             random.manual_seed(_o.Seed);
 
             // the model first: a bad --init folder fails before the corpus is read and mined
-            var checkpoint = _o.Resume ? TrainingCheckpoint.List(_work).LastOrDefault() : default;
+            var checkpoint = _o.Resume ? Checkpoints.List(_work).LastOrDefault() : default;
             BuildModel(checkpoint.Path);
             LoadData();
             _ct.ThrowIfCancellationRequested();
@@ -403,7 +405,7 @@ public static class Trainer
             else if (state.Step >= _totalSteps) Say($"the run reached step {state.Step} before it was interrupted; writing its output");
             if (state.TotalSteps != _totalSteps)
                 Say($"note: the schedule now has {_totalSteps} steps (the checkpoint's run planned {state.TotalSteps}); the learning rate follows the new length");
-            try { _optimizer.load_state_dict(Path.Combine(checkpointDir, TrainingCheckpoint.OptimizerFile)); }
+            try { _optimizer.load_state_dict(Path.Combine(checkpointDir, Checkpoints.OptimizerFile)); }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or EndOfStreamException)
             {
                 throw new CheckpointException($"{checkpointDir}: unreadable optimizer state ({e.Message})", e);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Training;
 using TorchSharp.Modules;
 
 namespace DeepSeek.Search.Train;
@@ -52,35 +53,21 @@ public sealed record TrainState
 }
 
 /// <summary>
-/// Resumable checkpoints of a run, under <c>checkpoints/step-NNNNNNN/</c>: the towers' weights (float32, Hugging Face layout: the root
+/// Resumable checkpoints of a dual-encoder run (<see cref="Checkpoints"/>'s folders): the towers' weights (float32, Hugging Face layout: the root
 /// for tied towers, <c>query/</c> and <c>document/</c> otherwise), <c>optimizer.bin</c> (TorchSharp's AdamW state: moments and step
 /// counts), <c>state.json</c> (<see cref="TrainState"/>: step, data position, best dev score, learnable temperature) and the curve so far.
 /// A checkpoint is written to a <c>.tmp</c> folder and renamed, so the newest complete one is always loadable.
 /// </summary>
 public static class TrainingCheckpoint
 {
-    public const string Folder = "checkpoints", StateFile = "state.json", OptimizerFile = "optimizer.bin";
-
-    public static string NameOf(long step) => "step-" + step.ToString("D7", CultureInfo.InvariantCulture);
-
-    public static string Save(string workDir, DualTowers towers, OptimizerHelper optimizer, TrainState state, TrainingCurve curve, int keep)
-    {
-        string root = Path.Combine(workDir, Folder);
-        Directory.CreateDirectory(root);
-        string final = Path.Combine(root, NameOf(state.Step));
-        string tmp = final + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        SaveTowers(towers, tmp);
-        optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-        File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, TrainState.Json) + "\n");
-        curve.WriteCsv(Path.Combine(tmp, TrainingCurve.CsvFile));
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(tmp, final);
-
-        foreach (var old in List(workDir).SkipLast(keep)) Directory.Delete(old.Path, true);
-        return final;
-    }
+    public static string Save(string workDir, DualTowers towers, OptimizerHelper optimizer, TrainState state, TrainingCurve curve, int keep) =>
+        Checkpoints.Save(workDir, state.Step, keep, tmp =>
+        {
+            SaveTowers(towers, tmp);
+            optimizer.save_state_dict(Path.Combine(tmp, Checkpoints.OptimizerFile));
+            Checkpoints.WriteState(tmp, state, TrainState.Json);
+            curve.WriteCsv(Path.Combine(tmp, TrainingCurve.CsvFile));
+        });
 
     /// <summary>Writes the towers' weights in the Hugging Face layout (root when tied, else query/ and document/).</summary>
     public static void SaveTowers(DualTowers towers, string dir)
@@ -102,33 +89,6 @@ public static class TrainingCheckpoint
         catch { q.Dispose(); throw; }
     }
 
-    /// <summary>Complete checkpoints of a run folder, oldest first.</summary>
-    public static IReadOnlyList<(long Step, string Path)> List(string workDir)
-    {
-        string root = Path.Combine(workDir, Folder);
-        if (!Directory.Exists(root)) return [];
-        var list = new List<(long, string)>();
-        foreach (var d in Directory.GetDirectories(root))
-        {
-            string name = Path.GetFileName(d);
-            if (name.StartsWith("step-", StringComparison.Ordinal) && long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out long step)
-                && File.Exists(Path.Combine(d, StateFile)))
-                list.Add((step, d));
-        }
-        return list.OrderBy(x => x.Item1).ToList();
-    }
-
-    public static TrainState ReadState(string checkpointDir)
-    {
-        string path = Path.Combine(checkpointDir, StateFile);
-        try
-        {
-            var state = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(path), TrainState.Json)
-                ?? throw new CheckpointException($"{path}: empty");
-            if (state.Format != TrainState.CurrentFormat)
-                throw new CheckpointException($"{path}: checkpoint format {state.Format}, this build reads {TrainState.CurrentFormat}");
-            return state;
-        }
-        catch (JsonException e) { throw new CheckpointException($"{path}: unreadable training state ({e.Message})", e); }
-    }
+    public static TrainState ReadState(string checkpointDir) =>
+        Checkpoints.ReadState<TrainState>(checkpointDir, TrainState.Json, s => s.Format, TrainState.CurrentFormat);
 }

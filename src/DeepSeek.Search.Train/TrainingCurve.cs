@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train;
 

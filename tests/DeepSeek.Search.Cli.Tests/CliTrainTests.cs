@@ -26,7 +26,9 @@ public class CliTrainTests(CliFixture f) : IClassFixture<CliFixture>
     public void Fine_tunes_the_default_pretrained_encoder_on_cpu_and_inherits_its_settings()
     {
         var model = f.PathOf("minilm-ft");
-        var r = Dss.Ok(["train", "-o", model, "--init", "minilm-l6", "--corpus", f.Corpus, "--queries", f.Queries, "--qrels", f.Qrels,
+        string data = Directory.CreateDirectory(f.PathOf("minilm-ft-data")).FullName, qrels = Path.Combine(data, "train.tsv");
+        File.Copy(f.Qrels, qrels);                                 // a folder of its own: no test.tsv of another test beside it
+        var r = Dss.Ok(["train", "-o", model, "--init", "minilm-l6", "--corpus", f.Corpus, "--queries", f.Queries, "--qrels", qrels,
             "--max-steps", "2", "--batch-size", "2", "--dev-fraction", "0", "--lr", "1e-4", "--device", "cpu"]);
         Assert.Contains("trained 2 step", r.Stdout);
         var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "dual_encoder.json"))).RootElement;

@@ -3,6 +3,7 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
 using TorchSharp;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Encode.Tests;
 

@@ -1,5 +1,7 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.TestKit;
+using DeepSeek.Search.Text.Tokenization;
+using DeepSeek.Search.Generate.Training;
 
 namespace DeepSeek.Search.Generate.Tests;
 

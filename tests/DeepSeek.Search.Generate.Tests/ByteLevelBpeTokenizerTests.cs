@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Generate;
+using DeepSeek.Search.Text.Tokenization;
 
 namespace DeepSeek.Search.Generate.Tests;
 

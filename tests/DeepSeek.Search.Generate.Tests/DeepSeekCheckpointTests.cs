@@ -3,6 +3,7 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Generate;
 using DeepSeek.Search.TestKit;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Generate.Tests;
 

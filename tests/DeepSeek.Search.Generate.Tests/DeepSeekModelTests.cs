@@ -1,6 +1,7 @@
 using DeepSeek.Search.Generate;
 using DeepSeek.Search.TestKit;
 using static TorchSharp.torch;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Generate.Tests;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DeepSeek.Search.Generate;
 using DeepSeek.Search.TestKit;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Generate.Tests;
 

@@ -1,4 +1,5 @@
 using DeepSeek.Search.TestKit;
+using DeepSeek.Search.Generate.Training;
 
 namespace DeepSeek.Search.Generate.Tests;
 

@@ -2,6 +2,9 @@ using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.TestKit;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch.SafeTensors;
+using DeepSeek.Search.Text.Tokenization;
+using DeepSeek.Search.Generate.Training;
 
 namespace DeepSeek.Search.Generate.Tests;
 

@@ -9,6 +9,7 @@ using DeepSeek.Search.Train.Pretraining;
 using Xunit.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Tests;
 
@@ -199,7 +200,7 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, Trainer.SummaryFile)))!;
         Assert.Equal(mlm.Sequences, (int)summary["result"]!["mlm"]!["sequences"]!);
         Assert.Equal(1, (int)summary["options"]!["mlm_epochs"]!);
-        Assert.Equal(mlm, TrainingCheckpoint.ReadState(TrainingCheckpoint.List(output)[^1].Path).Mlm);
+        Assert.Equal(mlm, TrainingCheckpoint.ReadState(Checkpoints.List(output)[^1].Path).Mlm);
 
         // the folder: a plain HF BertModel (no cls.* tensors), the MLM curve, no snapshot left
         var hf = TrainerFixture.SafeTensorsHeader(Repo.SharedPath("fixtures", "bert-golden", "tiny", "hf", "model.safetensors"));
@@ -233,7 +234,7 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         var afterMlm = new TrainerFixture.Recorder(p => p.Stage == "train");
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(baseOptions with { OutputPath = resumed }, afterMlm, afterMlm.Cancel.Token));
         Assert.True(Trainer.HasResumableState(work));
-        Assert.Empty(TrainingCheckpoint.List(work));
+        Assert.Empty(Checkpoints.List(work));
         string snapshot = MaskedLmSnapshot.PathIn(work);
         Assert.Equal(File.ReadAllBytes(Path.Combine(snapshot, "query", "model.safetensors")), File.ReadAllBytes(Path.Combine(snapshot, "document", "model.safetensors")));
         Assert.Contains("other settings", Assert.Throws<InvalidInputException>(() => Trainer.Train(baseOptions with { OutputPath = resumed, Resume = true, MlmProbability = 0.2 })).Message);
@@ -251,10 +252,10 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
 
         foreach (var tower in new[] { "query", "document" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(straight, tower, "model.safetensors")), File.ReadAllBytes(Path.Combine(resumed, tower, "model.safetensors")));
-        string Last(string dir, string file) => Path.Combine(TrainingCheckpoint.List(dir)[^1].Path, file);
-        Assert.Equal(File.ReadAllBytes(Last(straight, TrainingCheckpoint.OptimizerFile)), File.ReadAllBytes(Last(resumed, TrainingCheckpoint.OptimizerFile)));
-        var sa = TrainingCheckpoint.ReadState(TrainingCheckpoint.List(straight)[^1].Path);
-        var sb = TrainingCheckpoint.ReadState(TrainingCheckpoint.List(resumed)[^1].Path);
+        string Last(string dir, string file) => Path.Combine(Checkpoints.List(dir)[^1].Path, file);
+        Assert.Equal(File.ReadAllBytes(Last(straight, Checkpoints.OptimizerFile)), File.ReadAllBytes(Last(resumed, Checkpoints.OptimizerFile)));
+        var sa = TrainingCheckpoint.ReadState(Checkpoints.List(straight)[^1].Path);
+        var sb = TrainingCheckpoint.ReadState(Checkpoints.List(resumed)[^1].Path);
         MaskedLmSummary NoClock(MaskedLmSummary m) => m with { Seconds = 0, SequencesPerSecond = 0 };
         Assert.Equal(sa with { TrainSeconds = 0, Mlm = NoClock(sa.Mlm!) }, sb with { TrainSeconds = 0, Mlm = NoClock(sb.Mlm!) });
         Assert.Equal(NoClock(a.Mlm), NoClock(b.Mlm!));

@@ -1,4 +1,5 @@
 using DeepSeek.Search.TestKit;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Tests;
 

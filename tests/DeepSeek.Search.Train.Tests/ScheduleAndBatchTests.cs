@@ -1,4 +1,5 @@
 using DeepSeek.Search.Train.Data;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Tests;
 

@@ -5,6 +5,7 @@ using DeepSeek.Search.TestKit;
 using DeepSeek.Search.Train.Data;
 using DeepSeek.Search.Text.Tokenization;
 using Xunit.Abstractions;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Tests;
 
@@ -37,7 +38,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         // the folder: HF BertModel files, tokenizer, dual_encoder.json, curve, summary, one checkpoint; no work folder left
         foreach (var f in new[] { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "dual_encoder.json", TrainingCurve.CsvFile, TrainingCurve.PngFile, Trainer.SummaryFile })
             Assert.True(File.Exists(Path.Combine(output, f)), f);
-        Assert.Single(TrainingCheckpoint.List(output));
+        Assert.Single(Checkpoints.List(output));
         Assert.False(Directory.Exists(output + Trainer.PartialSuffix));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(output, TrainingCurve.PngFile)).Take(4));
         var curve = TrainingCurve.ReadCsv(Path.Combine(output, TrainingCurve.CsvFile));
@@ -74,16 +75,16 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         var interrupted = new TrainerFixture.Recorder(p => p.Stage == "checkpoint" && p.Done == 3);
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(baseOptions with { OutputPath = resumed }, interrupted, interrupted.Cancel.Token));
         Assert.False(Directory.Exists(resumed));
-        Assert.Equal([3L], TrainingCheckpoint.List(resumed + Trainer.PartialSuffix).Select(c => c.Step));
+        Assert.Equal([3L], Checkpoints.List(resumed + Trainer.PartialSuffix).Select(c => c.Step));
 
         var b = Trainer.Train(baseOptions with { OutputPath = resumed, Resume = true });
         Assert.Equal(3, b.ResumedFromStep);
         Assert.Equal(6, b.Steps);
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(resumed, "model.safetensors")));
-        string Last(string dir, string file) => Path.Combine(TrainingCheckpoint.List(dir)[^1].Path, file);
-        Assert.Equal(File.ReadAllBytes(Last(straight, TrainingCheckpoint.OptimizerFile)), File.ReadAllBytes(Last(resumed, TrainingCheckpoint.OptimizerFile)));
-        var sa = TrainingCheckpoint.ReadState(TrainingCheckpoint.List(straight)[^1].Path);
-        var sb = TrainingCheckpoint.ReadState(TrainingCheckpoint.List(resumed)[^1].Path);
+        string Last(string dir, string file) => Path.Combine(Checkpoints.List(dir)[^1].Path, file);
+        Assert.Equal(File.ReadAllBytes(Last(straight, Checkpoints.OptimizerFile)), File.ReadAllBytes(Last(resumed, Checkpoints.OptimizerFile)));
+        var sa = TrainingCheckpoint.ReadState(Checkpoints.List(straight)[^1].Path);
+        var sb = TrainingCheckpoint.ReadState(Checkpoints.List(resumed)[^1].Path);
         Assert.Equal(sa with { TrainSeconds = 0 }, sb with { TrainSeconds = 0 });
         Assert.NotEqual(TrainState.FloatBits((float)Math.Log(1 / 0.05)), sa.LogitScaleBits);     // the temperature did learn
         // the curves agree on everything but wall-clock throughput

@@ -4,6 +4,7 @@ using DeepSeek.Search.Encode;
 using DeepSeek.Search.Encode.Import;
 using DeepSeek.Search.Encode.Pretrained;
 using DeepSeek.Search.Text.Tokenization;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Cli.Commands;
 

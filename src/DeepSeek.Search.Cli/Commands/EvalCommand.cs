@@ -1,4 +1,4 @@
-using DeepSeek.Search.Retrieve.Fusion;
+using DeepSeek.Search.Core.Fusion;
 using System.CommandLine;
 using System.Diagnostics;
 using DeepSeek.Search.Core;

@@ -50,7 +50,7 @@ static class SearchCommand
                     query = q,
                     mode = effective.ToString().ToLowerInvariant(),
                     fusion = effective == SearchMode.Hybrid ? CommonOptions.FusionName(fusionUsed) : null,
-                    alpha = effective == SearchMode.Hybrid && fusionUsed == Retrieve.Fusion.FusionMethod.MinMax ? alphaUsed : (float?)null,
+                    alpha = effective == SearchMode.Hybrid && fusionUsed == Core.Fusion.FusionMethod.MinMax ? alphaUsed : (float?)null,
                     hits = hits.Select(h => new { rank = h.Rank, id = h.DocumentId, score = h.Score, title = h.Title, snippet = Snippet(h.Text, 240) }),
                 }));
             }

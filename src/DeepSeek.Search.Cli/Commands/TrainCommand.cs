@@ -4,6 +4,7 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Train;
 using Spectre.Console;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Cli.Commands;
 

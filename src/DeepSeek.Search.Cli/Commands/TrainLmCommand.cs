@@ -3,6 +3,8 @@ using System.Globalization;
 using DeepSeek.Search.Generate;
 using DeepSeek.Search.Train;
 using Spectre.Console;
+using DeepSeek.Search.Training;
+using DeepSeek.Search.Generate.Training;
 
 namespace DeepSeek.Search.Cli.Commands;
 
@@ -133,7 +135,7 @@ static class TrainLmCommand
                 Overwrite = pr.GetValue(overwrite),
             };
 
-            var result = TrainingRuns.Interruptible(options.OutputPath, work => TrainingCheckpoint.List(work).Count > 0,
+            var result = TrainingRuns.Interruptible(options.OutputPath, work => Checkpoints.List(work).Count > 0,
                 ct => RunWithProgress(progress => LmTrainer.Train(options, progress, ct)));
 
             var inv = CultureInfo.InvariantCulture;

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Train;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using DeepSeek.Search.Core;
 using static TorchSharp.torch;
+using DeepSeek.Search.Text.Tokenization;
 
 namespace DeepSeek.Search.Generate;
 

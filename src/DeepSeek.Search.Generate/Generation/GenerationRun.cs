@@ -1,5 +1,6 @@
 using System.Globalization;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Generate;
 

@@ -2,8 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Encode;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch.SafeTensors;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Generate;
 

@@ -1,8 +1,8 @@
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Encode;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Generate;
 
@@ -105,7 +105,7 @@ public sealed class DeepSeekModel : nn.Module
         NamedTensors().Select(p => (p.Name, p.Tensor.shape)).ToList();
 
     /// <summary>Every parameter plus the V3 correction-bias buffers, by HF name (fused experts).</summary>
-    internal IEnumerable<(string Name, Tensor Tensor)> NamedTensors()
+    public IEnumerable<(string Name, Tensor Tensor)> NamedTensors()
     {
         foreach (var (name, p) in named_parameters()) yield return (name, p);
         foreach (var (i, layer) in _layers.Select((l, i) => (i, l)))
@@ -113,6 +113,9 @@ public sealed class DeepSeekModel : nn.Module
     }
 
     internal IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
+
+    /// <summary>The auxiliary-loss-free correction bias of layer <paramref name="layer"/>'s router (V3), or null (dense layer, V2).</summary>
+    public Tensor? CorrectionBias(int layer) => _layers[layer].Moe?.Router.CorrectionBias;
 
     /// <summary>A model with randomly initialised weights (HF <c>_init_weights</c>: normal(0, initializer_range) for linear, expert and
     /// embedding weights, zero biases and correction biases, RMSNorm weights 1).</summary>
@@ -126,6 +129,10 @@ public sealed class DeepSeekModel : nn.Module
         model.InitializeWeights(options.Seed);
         return model;
     }
+
+    /// <summary>A model with uninitialised parameters on <paramref name="device"/> in <paramref name="dtype"/>, to be filled by the
+    /// caller (a loader, or a trainer's working copy).</summary>
+    public static DeepSeekModel CreateEmpty(DeepSeekConfig config, Device device, ScalarType dtype) => CreateEmpty(config, new Placement(device, dtype));
 
     /// <summary>A model with uninitialised parameters, to be filled by the loader.</summary>
     internal static DeepSeekModel CreateEmpty(DeepSeekConfig config, Placement placement)
@@ -171,7 +178,7 @@ public sealed class DeepSeekModel : nn.Module
     /// <see cref="Forward(Tensor, KvCache?, Tensor?, Tensor?, ForwardTrace?, bool)"/> with any <see cref="IMoeObserver"/> receiving the
     /// routing of every MoE layer (training: load counts and balance losses). The logits keep their autograd graph when gradients are on.
     /// </summary>
-    internal Tensor Forward(Tensor inputIds, IMoeObserver? observer, ForwardTrace? trace = null, KvCache? cache = null, Tensor? attentionMask = null,
+    public Tensor Forward(Tensor inputIds, IMoeObserver? observer, ForwardTrace? trace = null, KvCache? cache = null, Tensor? attentionMask = null,
         Tensor? positionIds = null, bool lastPositionOnly = false)
     {
         ArgumentNullException.ThrowIfNull(inputIds);

@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using DeepSeek.Search.Core;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -85,13 +86,5 @@ internal sealed class GatedMlp : ParameterBlock
         return _down.Forward(Activation(_gate.Forward(x), _act) * _up.Forward(x)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>HF <c>ACT2FN</c> for the activations DeepSeek configs use.</summary>
-    internal static Tensor Activation(Tensor x, string name) => name switch
-    {
-        "silu" or "swish" => F.silu(x),
-        "gelu" => F.gelu(x),
-        "gelu_pytorch_tanh" or "gelu_new" => F.gelu(x, GELU.Approximate.tanh),
-        "relu" => F.relu(x),
-        _ => throw new CheckpointException($"unsupported hidden_act '{name}'"),
-    };
+    internal static Tensor Activation(Tensor x, string name) => Functional.Activation(x, name);
 }

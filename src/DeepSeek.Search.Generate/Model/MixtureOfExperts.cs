@@ -5,7 +5,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace DeepSeek.Search.Generate;
 
 /// <summary>The routing of N tokens: expert ids [N, K] (int64) and their float32 weights [N, K] (routed scaling included).</summary>
-internal sealed record RoutingDecision(Tensor Indices, Tensor Weights);
+public sealed record RoutingDecision(Tensor Indices, Tensor Weights);
 
 /// <summary>
 /// The MoE router (HF <c>gate</c>): logits = X_f32·W_f32ᵀ, always in float32.
@@ -194,7 +194,7 @@ internal sealed class MoeBlock : ParameterBlock
 }
 
 /// <summary>Receives each MoE layer's routing during a forward pass (tracing, load statistics, balance losses).</summary>
-internal interface IMoeObserver
+public interface IMoeObserver
 {
     /// <summary>Called inside the layer's dispose scope: tensors must be cloned or detached to be kept.</summary>
     void OnRouted(int layer, RoutingDecision routing, Tensor scores, long[] tokensPerExpert);

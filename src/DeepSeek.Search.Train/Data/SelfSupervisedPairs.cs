@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Eval;
 using DeepSeek.Search.Text.Chunking;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Data;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Eval;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Data;
 

@@ -1,3 +1,4 @@
+using DeepSeek.Search.Training;
 namespace DeepSeek.Search.Train.Data;
 
 /// <summary>

@@ -3,6 +3,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using DeepSeek.Search.Torch;
+
 namespace DeepSeek.Search.Train.Pretraining;
 
 /// <summary>
@@ -102,7 +104,7 @@ public sealed class BertMlmHead : nn.Module
         // tensors and disposes the old ones, so a cached reference would be an empty handle after moving the head to a GPU.
         Parameter Bias => get_parameter("bias") ?? throw new InvalidOperationException("the masked-LM head lost its bias");
 
-        public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) => BertModel.Affine(_transform.Forward(hidden), wordEmbeddings, Bias);
+        public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) => Functional.Affine(_transform.Forward(hidden), wordEmbeddings, Bias);
     }
 
     sealed class Transform : nn.Module
@@ -120,6 +122,6 @@ public sealed class BertMlmHead : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public Tensor Forward(Tensor x) => _norm.forward(BertModel.Activation(BertModel.Affine(x, _dense.weight!, _dense.bias), _act));
+        public Tensor Forward(Tensor x) => _norm.forward(Functional.Activation(Functional.Affine(x, _dense.weight!, _dense.bias), _act));
     }
 }

@@ -9,6 +9,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Pretraining;
 

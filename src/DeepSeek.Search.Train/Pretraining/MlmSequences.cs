@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Text.Tokenization;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train.Pretraining;
 

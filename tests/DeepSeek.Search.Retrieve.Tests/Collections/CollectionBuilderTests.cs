@@ -2,7 +2,7 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Retrieve.Collections;
-using DeepSeek.Search.Retrieve.Fusion;
+using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Store;
 using DeepSeek.Search.TestKit;
 using DeepSeek.Search.Text.Chunking;

@@ -1,5 +1,5 @@
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Retrieve.Fusion;
+using DeepSeek.Search.Core.Fusion;
 
 namespace DeepSeek.Search.Retrieve.Tests.Fusion;
 

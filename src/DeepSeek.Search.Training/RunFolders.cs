@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using DeepSeek.Search.Core;
 
-namespace DeepSeek.Search.Train;
+namespace DeepSeek.Search.Training;
 
 /// <summary>
 /// The two folders of a training run, shared by <c>dss train</c> and <c>dss train-lm</c>: the output OUT (a finished model) and the
@@ -32,13 +32,13 @@ public static class RunFolders
         if (resume)
         {
             if (Directory.Exists(work) && resumable(work)) return (false, false);
-            if (outputUsed && TrainingCheckpoint.List(output).Count > 0)
+            if (outputUsed && Checkpoints.List(output).Count > 0)
             {
                 if (Directory.Exists(work)) Directory.Delete(work, true);
                 CopyDirectory(output, work);
                 return (false, true);
             }
-            throw new InvalidInputException($"nothing to resume: no {resumableWhat} in {work} or {Path.Combine(output, TrainingCheckpoint.Folder)}");
+            throw new InvalidInputException($"nothing to resume: no {resumableWhat} in {work} or {Path.Combine(output, Checkpoints.Folder)}");
         }
         if (outputUsed && !overwrite)
             throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
@@ -58,9 +58,9 @@ public static class RunFolders
     /// </summary>
     public static bool NothingNew(string work, bool fresh, bool extending, string output, Func<string, bool>? freshState = null)
     {
-        var checkpoints = TrainingCheckpoint.List(work);
+        var checkpoints = Checkpoints.List(work);
         if (fresh) return checkpoints.Count == 0 && freshState?.Invoke(work) != true;
-        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= TrainingCheckpoint.List(output).LastOrDefault().Step;
+        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= Checkpoints.List(output).LastOrDefault().Step;
         return false;
     }
 

@@ -5,7 +5,7 @@ using DeepSeek.Search.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Torch.SafeTensors;
 
 /// <summary>Element types of the safetensors format, as spelled in its header.</summary>
 public enum SafeTensorsDType { F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL }

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>The load of one MoE layer over some tokens: how many (token, expert) assignments each routed expert received.</summary>
 public sealed record ExpertLoad(int Layer, long[] Counts)
@@ -115,10 +115,9 @@ internal static class BiasBalancer
         if (gamma == 0) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var layers = model.Layers;
         foreach (var (layer, c) in counts)
         {
-            if (layers[layer].Moe?.Router.CorrectionBias is not Tensor bias) continue;
+            if (model.CorrectionBias(layer) is not Tensor bias) continue;
             double mean = c.Average();
             var delta = c.Select(x => (float)(gamma * Math.Sign(mean - x))).ToArray();
             bias.add_(tensor(delta, ScalarType.Float32).to(bias.device));

@@ -3,7 +3,7 @@ using DeepSeek.Search.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DeepSeek.Search.Encode;
+namespace DeepSeek.Search.Torch;
 
 /// <summary>
 /// Process-wide libtorch set-up, done once before the first tensor (every type of this assembly calls <see cref="Initialize"/>).

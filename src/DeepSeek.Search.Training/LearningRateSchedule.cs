@@ -1,4 +1,4 @@
-namespace DeepSeek.Search.Train;
+namespace DeepSeek.Search.Training;
 
 /// <summary>
 /// Linear warmup to the peak, then linear decay towards <c>floor</c> (0 by default: the BERT / DPR schedule) at the last step, or

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Text.Tokenization;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>A tokenizer made by <see cref="BpeTrainer.Train"/>: the text of its two Hugging Face files, and how it was made.</summary>
 public sealed record TrainedTokenizer(string TokenizerJson, string TokenizerConfigJson, int VocabSize, int Merges, long Words, int UniqueWords)

@@ -1,8 +1,8 @@
-using DeepSeek.Search.Train;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DeepSeek.Search.Training;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>
 /// The model being trained: the float32 <see cref="Master"/> on the training device — what the optimizer updates, the balancer adjusts
@@ -22,7 +22,7 @@ internal sealed class LmWeights : IDisposable
         Master = master;
         if (compute == ScalarType.BFloat16)
         {
-            _work = DeepSeekModel.CreateEmpty(master.Config, new Placement(master.Device, ScalarType.BFloat16));
+            _work = DeepSeekModel.CreateEmpty(master.Config, master.Device, ScalarType.BFloat16);
             var work = _work.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             foreach (var (name, p) in master.named_parameters()) _parameters.Add((name, p, work[name]));
             var workBiases = _work.NamedTensors().Where(t => t.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal)).ToDictionary(t => t.Name, t => t.Tensor);

@@ -1,4 +1,4 @@
-namespace DeepSeek.Search.Train;
+namespace DeepSeek.Search.Training;
 
 /// <summary>
 /// Derives independent, reproducible random streams from the run's seed and a position (epoch, example), so that every random choice

@@ -1,4 +1,4 @@
-namespace DeepSeek.Search.Train;
+namespace DeepSeek.Search.Training;
 
 /// <summary>
 /// The font the training curves are drawn with. ScottPlot renders through SkiaSharp, which finds fonts through the system's

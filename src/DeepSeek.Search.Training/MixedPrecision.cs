@@ -1,7 +1,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DeepSeek.Search.Train;
+namespace DeepSeek.Search.Training;
 
 /// <summary>
 /// Mixed precision with float32 master weights and bf16 working copies (TorchSharp 0.107 has no autocast): the two copies of every

@@ -1,7 +1,8 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Ingest;
+using DeepSeek.Search.Text.Tokenization;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>
 /// The text of a language-model corpus: a BEIR <c>corpus.jsonl</c>, a generic JSONL file or a folder of .txt/.md/.html files (read by

@@ -1,7 +1,7 @@
 using DeepSeek.Search.Core;
 using static TorchSharp.torch;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Torch.SafeTensors;
 
 /// <summary>
 /// The two 8-bit float formats of safetensors (OCP FP8): <c>F8_E4M3</c> (PyTorch <c>float8_e4m3fn</c>: bias 7, no infinities,

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Training;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>
 /// One row of a language-model training curve: a training row (cross-entropy averaged over the steps since the previous row, the
@@ -76,7 +77,7 @@ public sealed class LmTrainingCurve
     /// <summary>Plots training and validation loss against the step (an empty plot when there are no points yet).</summary>
     public void WritePng(string path, int width = 900, int height = 500)
     {
-        Train.PlotFonts.Ensure();
+        PlotFonts.Ensure();
         var plot = new ScottPlot.Plot();
         plot.Title("Language-model training");
         plot.XLabel("step");

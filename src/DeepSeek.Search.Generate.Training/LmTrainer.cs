@@ -4,14 +4,16 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Encode;
-using DeepSeek.Search.Train;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using DeepSeek.Search.Training;
+using DeepSeek.Search.Torch.SafeTensors;
+using DeepSeek.Search.Torch;
+using DeepSeek.Search.Text.Tokenization;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>
 /// Trains a DeepSeek-V3 mixture-of-experts causal LM from scratch on a corpus (<c>dss train-lm</c>) and writes a Hugging Face
@@ -52,7 +54,7 @@ public static class LmTrainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var (output, work) = RunFolders.Of(options.OutputPath);
-        var (fresh, extending) = RunFolders.Prepare(output, work, options.Resume, options.Overwrite, w => TrainingCheckpoint.List(w).Count > 0);
+        var (fresh, extending) = RunFolders.Prepare(output, work, options.Resume, options.Overwrite, w => Checkpoints.List(w).Count > 0);
         try
         {
             using var run = new Run(options, output, work, extending, progress, cancellation, onFinished);
@@ -131,7 +133,7 @@ public static class LmTrainer
                 LmPrecision.BFloat16 => ScalarType.BFloat16,
                 _ => _device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
             };
-            var checkpoint = _o.Resume ? TrainingCheckpoint.List(_work).LastOrDefault() : default;
+            var checkpoint = _o.Resume ? Checkpoints.List(_work).LastOrDefault() : default;
 
             LoadData(resuming: checkpoint.Path != null);
             _ct.ThrowIfCancellationRequested();
@@ -265,15 +267,7 @@ public static class LmTrainer
 
         LmTrainState CheckState(string checkpointDir)
         {
-            string path = Path.Combine(checkpointDir, TrainingCheckpoint.StateFile);
-            LmTrainState state;
-            try
-            {
-                state = JsonSerializer.Deserialize<LmTrainState>(File.ReadAllText(path), LmTrainState.Json) ?? throw new CheckpointException($"{path}: empty");
-            }
-            catch (JsonException e) { throw new CheckpointException($"{path}: unreadable training state ({e.Message})", e); }
-            if (state.Format != LmTrainState.CurrentFormat)
-                throw new CheckpointException($"{path}: checkpoint format {state.Format}, this build reads {LmTrainState.CurrentFormat}");
+            var state = Checkpoints.ReadState<LmTrainState>(checkpointDir, LmTrainState.Json, s => s.Format, LmTrainState.CurrentFormat);
             if (state.Fingerprint != _fingerprint)
                 throw new InvalidInputException($"cannot resume from {checkpointDir}: it was made with other settings or data (corpus, tokenizer, model size, batch, learning rate, balancing or seed differ)");
             if (state.Step >= _totalSteps && _extending)
@@ -286,7 +280,7 @@ public static class LmTrainer
 
         void Restore(string checkpointDir, LmTrainState state)
         {
-            try { _optimizer.load_state_dict(Path.Combine(checkpointDir, TrainingCheckpoint.OptimizerFile)); }
+            try { _optimizer.load_state_dict(Path.Combine(checkpointDir, Checkpoints.OptimizerFile)); }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or EndOfStreamException)
             {
                 throw new CheckpointException($"{checkpointDir}: unreadable optimizer state ({e.Message})", e);
@@ -456,17 +450,13 @@ public static class LmTrainer
                 TokensSeen = _tokensSeen,
                 TrainSeconds = _trainSeconds,
             };
-            string root = Path.Combine(_work, TrainingCheckpoint.Folder);
-            Directory.CreateDirectory(root);
-            string final = Path.Combine(root, TrainingCheckpoint.NameOf(_step)), tmp = final + ".tmp";
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            DeepSeekCheckpoint.Save(_weights.Master, tmp, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.Fused, DType = SafeTensorsDType.F32 });
-            _optimizer.save_state_dict(Path.Combine(tmp, TrainingCheckpoint.OptimizerFile));
-            _curve.WriteCsv(Path.Combine(tmp, LmTrainingCurve.CsvFile));
-            File.WriteAllText(Path.Combine(tmp, TrainingCheckpoint.StateFile), JsonSerializer.Serialize(state, LmTrainState.Json) + "\n");
-            if (Directory.Exists(final)) Directory.Delete(final, true);
-            Directory.Move(tmp, final);
-            foreach (var old in TrainingCheckpoint.List(_work).SkipLast(_o.KeepCheckpoints)) Directory.Delete(old.Path, true);
+            string final = Checkpoints.Save(_work, _step, _o.KeepCheckpoints, tmp =>
+            {
+                DeepSeekCheckpoint.Save(_weights.Master, tmp, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.Fused, DType = SafeTensorsDType.F32 });
+                _optimizer.save_state_dict(Path.Combine(tmp, Checkpoints.OptimizerFile));
+                _curve.WriteCsv(Path.Combine(tmp, LmTrainingCurve.CsvFile));
+                Checkpoints.WriteState(tmp, state, LmTrainState.Json);
+            });
             _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
             _progress?.Report(new LmTrainProgress("checkpoint", _step, _totalSteps, $"checkpoint {Path.GetFileName(final)}"));
         }

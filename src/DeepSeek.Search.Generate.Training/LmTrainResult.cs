@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>
 /// A progress report of <see cref="LmTrainer"/>. Stages: <c>prepare</c> (a message), <c>train</c> (Done of Total steps, with the

@@ -1,6 +1,6 @@
 using DeepSeek.Search.Core;
 
-namespace DeepSeek.Search.Retrieve.Fusion;
+namespace DeepSeek.Search.Core.Fusion;
 
 /// <summary>
 /// Reciprocal rank fusion (Cormack, Clarke and Büttcher, SIGIR 2009): score(d) = Σ_lists 1 / (k + rank_list(d)),

@@ -1,6 +1,7 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Text.Tokenization;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>How the learning rate moves after warmup.</summary>
 public enum LmSchedule { Cosine, Linear, Constant }

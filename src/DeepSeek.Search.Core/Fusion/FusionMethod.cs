@@ -1,4 +1,4 @@
-namespace DeepSeek.Search.Retrieve.Fusion;
+namespace DeepSeek.Search.Core.Fusion;
 
 /// <summary>How hybrid search merges the lexical and dense lists.</summary>
 public enum FusionMethod

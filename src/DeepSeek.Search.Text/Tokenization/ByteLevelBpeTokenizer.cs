@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DeepSeek.Search.Core;
 
-namespace DeepSeek.Search.Generate;
+namespace DeepSeek.Search.Text.Tokenization;
 
 /// <summary>A token of <c>added_tokens</c> in <c>tokenizer.json</c> (special or not): matched in the raw text before pre-tokenisation.</summary>
 public sealed record AddedToken(int Id, string Content, bool Special, bool LeftStrip = false, bool RightStrip = false, bool SingleWord = false);
@@ -196,7 +196,7 @@ public sealed class ByteLevelBpeTokenizer
     /// The byte-level words of <paramref name="text"/> that the BPE model sees: normalizers and pre-tokenizers applied, added tokens
     /// treated as plain text (what <see cref="BpeTrainer"/> counts, so learned merges apply to exactly these pieces).
     /// </summary>
-    internal List<string> PreTokenize(string text)
+    public List<string> PreTokenize(string text)
     {
         string normalized = text;
         foreach (var n in _normalizers) normalized = n(normalized);
@@ -206,7 +206,7 @@ public sealed class ByteLevelBpeTokenizer
     }
 
     /// <summary>The 256 characters GPT-2's byte-level alphabet maps the bytes 0..255 to.</summary>
-    internal static IReadOnlyList<char> ByteAlphabet => ByteToChar;
+    public static IReadOnlyList<char> ByteAlphabet => ByteToChar;
 
     /// <summary>Text of <paramref name="ids"/>: byte-level pieces are joined and decoded as UTF-8 (invalid bytes become U+FFFD).</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
@@ -436,7 +436,7 @@ public sealed class ByteLevelBpeTokenizer
     }
 
     /// <summary>HF <c>SplitDelimiterBehavior</c> over code points; empty pieces are dropped.</summary>
-    internal static List<string> Split(string s, Regex regex, string behavior, bool invert)
+    public static List<string> Split(string s, Regex regex, string behavior, bool invert)
     {
         var view = CategoryPreservingText.Create(s);
         var spans = new List<(int Start, int End, bool Match)>();

@@ -1,6 +1,6 @@
 using DeepSeek.Search.Core;
 
-namespace DeepSeek.Search.Retrieve.Fusion;
+namespace DeepSeek.Search.Core.Fusion;
 
 /// <summary>Top-n of a score table: score descending, then document id ascending (ordinal) for ties.</summary>
 internal static class Ranking

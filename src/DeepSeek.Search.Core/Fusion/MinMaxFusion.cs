@@ -1,6 +1,6 @@
 using DeepSeek.Search.Core;
 
-namespace DeepSeek.Search.Retrieve.Fusion;
+namespace DeepSeek.Search.Core.Fusion;
 
 /// <summary>
 /// Convex combination of min-max normalised scores: score(d) = α · dense'(d) + (1 − α) · lexical'(d), where each

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using DeepSeek.Search.Core;
+
+namespace DeepSeek.Search.Training;
+
+/// <summary>
+/// The checkpoint folders of a training run, shared by every trainer: <c>checkpoints/step-NNNNNNN/</c> under the run's work folder,
+/// each holding the model's weights (written by the trainer), <c>optimizer.bin</c> (TorchSharp's optimizer state) and
+/// <c>state.json</c> (the trainer's state record). A checkpoint is written into a <c>.tmp</c> folder and renamed, so the newest
+/// complete one (a folder with its <c>state.json</c>) is always loadable; older ones beyond a count are deleted.
+/// </summary>
+public static class Checkpoints
+{
+    public const string Folder = "checkpoints", StateFile = "state.json", OptimizerFile = "optimizer.bin";
+
+    public static string NameOf(long step) => "step-" + step.ToString("D7", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Writes checkpoint <paramref name="step"/> of the run in <paramref name="workDir"/>: <paramref name="writeContents"/> fills a
+    /// temporary folder, which is then renamed into place; all but the newest <paramref name="keep"/> are removed. Returns its folder.
+    /// </summary>
+    public static string Save(string workDir, long step, int keep, Action<string> writeContents)
+    {
+        string root = Path.Combine(workDir, Folder);
+        Directory.CreateDirectory(root);
+        string final = Path.Combine(root, NameOf(step));
+        string tmp = final + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        writeContents(tmp);
+        if (Directory.Exists(final)) Directory.Delete(final, true);
+        Directory.Move(tmp, final);
+        foreach (var old in List(workDir).SkipLast(keep)) Directory.Delete(old.Path, true);
+        return final;
+    }
+
+    /// <summary>Complete checkpoints of a run folder, oldest first.</summary>
+    public static IReadOnlyList<(long Step, string Path)> List(string workDir)
+    {
+        string root = Path.Combine(workDir, Folder);
+        if (!Directory.Exists(root)) return [];
+        var list = new List<(long, string)>();
+        foreach (var d in Directory.GetDirectories(root))
+        {
+            string name = Path.GetFileName(d);
+            if (name.StartsWith("step-", StringComparison.Ordinal) && long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out long step)
+                && File.Exists(Path.Combine(d, StateFile)))
+                list.Add((step, d));
+        }
+        return list.OrderBy(x => x.Item1).ToList();
+    }
+
+    /// <summary>Writes a checkpoint's state record.</summary>
+    public static void WriteState<T>(string checkpointDir, T state, JsonSerializerOptions json) =>
+        File.WriteAllText(Path.Combine(checkpointDir, StateFile), JsonSerializer.Serialize(state, json) + "\n");
+
+    /// <summary>
+    /// Reads a checkpoint's state record; an unreadable one, or one of another <paramref name="currentFormat"/>, is a
+    /// <see cref="CheckpointException"/> naming the file.
+    /// </summary>
+    public static T ReadState<T>(string checkpointDir, JsonSerializerOptions json, Func<T, int> format, int currentFormat) where T : class
+    {
+        string path = Path.Combine(checkpointDir, StateFile);
+        T state;
+        try
+        {
+            state = JsonSerializer.Deserialize<T>(File.ReadAllText(path), json) ?? throw new CheckpointException($"{path}: empty");
+        }
+        catch (JsonException e) { throw new CheckpointException($"{path}: unreadable training state ({e.Message})", e); }
+        if (format(state) != currentFormat)
+            throw new CheckpointException($"{path}: checkpoint format {format(state)}, this build reads {currentFormat}");
+        return state;
+    }
+}
