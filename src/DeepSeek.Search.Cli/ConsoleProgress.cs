@@ -1,45 +1,59 @@
-using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Core.Progress;
 using Spectre.Console;
 
 namespace DeepSeek.Search.Cli;
 
 /// <summary>
-/// Shows build progress: live bars (one per stage) on an interactive terminal, otherwise lines on stderr (a stage's first
-/// report, every 10% of a known total, and each doubling of a count whose total is not known yet), so logs of `make run`
-/// and CI stay readable. Stages may interleave (a streaming build reads and encodes at once); a stage is finished when it
+/// The one progress renderer of every long verb (index, train, train-lm): live bars (one per counted stage) on an interactive
+/// terminal, otherwise lines on stderr, so logs of `make run` and CI stay readable. What it shows follows the event's type
+/// (<see cref="ProgressEvent"/>): a <see cref="ProgressNote"/> is a line; a <see cref="ProgressCount"/> a bar, or in a log a line at
+/// its first report, every 10% of a known total and each doubling of an unknown one; a <see cref="ProgressStep"/> a bar with its
+/// summary, or in a log its line. Stages may interleave (a streaming build reads and encodes at once); a stage is finished when it
 /// reports its total, or when the work ends.
 /// </summary>
 static class ConsoleProgress
 {
-    public static T Run<T>(Func<IProgress<BuildProgress>, T> work)
+    public static T Run<T>(Func<IProgress<ProgressEvent>, T> work)
     {
         if (Console.IsErrorRedirected || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
             return work(new LineProgress());
 
         return AnsiConsole.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                var tasks = new Dictionary<string, ProgressTask>();
-                var result = work(new InlineProgress(p =>
+                var bars = new Dictionary<string, ProgressTask>();
+                var result = work(new InlineProgress(e =>
                 {
-                    if (!tasks.TryGetValue(p.Stage, out var t))
-                        tasks[p.Stage] = t = ctx.AddTask(p.Stage, maxValue: Math.Max(1, p.Total));
-                    if (p.Total > 0)
+                    switch (e)
                     {
-                        t.IsIndeterminate = false;
-                        t.Description = p.Stage;
-                        t.MaxValue = p.Total;
-                        t.Value = p.Done;
-                    }
-                    else
-                    {
-                        t.IsIndeterminate = true;
-                        t.Description = $"{p.Stage} {p.Done:N0}";
+                        case ProgressStep { HasBar: false } s:
+                            AnsiConsole.MarkupLine("[grey]" + Markup.Escape(s.Line) + "[/]");
+                            break;
+                        case ProgressCount c:
+                            if (!bars.TryGetValue(c.Stage, out var bar))
+                                bars[c.Stage] = bar = ctx.AddTask(Markup.Escape(c.Label), maxValue: Math.Max(1, c.Total));
+                            if (c.Total > 0)
+                            {
+                                bar.IsIndeterminate = false;
+                                bar.MaxValue = c.Total;
+                                bar.Value = c.Done;
+                                bar.Description = Markup.Escape(c is ProgressStep step ? step.Summary : c.Label);
+                            }
+                            else
+                            {
+                                bar.IsIndeterminate = true;
+                                bar.Description = Markup.Escape($"{c.Label} {c.Done:N0}");
+                            }
+                            if (c is ProgressStep { Echo: true } echoed) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(echoed.Line) + "[/]");
+                            break;
+                        case ProgressNote n:
+                            AnsiConsole.MarkupLine("[grey]" + Markup.Escape(n.Message) + "[/]");
+                            break;
                     }
                 }));
-                foreach (var t in tasks.Values)
+                foreach (var t in bars.Values)
                 {
                     t.IsIndeterminate = false;
                     t.Value = t.MaxValue;
@@ -48,24 +62,35 @@ static class ConsoleProgress
             });
     }
 
-    sealed class InlineProgress(Action<BuildProgress> report) : IProgress<BuildProgress>
+    sealed class InlineProgress(Action<ProgressEvent> report) : IProgress<ProgressEvent>
     {
-        public void Report(BuildProgress value) => report(value);
+        public void Report(ProgressEvent value) => report(value);
     }
 
-    sealed class LineProgress : IProgress<BuildProgress>
+    sealed class LineProgress : IProgress<ProgressEvent>
     {
-        // per stage: the last decile printed (known total), or the count last printed (unknown total)
+        // per counted stage: the last decile printed (known total), or the count last printed (unknown total)
         readonly Dictionary<string, (int Decile, long Done)> _printed = new();
 
-        public void Report(BuildProgress p)
+        public void Report(ProgressEvent e)
         {
-            int decile = p.Total > 0 ? (int)(10 * p.Done / p.Total) : -1;
-            bool print = !_printed.TryGetValue(p.Stage, out var last)
-                || (p.Total > 0 ? decile > last.Decile : p.Done >= 2 * Math.Max(1, last.Done));
-            if (!print) return;
-            Console.Error.WriteLine(p.Total > 0 ? $"  {p.Stage,-7} {p.Done,9:N0} / {p.Total:N0}" : $"  {p.Stage,-7} {p.Done,9:N0}");
-            _printed[p.Stage] = (decile, p.Done);
+            switch (e)
+            {
+                case ProgressStep s:
+                    Console.Error.WriteLine("  " + s.Line);
+                    break;
+                case ProgressCount { Logged: true } p:
+                    int decile = p.Total > 0 ? (int)(10 * p.Done / p.Total) : -1;
+                    bool print = !_printed.TryGetValue(p.Stage, out var last)
+                        || (p.Total > 0 ? decile > last.Decile : p.Done >= 2 * Math.Max(1, last.Done));
+                    if (!print) return;
+                    Console.Error.WriteLine(p.Total > 0 ? $"  {p.Stage,-7} {p.Done,9:N0} / {p.Total:N0}" : $"  {p.Stage,-7} {p.Done,9:N0}");
+                    _printed[p.Stage] = (decile, p.Done);
+                    break;
+                case ProgressNote n:
+                    Console.Error.WriteLine("  " + n.Message);
+                    break;
+            }
         }
     }
 }
