@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace DeepSeek.Search.Text.Tokenization;
+namespace DeepSeek.Search.Text.Tokenization.ByteLevelBpe;
 
 /// <summary>
 /// .NET regular expressions see UTF-16 code units, so <c>\p{S}</c> or <c>\p{L}</c> never match a character outside the BMP (an emoji, a
