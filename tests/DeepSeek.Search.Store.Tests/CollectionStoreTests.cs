@@ -55,6 +55,20 @@ public class CollectionStoreTests
     }
 
     [Fact]
+    public void A_snapshot_is_a_gen_folder_named_by_CURRENT_and_the_manifest_generation_field()
+    {
+        using var tmp = new TempDir();
+        var store = CollectionStore.At(tmp.Path, "c5");
+        Snapshot s;
+        using (var w = store.BeginSnapshot()) s = w.Commit(NewManifest(1));
+        var name = Path.GetFileName(s.Directory);
+        Assert.StartsWith("gen-", name);
+        Assert.Equal(name + "\n", File.ReadAllText(Path.Combine(store.Directory, CollectionStore.CurrentFileName)));
+        Assert.Contains($"\"generation\": \"{name}\"", File.ReadAllText(Path.Combine(s.Directory, CollectionStore.ManifestFileName)));
+        Assert.Equal(name, store.OpenCurrent().Manifest.Snapshot);
+    }
+
+    [Fact]
     public void Abandoned_build_leaves_previous_generation_serving()
     {
         using var tmp = new TempDir();
