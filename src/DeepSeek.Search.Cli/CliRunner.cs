@@ -25,7 +25,7 @@ static class CliRunner
         }
         catch (SearchException e)
         {
-            Console.Error.WriteLine($"dss: error: {OneLine(e.Message)}");
+            Console.Error.WriteLine($"dss: error: {OneLine(CliErrors.Describe(e))}");
             return ExitBadInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

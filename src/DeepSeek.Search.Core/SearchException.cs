@@ -11,6 +11,33 @@ public class SearchException : Exception
 public class InvalidInputException : SearchException
 {
     public InvalidInputException(string message, Exception? inner = null) : base(message, inner) { }
+
+    /// <summary>
+    /// The setting the problem is about, in library terms (e.g. <c>mode</c>), when it is about one; null otherwise.
+    /// Front ends use it to name their own option (a CLI flag, a request field) alongside the message.
+    /// </summary>
+    public string? Setting { get; init; }
+}
+
+/// <summary>
+/// A dense or hybrid search of a collection that has no dense index (it was built without an encoder): only a BM25
+/// search can serve it. <see cref="InvalidInputException.Setting"/> is <c>mode</c>.
+/// </summary>
+public sealed class NoDenseIndexException : InvalidInputException
+{
+    /// <summary>The collection that was searched.</summary>
+    public string Collection { get; }
+
+    /// <summary>The search mode that was asked for, in lower case (<c>dense</c> or <c>hybrid</c>).</summary>
+    public string Mode { get; }
+
+    public NoDenseIndexException(string collection, string mode)
+        : base($"collection '{collection}' has no dense index (it was built without an encoder), so search mode '{mode}' cannot serve it; use search mode bm25")
+    {
+        Collection = collection;
+        Mode = mode;
+        Setting = "mode";
+    }
 }
 
 /// <summary>A record in an input file that cannot be parsed; carries the file and 1-based line.</summary>

@@ -4,9 +4,9 @@ using DeepSeek.Search.Core;
 namespace DeepSeek.Search.Store;
 
 /// <summary>
-/// The on-disk home of a collection: <c>ROOT/NAME/</c> holds generation folders <c>gen-*</c> and a <c>CURRENT</c> file
-/// naming the committed one. A build writes a new generation in a <c>.building-*</c> folder and switches
-/// <c>CURRENT</c> to it with an atomic rename; readers resolve <c>CURRENT</c> once and see one complete generation.
+/// The on-disk home of a collection: <c>ROOT/NAME/</c> holds snapshot folders <c>gen-*</c> and a <c>CURRENT</c> file
+/// naming the committed one. A build writes a new snapshot in a <c>.building-*</c> folder and switches
+/// <c>CURRENT</c> to it with an atomic rename; readers resolve <c>CURRENT</c> once and see one complete snapshot.
 /// An interrupted build leaves only a <c>.building-*</c> folder behind, which the next build removes.
 /// </summary>
 public sealed partial class CollectionStore
@@ -17,8 +17,8 @@ public sealed partial class CollectionStore
     public const string DenseFileName = "dense.faiss";
     public const string DocumentStoreFileName = "documents.sqlite";
 
-    /// <summary>Generations kept besides the current one, so a reader that resolved the previous CURRENT can finish.</summary>
-    public const int GenerationsKept = 1;
+    /// <summary>Snapshots kept besides the current one, so a reader that resolved the previous CURRENT can finish.</summary>
+    public const int SnapshotsKept = 1;
 
     public string Root { get; }
     public string Name { get; }
@@ -45,7 +45,7 @@ public sealed partial class CollectionStore
     public bool Exists => File.Exists(Path.Combine(Directory, CurrentFileName));
 
     /// <summary>Resolves CURRENT and reads its manifest. Unknown collection → <see cref="CollectionNotFoundException"/>.</summary>
-    public Generation OpenCurrent()
+    public Snapshot OpenCurrent()
     {
         var current = Path.Combine(Directory, CurrentFileName);
         string name;
@@ -57,14 +57,14 @@ public sealed partial class CollectionStore
         if (!System.IO.Directory.Exists(dir))
             throw new IndexCorruptException($"{current} names generation {name}, which is missing");
         var manifest = Manifest.Read(Path.Combine(dir, ManifestFileName));
-        return new Generation(dir, manifest);
+        return new Snapshot(dir, manifest);
     }
 
     /// <summary>
-    /// Starts writing a new generation. Only one build per collection runs at a time (an exclusive lock file);
-    /// dispose the writer without <see cref="GenerationWriter.Commit"/> to throw the partial build away.
+    /// Starts writing a new snapshot. Only one build per collection runs at a time (an exclusive lock file);
+    /// dispose the writer without <see cref="SnapshotWriter.Commit"/> to throw the partial build away.
     /// </summary>
-    public GenerationWriter BeginGeneration()
+    public SnapshotWriter BeginSnapshot()
     {
         System.IO.Directory.CreateDirectory(Directory);
         FileStream lockStream;
@@ -77,13 +77,13 @@ public sealed partial class CollectionStore
             throw new InvalidInputException($"collection '{Name}' is being built by another process (lock held on {Path.Combine(Directory, ".lock")})");
         }
         RemoveAbandonedBuilds();
-        // Generation names sort in build order: a sequence number first, then the UTC time for people.
+        // Snapshot folder names sort in build order: a sequence number first, then the UTC time for people.
         long next = 1 + System.IO.Directory.EnumerateDirectories(Directory, "gen-*")
             .Select(d => Path.GetFileName(d)!.Split('-'))
             .Select(parts => parts.Length > 1 && long.TryParse(parts[1], out var n) ? n : 0)
             .DefaultIfEmpty(0).Max();
         var id = $"{next:D6}-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
-        return new GenerationWriter(this, id, lockStream);
+        return new SnapshotWriter(this, id, lockStream);
     }
 
     void RemoveAbandonedBuilds()
@@ -92,14 +92,14 @@ public sealed partial class CollectionStore
             TryDelete(dir);
     }
 
-    /// <summary>Removes generations older than the current one beyond <see cref="GenerationsKept"/>.</summary>
-    internal void PruneGenerations(string currentName)
+    /// <summary>Removes snapshots older than the current one beyond <see cref="SnapshotsKept"/>.</summary>
+    internal void PruneSnapshots(string currentName)
     {
         var old = System.IO.Directory.EnumerateDirectories(Directory, "gen-*")
             .Select(Path.GetFileName).OfType<string>()
             .Where(n => n != currentName)
             .OrderByDescending(n => n, StringComparer.Ordinal)
-            .Skip(GenerationsKept);
+            .Skip(SnapshotsKept);
         foreach (var n in old) TryDelete(Path.Combine(Directory, n));
     }
 

@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace DeepSeek.Search.Store;
 
 /// <summary>
-/// The document store of one generation (SQLite): id → title, text, metadata; and chunk id → (document, span).
+/// The document store of one snapshot (SQLite): id → title, text, metadata; and chunk id → (document, span).
 /// Chunk ids are dense 0..n-1 in insertion order, so the chunk → document map is held in memory as an array.
 /// Opened read-only by searchers; written once by a <see cref="DocumentStoreWriter"/>.
 /// </summary>

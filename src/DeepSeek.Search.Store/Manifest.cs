@@ -5,7 +5,7 @@ using DeepSeek.Search.Core;
 namespace DeepSeek.Search.Store;
 
 /// <summary>
-/// What one committed generation of a collection holds: written last, as manifest.json, so a generation
+/// What one committed snapshot of a collection holds: written last, as manifest.json, so a snapshot
 /// without one is incomplete by definition. Readers check <see cref="FormatVersion"/> and the encoder identity
 /// against what they are about to use; a mismatch is an error, never a guess.
 /// </summary>
@@ -15,7 +15,9 @@ public sealed record Manifest
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public required string Collection { get; init; }
-    public required string Generation { get; init; }
+    /// <summary>The snapshot's folder name, <c>gen-ID</c> (the manifest field is <c>generation</c>).</summary>
+    [JsonPropertyName("generation")]
+    public required string Snapshot { get; init; }
     public required DateTime CreatedUtc { get; init; }
     public string? Source { get; init; }
     public required long Documents { get; init; }

@@ -141,6 +141,15 @@ public class CliBadInputTests(CliFixture f) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void Dense_search_on_a_lexical_collection_names_the_flags()
+    {
+        IndexGood("lexflags");
+        var r = Dss.Fails("no dense index", "search", "-c", "lexflags", "-q", "p53", "--mode", "hybrid", "--index-root", Root);
+        Assert.Contains("dss: error: collection 'lexflags' has no dense index (it was built without --encoder); use --mode bm25\n",
+            r.Stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void Bad_option_values()
     {
         IndexGood("badopts");

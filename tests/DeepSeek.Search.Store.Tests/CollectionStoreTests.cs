@@ -8,7 +8,7 @@ public class CollectionStoreTests
 {
     static Manifest NewManifest(long docs) => new()
     {
-        Collection = "", Generation = "", CreatedUtc = DateTime.UtcNow, Documents = docs,
+        Collection = "", Snapshot = "", CreatedUtc = DateTime.UtcNow, Documents = docs,
         Lexical = new Manifest.LexicalSection("english", 0.9f, 0.4f, "contents"),
     };
 
@@ -36,7 +36,7 @@ public class CollectionStoreTests
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c1");
         string first;
-        using (var w = store.BeginGeneration())
+        using (var w = store.BeginSnapshot())
         {
             File.WriteAllText(Path.Combine(w.Directory, "payload.txt"), "one");
             first = w.Commit(NewManifest(1)).Directory;
@@ -45,7 +45,7 @@ public class CollectionStoreTests
         Assert.Equal(3, store.OpenCurrent().Manifest.FileSizes["payload.txt"]);
 
         for (int i = 2; i <= 3; i++)
-            using (var w = store.BeginGeneration()) w.Commit(NewManifest(i));
+            using (var w = store.BeginSnapshot()) w.Commit(NewManifest(i));
 
         var current = store.OpenCurrent();
         Assert.Equal(3, current.Manifest.Documents);
@@ -55,13 +55,27 @@ public class CollectionStoreTests
     }
 
     [Fact]
+    public void A_snapshot_is_a_gen_folder_named_by_CURRENT_and_the_manifest_generation_field()
+    {
+        using var tmp = new TempDir();
+        var store = CollectionStore.At(tmp.Path, "c5");
+        Snapshot s;
+        using (var w = store.BeginSnapshot()) s = w.Commit(NewManifest(1));
+        var name = Path.GetFileName(s.Directory);
+        Assert.StartsWith("gen-", name);
+        Assert.Equal(name + "\n", File.ReadAllText(Path.Combine(store.Directory, CollectionStore.CurrentFileName)));
+        Assert.Contains($"\"generation\": \"{name}\"", File.ReadAllText(Path.Combine(s.Directory, CollectionStore.ManifestFileName)));
+        Assert.Equal(name, store.OpenCurrent().Manifest.Snapshot);
+    }
+
+    [Fact]
     public void Abandoned_build_leaves_previous_generation_serving()
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c2");
-        using (var w = store.BeginGeneration()) w.Commit(NewManifest(7));
+        using (var w = store.BeginSnapshot()) w.Commit(NewManifest(7));
 
-        using (var w = store.BeginGeneration())
+        using (var w = store.BeginSnapshot())
         {
             File.WriteAllText(Path.Combine(w.Directory, "half.bin"), "partial");
             // no commit: simulated failure mid-build
@@ -75,12 +89,12 @@ public class CollectionStoreTests
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c3");
-        using (var w = store.BeginGeneration()) w.Commit(NewManifest(2));
+        using (var w = store.BeginSnapshot()) w.Commit(NewManifest(2));
         var crashed = Path.Combine(store.Directory, ".building-crashed");
         Directory.CreateDirectory(crashed);
         File.WriteAllText(Path.Combine(crashed, "manifest.json"), "{ half");
         Assert.Equal(2, store.OpenCurrent().Manifest.Documents);
-        using (var w = store.BeginGeneration()) Assert.False(Directory.Exists(crashed));
+        using (var w = store.BeginSnapshot()) Assert.False(Directory.Exists(crashed));
     }
 
     [Fact]
@@ -88,8 +102,8 @@ public class CollectionStoreTests
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c4");
-        using var first = store.BeginGeneration();
-        Assert.Throws<InvalidInputException>(() => store.BeginGeneration());
+        using var first = store.BeginSnapshot();
+        Assert.Throws<InvalidInputException>(() => store.BeginSnapshot());
     }
 
     [Fact]
@@ -97,8 +111,8 @@ public class CollectionStoreTests
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c5");
-        Generation g;
-        using (var w = store.BeginGeneration()) g = w.Commit(NewManifest(1));
+        Snapshot g;
+        using (var w = store.BeginSnapshot()) g = w.Commit(NewManifest(1));
         File.WriteAllText(Path.Combine(g.Directory, CollectionStore.ManifestFileName), "{\"format_version\": 1, \"documents\": ");
         var e = Assert.Throws<IndexCorruptException>(() => store.OpenCurrent());
         Assert.Contains("manifest", e.Message);
@@ -112,7 +126,7 @@ public class CollectionStoreTests
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c6");
-        using (var w = store.BeginGeneration()) w.Commit(NewManifest(1) with { FormatVersion = 99 });
+        using (var w = store.BeginSnapshot()) w.Commit(NewManifest(1) with { FormatVersion = 99 });
         Assert.Throws<IndexMismatchException>(() => store.OpenCurrent());
     }
 }

@@ -70,7 +70,7 @@ static class IndexCommand
             var m = gen.Manifest;
             Console.WriteLine($"indexed {m.Documents:N0} documents" +
                 (m.Dense is { } d ? $", {m.Chunks:N0} chunks as {d.Dimension}-d vectors ({d.Factory})" : " (BM25 only)") +
-                $" into '{m.Collection}' generation {m.Generation} in {sw.Elapsed.TotalSeconds:F1} s");
+                $" into '{m.Collection}' generation {m.Snapshot} in {sw.Elapsed.TotalSeconds:F1} s");
             if (source.Report.Skipped > 0)
                 Console.WriteLine($"skipped {source.Report.Skipped:N0} malformed record(s); use --strict to stop at the first");
             return CliRunner.ExitOk;

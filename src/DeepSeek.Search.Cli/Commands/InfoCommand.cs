@@ -19,7 +19,7 @@ static class InfoCommand
             if (pr.GetValue(json)) { Console.WriteLine(m.ToJson()); return CliRunner.ExitOk; }
             long total = m.FileSizes.Values.Sum();
             Console.WriteLine($"collection   {m.Collection}");
-            Console.WriteLine($"generation   {m.Generation}  ({gen.Directory})");
+            Console.WriteLine($"generation   {m.Snapshot}  ({gen.Directory})");
             Console.WriteLine($"created      {m.CreatedUtc:yyyy-MM-dd HH:mm:ss} UTC");
             Console.WriteLine($"source       {m.Source}");
             Console.WriteLine($"documents    {m.Documents:N0}");

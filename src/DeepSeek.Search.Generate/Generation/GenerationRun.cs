@@ -58,8 +58,8 @@ public static class GenerationRun
     public static GenerationReport Execute(GenerationRequest request, Action<GeneratedToken>? onToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Prompts.Count == 0 && request.PromptIds.Count == 0) throw new InvalidInputException("nothing to generate from: pass --prompt TEXT or --prompt-ids 1,2,3");
-        if (request.Prompts.Count > 0 && request.PromptIds.Count > 0) throw new InvalidInputException("--prompt and --prompt-ids exclude each other");
+        if (request.Prompts.Count == 0 && request.PromptIds.Count == 0) throw new InvalidInputException("nothing to generate from: the request has neither text prompts nor prompt token ids") { Setting = "prompts" };
+        if (request.Prompts.Count > 0 && request.PromptIds.Count > 0) throw new InvalidInputException("a request takes text prompts or prompt token ids, not both") { Setting = "prompts" };
         request.Options.Validate();
         using var generator = DeepSeekGenerator.Load(request.ModelDirectory, request.Model);
         var prompts = new List<int[]>(request.PromptIds);

@@ -6,7 +6,7 @@ namespace DeepSeek.Search.Retrieve.Collections;
 /// <summary>How a collection is built. Without <see cref="EncoderPath"/> the collection is lexical only.</summary>
 public sealed record BuildOptions
 {
-    /// <summary>A Hugging Face BERT folder (config.json + model.safetensors + vocab); copied into the generation.</summary>
+    /// <summary>A Hugging Face BERT folder (config.json + model.safetensors + vocab); copied into the snapshot.</summary>
     public string? EncoderPath { get; init; }
     /// <summary>Word-piece tokens per chunk; 0 = as many as the encoder's document length allows.</summary>
     public int ChunkTokens { get; init; }

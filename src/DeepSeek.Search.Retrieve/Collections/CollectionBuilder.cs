@@ -5,12 +5,12 @@ using DeepSeek.Search.Store;
 namespace DeepSeek.Search.Retrieve.Collections;
 
 /// <summary>
-/// Builds one new generation of a collection from a document stream: document store, Lucene BM25 index, and,
+/// Builds one new snapshot of a collection from a document stream: document store, Lucene BM25 index, and,
 /// with an encoder, chunk embeddings in a FAISS inner-product index. The stream is read once and nothing is held per
 /// document: each document goes to the store, the Lucene writer and the chunker as it is read, and chunks are encoded
 /// and indexed a slice at a time (<see cref="DenseIndexBuilder"/>), so memory does not grow with the collection.
-/// Everything is written inside the generation's build folder and made visible by one atomic commit; any failure (bad
-/// input, cancellation, a FAISS or encoder error) throws and leaves the previously committed generation serving.
+/// Everything is written inside the snapshot's build folder and made visible by one atomic commit; any failure (bad
+/// input, cancellation, a FAISS or encoder error) throws and leaves the previously committed snapshot serving.
 /// <para>
 /// Progress stages: <c>read</c> (documents; total 0 until the stream ends), <c>encode</c> (chunks, likewise),
 /// <c>bm25</c> (the Lucene commit), <c>train</c> (only for a factory that needs it), <c>faiss</c> (the index written).
@@ -20,12 +20,12 @@ public static class CollectionBuilder
 {
     public const string EncoderFolderName = "encoder";
 
-    public static Generation Build(CollectionStore store, IEnumerable<Document> documents, BuildOptions options,
+    public static Snapshot Build(CollectionStore store, IEnumerable<Document> documents, BuildOptions options,
         IProgress<BuildProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(documents);
         options.Validate();
-        using var writer = store.BeginGeneration();
+        using var writer = store.BeginSnapshot();
         using var ds = new DocumentStoreWriter(writer.DocumentStorePath);
         using var lexical = LexicalIndexWriter.Open(writer.LexicalPath, options.Bm25);
         using var dense = options.EncoderPath != null
@@ -54,7 +54,7 @@ public static class CollectionBuilder
         var manifest = new Manifest
         {
             Collection = store.Name,
-            Generation = writer.GenerationName,
+            Snapshot = writer.SnapshotName,
             CreatedUtc = DateTime.UtcNow,
             Source = options.Source,
             Documents = count,

@@ -8,7 +8,7 @@ using DeepSeek.Search.Store;
 namespace DeepSeek.Search.Retrieve.Collections;
 
 /// <summary>
-/// Searches one committed generation of a collection: BM25 over Lucene, dense over FAISS chunk vectors (a document
+/// Searches one committed snapshot of a collection: BM25 over Lucene, dense over FAISS chunk vectors (a document
 /// scores as its best chunk), or both fused. Opened once, used for many queries; not thread-safe for concurrent
 /// dense queries on one encoder.
 /// </summary>
@@ -19,21 +19,21 @@ public sealed class CollectionSearcher : IDisposable
     readonly FaissIndex? _dense;
     readonly TextEncoder? _encoder;
 
-    CollectionSearcher(Generation generation, LexicalIndex lexical, DocumentStore documents, FaissIndex? dense, TextEncoder? encoder)
+    CollectionSearcher(Snapshot snapshot, LexicalIndex lexical, DocumentStore documents, FaissIndex? dense, TextEncoder? encoder)
     {
-        Generation = generation;
+        Snapshot = snapshot;
         _lexical = lexical;
         _documents = documents;
         _dense = dense;
         _encoder = encoder;
     }
 
-    public Generation Generation { get; }
-    public Manifest Manifest => Generation.Manifest;
+    public Snapshot Snapshot { get; }
+    public Manifest Manifest => Snapshot.Manifest;
     public bool HasDense => _dense != null;
 
     /// <summary>
-    /// Opens the current generation. <paramref name="encoderPath"/> overrides the encoder stored with the index; its
+    /// Opens the current snapshot. <paramref name="encoderPath"/> overrides the encoder stored with the index; its
     /// identity and dimension must match what the index was built with. <paramref name="denseParameters"/> are FAISS
     /// search-time parameters such as "efSearch=128" (HNSW) or "nprobe=16" (IVF).
     /// </summary>
@@ -114,7 +114,7 @@ public sealed class CollectionSearcher : IDisposable
             throw new InvalidInputException($"query of {query.Length} characters is longer than the limit of {options.MaxQueryChars}");
         var mode = options.Mode ?? (HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
         if (mode != SearchMode.Bm25 && !HasDense)
-            throw new InvalidInputException($"collection '{Manifest.Collection}' has no dense index (it was built without --encoder); use --mode bm25");
+            throw new NoDenseIndexException(Manifest.Collection, mode.ToString().ToLowerInvariant());
         int depth = Math.Max(options.Depth, options.K);
         return mode switch
         {

@@ -48,7 +48,7 @@ sealed class DenseIndexBuilder : IDisposable
     }
 
     /// <summary>
-    /// Copies the encoder into <paramref name="encoderCopy"/> (the generation's encoder folder), loads it from there, and
+    /// Copies the encoder into <paramref name="encoderCopy"/> (the snapshot's encoder folder), loads it from there, and
     /// creates the empty FAISS index. Throws for a chunk window that does not fit the encoder or a factory FAISS rejects.
     /// </summary>
     public static DenseIndexBuilder Start(string encoderCopy, BuildOptions options, DocumentStoreWriter store, IProgress<BuildProgress>? progress)

@@ -87,7 +87,7 @@ public class CollectionBuilderTests
         Assert.ThrowsAny<OperationCanceledException>(() =>
             CollectionBuilder.Build(store, Docs.Concat([new Document("d", "", "new")]), new BuildOptions { EncoderPath = enc, ChunkTokens = 8, ChunkOverlap = 2 }, progress, cts.Token));
         var current = store.OpenCurrent();
-        Assert.Equal(first.Manifest.Generation, current.Manifest.Generation);
+        Assert.Equal(first.Manifest.Snapshot, current.Manifest.Snapshot);
         Assert.Equal(3, current.Manifest.Documents);
         Assert.Empty(Directory.GetDirectories(store.Directory, ".building-*"));
     }
@@ -116,7 +116,7 @@ public class CollectionBuilderTests
     static BuildOptions Dense(string encoder) => new() { EncoderPath = encoder, ChunkTokens = 16, ChunkOverlap = 4 };
 
     /// <summary>Every vector of a built generation by chunk id: inner products with the unit vectors give its coordinates.</summary>
-    static float[][] Vectors(Generation gen, string? parameters = null)
+    static float[][] Vectors(Snapshot gen, string? parameters = null)
     {
         using var index = FaissIndex.Read(gen.DensePath);
         if (parameters != null) index.SetSearchParameters(parameters);
@@ -249,7 +249,7 @@ public class CollectionBuilderTests
             CollectionBuilder.Build(store, Streamed, Dense(enc) with { EncodeSliceChunks = 2 }, cancelling, cts.Token));
 
         var current = store.OpenCurrent();
-        Assert.Equal(first.Manifest.Generation, current.Manifest.Generation);
+        Assert.Equal(first.Manifest.Snapshot, current.Manifest.Snapshot);
         Assert.Equal(Docs.Length, current.Manifest.Documents);
         Assert.Empty(Directory.GetDirectories(store.Directory, ".building-*"));
         using var searcher = CollectionSearcher.Open(store);

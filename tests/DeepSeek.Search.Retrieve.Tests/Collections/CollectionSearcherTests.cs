@@ -41,4 +41,21 @@ public class CollectionSearcherTests
             }
         }
     }
+
+    [Fact]
+    public void Dense_search_of_a_lexical_collection_names_the_mode_setting_not_a_flag()
+    {
+        using var tmp = new TempDir();
+        var store = CollectionStore.At(tmp.Path, "lex");
+        CollectionBuilder.Build(store, Docs, new BuildOptions());
+        using var searcher = CollectionSearcher.Open(store);
+        foreach (var mode in new[] { SearchMode.Dense, SearchMode.Hybrid })
+        {
+            var e = Assert.Throws<NoDenseIndexException>(() => searcher.Rank("lava", new SearchOptions { Mode = mode }));
+            Assert.Equal("mode", e.Setting);
+            Assert.Equal("lex", e.Collection);
+            Assert.Equal(mode.ToString().ToLowerInvariant(), e.Mode);
+            Assert.DoesNotContain("--", e.Message);
+        }
+    }
 }

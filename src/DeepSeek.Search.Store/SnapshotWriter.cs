@@ -3,18 +3,18 @@ using DeepSeek.Search.Core;
 namespace DeepSeek.Search.Store;
 
 /// <summary>
-/// A generation being built in <c>.building-ID/</c>. Writers of each part put their files at the paths given here;
+/// A snapshot being built in <c>.building-ID/</c>. Writers of each part put their files at the paths given here;
 /// <see cref="Commit"/> writes the manifest, flushes everything to disk, renames the folder to <c>gen-ID</c> and
 /// atomically points CURRENT at it. Disposing without a commit deletes the partial folder; a crash leaves it
-/// for the next build to remove, and CURRENT still names the previous generation.
+/// for the next build to remove, and CURRENT still names the previous snapshot.
 /// </summary>
-public sealed class GenerationWriter : IDisposable
+public sealed class SnapshotWriter : IDisposable
 {
     readonly CollectionStore _store;
     readonly FileStream _lock;
     bool _committed, _disposed;
 
-    internal GenerationWriter(CollectionStore store, string id, FileStream lockStream)
+    internal SnapshotWriter(CollectionStore store, string id, FileStream lockStream)
     {
         _store = store;
         _lock = lockStream;
@@ -24,30 +24,31 @@ public sealed class GenerationWriter : IDisposable
     }
 
     public string Id { get; }
-    public string GenerationName => "gen-" + Id;
+    /// <summary>The folder name of the committed snapshot, <c>gen-ID</c> (what CURRENT and the manifest name).</summary>
+    public string SnapshotName => "gen-" + Id;
     public string Directory { get; }
     public string LexicalPath => Path.Combine(Directory, CollectionStore.LexicalFolderName);
     public string DensePath => Path.Combine(Directory, CollectionStore.DenseFileName);
     public string DocumentStorePath => Path.Combine(Directory, CollectionStore.DocumentStoreFileName);
 
-    /// <summary>Commits the generation and returns it. File sizes are filled into the manifest here.</summary>
-    public Generation Commit(Manifest manifest)
+    /// <summary>Commits the snapshot and returns it. File sizes are filled into the manifest here.</summary>
+    public Snapshot Commit(Manifest manifest)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_committed) throw new InvalidOperationException("generation already committed");
+        if (_committed) throw new InvalidOperationException("snapshot already committed");
         var sizes = System.IO.Directory.EnumerateFiles(Directory, "*", SearchOption.AllDirectories)
             .ToDictionary(f => Path.GetRelativePath(Directory, f).Replace('\\', '/'), f => new FileInfo(f).Length);
-        manifest = manifest with { Collection = _store.Name, Generation = GenerationName, FileSizes = sizes };
+        manifest = manifest with { Collection = _store.Name, Snapshot = SnapshotName, FileSizes = sizes };
         AtomicFile.FlushTree(Directory);
         AtomicFile.WriteAllText(Path.Combine(Directory, CollectionStore.ManifestFileName), manifest.ToJson());
 
-        var final = Path.Combine(_store.Directory, GenerationName);
+        var final = Path.Combine(_store.Directory, SnapshotName);
         System.IO.Directory.Move(Directory, final);
         AtomicFile.FsyncDirectory(_store.Directory);
-        AtomicFile.WriteAllText(Path.Combine(_store.Directory, CollectionStore.CurrentFileName), GenerationName + "\n");
+        AtomicFile.WriteAllText(Path.Combine(_store.Directory, CollectionStore.CurrentFileName), SnapshotName + "\n");
         _committed = true;
-        _store.PruneGenerations(GenerationName);
-        return new Generation(final, manifest);
+        _store.PruneSnapshots(SnapshotName);
+        return new Snapshot(final, manifest);
     }
 
     public void Dispose()

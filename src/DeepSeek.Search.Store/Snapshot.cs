@@ -1,7 +1,7 @@
 namespace DeepSeek.Search.Store;
 
-/// <summary>One committed, complete generation of a collection: its folder and its manifest.</summary>
-public sealed record Generation(string Directory, Manifest Manifest)
+/// <summary>One committed, complete snapshot of a collection (a <c>gen-ID</c> folder): its folder and its manifest.</summary>
+public sealed record Snapshot(string Directory, Manifest Manifest)
 {
     public string LexicalPath => Path.Combine(Directory, CollectionStore.LexicalFolderName);
     public string DensePath => Path.Combine(Directory, CollectionStore.DenseFileName);
