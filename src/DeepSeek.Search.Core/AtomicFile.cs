@@ -3,8 +3,16 @@ namespace DeepSeek.Search.Core;
 /// <summary>
 /// Writes that a crash leaves either complete or absent, for every file or folder here that must survive one: write beside the
 /// target (same file system), flush the data to disk, rename over the target, then flush the parent folder so the rename itself is
-/// durable (POSIX). Readers see the old content or the new, never a torn one. The temporary names carry the process id, so two
-/// processes writing one target do not share a temporary.
+/// durable (POSIX). Readers see the old content or the new, never a torn one. Temporaries are hidden siblings of the target
+/// (<c>.NAME.tmp-PID-RANDOM</c>), unique to each call, so two writers of one target (threads or processes) never share one, and
+/// a failing writer removes its own.
+/// <list type="bullet">
+/// <item><see cref="Write"/>, <see cref="WriteAllText"/>, <see cref="WriteAllBytes"/>: replace one file.</item>
+/// <item><see cref="ReplaceDirectory"/>: replace a folder (an existing one is swapped out).</item>
+/// <item><see cref="PublishDirectory"/>: create a folder that must not be there yet (absent or empty); losing a race to another
+/// writer is an <see cref="IOException"/> and leaves the winner's folder as it is.</item>
+/// <item><see cref="FlushTree"/>, <see cref="FsyncDirectory"/>: the flushing steps, for writers that rename by themselves.</item>
+/// </list>
 /// </summary>
 public static class AtomicFile
 {
@@ -27,10 +35,11 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
-        string tmp = full + ".tmp-" + Environment.ProcessId;
+        if (!Directory.Exists(Path.GetDirectoryName(full))) throw new DirectoryNotFoundException($"Could not find a part of the path '{full}'.");
+        string tmp = Temporary(full, "tmp");
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 write(fs);
                 fs.Flush(flushToDisk: true);
@@ -48,15 +57,60 @@ public static class AtomicFile
     /// <summary>
     /// Replaces the folder <paramref name="path"/> with one that <paramref name="fill"/> writes into the (empty) folder it is given:
     /// the folder is filled beside the target, its files flushed to disk, then renamed into place (an existing target is moved aside
-    /// first and deleted after, so a crash leaves the old folder, the new one, or the old one under a <c>.old-PID</c> name beside
-    /// it). A failing <paramref name="fill"/> leaves the target untouched and no temporary folder.
+    /// first and deleted after, so a crash leaves the old folder, the new one, or the old one under a hidden <c>.NAME.old-PID-RANDOM</c>
+    /// name beside it). A failing <paramref name="fill"/> leaves the target untouched and no temporary folder.
     /// </summary>
     public static void ReplaceDirectory(string path, Action<string> fill)
     {
         string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
         string parent = Path.GetDirectoryName(full)!;
-        string tmp = full + ".tmp-" + Environment.ProcessId, old = full + ".old-" + Environment.ProcessId;
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        string tmp = Fill(full, fill), old = Temporary(full, "old");
+        bool replacing = Directory.Exists(full);
+        bool movedAside = false;
+        try
+        {
+            if (replacing) { Directory.Move(full, old); movedAside = true; }
+            Directory.Move(tmp, full);
+        }
+        catch
+        {
+            if (movedAside && !Directory.Exists(full)) Directory.Move(old, full);
+            TryDeleteDirectory(tmp);
+            throw;
+        }
+        FsyncDirectory(parent);
+        if (replacing) TryDeleteDirectory(old);
+    }
+
+    /// <summary>
+    /// Creates the folder <paramref name="path"/>, which must be absent or an empty folder, from what <paramref name="fill"/> writes
+    /// into the (empty) folder it is given: filled beside the target, flushed to disk, renamed into place, the parent flushed. The
+    /// folder is complete or absent. A failing <paramref name="fill"/> leaves no temporary folder; when another writer has put a
+    /// non-empty folder at <paramref name="path"/> first, this one's is removed and the <see cref="IOException"/> of the rename (or of
+    /// removing the empty target) is thrown, the winner's folder untouched.
+    /// </summary>
+    public static void PublishDirectory(string path, Action<string> fill)
+    {
+        string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        string tmp = Fill(full, fill);
+        try
+        {
+            if (Directory.Exists(full)) Directory.Delete(full); // empty, or this throws: somebody else's folder stays
+            Directory.Move(tmp, full);
+        }
+        catch
+        {
+            TryDeleteDirectory(tmp);
+            throw;
+        }
+        FsyncDirectory(Path.GetDirectoryName(full)!);
+    }
+
+    /// <summary>A new hidden temporary folder beside <paramref name="full"/>, filled and flushed (removed if filling fails).</summary>
+    static string Fill(string full, Action<string> fill)
+    {
+        string tmp = Temporary(full, "tmp");
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         Directory.CreateDirectory(tmp);
         try
         {
@@ -68,16 +122,12 @@ public static class AtomicFile
             TryDeleteDirectory(tmp);
             throw;
         }
-        bool replacing = Directory.Exists(full);
-        if (replacing)
-        {
-            if (Directory.Exists(old)) Directory.Delete(old, true);
-            Directory.Move(full, old);
-        }
-        Directory.Move(tmp, full);
-        FsyncDirectory(parent);
-        if (replacing) TryDeleteDirectory(old);
+        return tmp;
     }
+
+    /// <summary>The hidden sibling <c>.NAME.KIND-PID-RANDOM</c> of <paramref name="full"/>, unique to this call.</summary>
+    static string Temporary(string full, string kind) =>
+        Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{kind}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
 
     /// <summary>Flushes every file under <paramref name="directory"/> to disk (before a commit makes them visible).</summary>
     public static void FlushTree(string directory)

@@ -3,6 +3,7 @@ using DeepSeek.Search.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 using DeepSeek.Search.Torch;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Encode;
 
@@ -55,19 +56,19 @@ public static class BertCheckpoint
         if (!Directory.Exists(dir)) throw new CheckpointException($"model folder not found: {dir}");
         TorchRuntime.Initialize();
         var config = BertConfig.Load(Path.Combine(dir, ConfigFile));
-        var readers = new List<SafeTensorsReader>();
+        var readers = new List<SafeTensorsFile>();
         try
         {
-            foreach (var f in WeightFiles(dir)) readers.Add(SafeTensorsReader.Open(f));
-            var source = new Dictionary<string, (SafeTensorsReader Reader, string Name)>(StringComparer.Ordinal);
+            foreach (var f in WeightFiles(dir)) readers.Add(SafeTensorsFile.Open(f));
+            var source = new Dictionary<string, (SafeTensorsFile Reader, string Name)>(StringComparer.Ordinal);
             foreach (var r in readers)
-                foreach (var name in r.Tensors.Keys)
+                foreach (var name in r.Entries.Keys)
                     if (!source.TryAdd(name, (r, name)))
                         throw new CheckpointException($"{dir}: tensor '{name}' is in more than one weight file");
 
             // BertForX checkpoints: everything of the encoder under "bert."
             bool prefixed = !source.ContainsKey("embeddings.word_embeddings.weight") && source.ContainsKey("bert.embeddings.word_embeddings.weight");
-            var byModelName = new Dictionary<string, (SafeTensorsReader Reader, string Name)>(StringComparer.Ordinal);
+            var byModelName = new Dictionary<string, (SafeTensorsFile Reader, string Name)>(StringComparer.Ordinal);
             foreach (var (name, src) in source)
             {
                 string n = name;
@@ -101,12 +102,12 @@ public static class BertCheckpoint
                     foreach (var (name, p) in expected)
                     {
                         var (reader, srcName) = byModelName[name];
-                        var info = reader.Tensors[srcName];
+                        var info = reader.Entries[srcName];
                         if (!info.Shape.SequenceEqual(p.shape))
                             throw new CheckpointException($"{reader.FilePath}: tensor '{srcName}' has shape {info.ShapeText}, the config needs [{string.Join(", ", p.shape)}]");
-                        if (info.DType is not (SafeTensorDType.F32 or SafeTensorDType.F16 or SafeTensorDType.BF16))
+                        if (info.DType is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16))
                             throw new CheckpointException($"{reader.FilePath}: tensor '{srcName}' is {info.DType}, expected a floating-point tensor");
-                        using var t = tensor(reader.ReadFloats(srcName), p.shape);
+                        using var t = reader.ReadTensor(srcName); // F16/BF16 widen exactly to float32 in copy_
                         p.copy_(t);
                     }
                 }
@@ -132,33 +133,29 @@ public static class BertCheckpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(dir);
-        SafeTensors.Write(Path.Combine(dir, WeightsFile), ToSafeTensors(model), SavedMetadata);
+        using (NewDisposeScope())
+            SafeTensorsWriter.Write(Path.Combine(dir, WeightsFile), ToSafeTensors(model), SavedMetadata);
         model.Config.Save(Path.Combine(dir, ConfigFile));
     }
 
     static readonly IReadOnlyDictionary<string, string> SavedMetadata = new Dictionary<string, string> { ["format"] = "pt" };
 
-    /// <summary>The model's parameters as float32 safetensors entries, sorted by name (what <see cref="Save"/> writes).</summary>
-    public static IReadOnlyList<SafeTensor> ToSafeTensors(BertModel model)
-    {
-        var tensors = new List<SafeTensor>();
-        using (no_grad())
-        {
-            foreach (var (name, p) in model.named_parameters())
-            {
-                using var cpu = p.detach().to(ScalarType.Float32, CPU).contiguous();
-                tensors.Add(SafeTensor.FromFloats(name, cpu.data<float>().ToArray(), p.shape));
-            }
-        }
-        return tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
-    }
+    /// <summary>
+    /// The model's parameters as float32 safetensors items, sorted by name (what <see cref="Save"/> writes); each holds a detached
+    /// view of the parameter, read when the items are written.
+    /// </summary>
+    public static IReadOnlyList<SafeTensorsItem> ToSafeTensors(BertModel model) =>
+        model.named_parameters().Select(p => new SafeTensorsItem(p.name, SafeTensorsDType.F32, p.parameter.detach()))
+            .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>SHA-256 (hex) of the model.safetensors that <see cref="Save"/> would write for these models, one after the other.</summary>
     public static string WeightsSha256(params BertModel[] models)
     {
         using var sha = System.Security.Cryptography.SHA256.Create();
         using (var hashing = new System.Security.Cryptography.CryptoStream(Stream.Null, sha, System.Security.Cryptography.CryptoStreamMode.Write))
-            foreach (var model in models) SafeTensors.Serialize(hashing, ToSafeTensors(model), SavedMetadata);
+            foreach (var model in models)
+                using (NewDisposeScope())
+                    SafeTensorsWriter.Write(hashing, ToSafeTensors(model), SavedMetadata);
         return Convert.ToHexStringLower(sha.Hash!);
     }
 }

@@ -133,6 +133,6 @@ public sealed record DualEncoderConfig
         if (DocumentPrefix.Length > 0) o["document_prefix"] = DocumentPrefix;
         if (HybridFusion != null) o["hybrid_fusion"] = HybridFusion;
         if (HybridAlpha is float alpha) o["hybrid_alpha"] = Math.Round(alpha, 4);
-        File.WriteAllText(Path.Combine(dir, FileName), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(dir, FileName), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

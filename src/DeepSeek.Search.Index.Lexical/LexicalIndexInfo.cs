@@ -55,12 +55,6 @@ public sealed record LexicalIndexInfo
         }
     }
 
-    /// <summary>Writes <c>lexical.json</c> atomically (temporary file, then rename).</summary>
-    public void Write(string directory)
-    {
-        string path = Path.Combine(directory, FileName);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, ToJson());
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes <c>lexical.json</c> atomically and durably (<see cref="AtomicFile"/>).</summary>
+    public void Write(string directory) => AtomicFile.WriteAllText(Path.Combine(directory, FileName), ToJson());
 }

@@ -93,7 +93,7 @@ public class CliEndToEndTests(CliFixture f) : IClassFixture<CliFixture>
         var args = new List<string> { "embed", "--encoder", Repo.SharedPath("fixtures", "bert-golden", "tiny", "hf"), "--json" };
         foreach (var t in texts) { args.Add("--text"); args.Add(t); }
         var r = Dss.Ok([.. args]).Json;
-        using var golden = Encode.SafeTensorsReader.Open(Repo.SharedPath("fixtures", "bert-golden", "tiny", "golden.safetensors"));
+        using var golden = Torch.SafeTensors.SafeTensorsFile.Open(Repo.SharedPath("fixtures", "bert-golden", "tiny", "golden.safetensors"));
         var expected = golden.ReadFloats("mean_pooled");
         int dim = r.GetProperty("dimension").GetInt32();
         var rows = r.GetProperty("embeddings").EnumerateArray().ToList();

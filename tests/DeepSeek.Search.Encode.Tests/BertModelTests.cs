@@ -1,6 +1,7 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
+using DeepSeek.Search.Torch.SafeTensors;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Encode.Tests;
@@ -48,8 +49,8 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
     public void Parameter_names_are_the_hf_names()
     {
         using var model = new BertModel(new BertConfig { HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 64, VocabSize = 100 });
-        using var reader = SafeTensorsReader.Open(Path.Combine(Golden.ModelDir("tiny"), "model.safetensors"));
-        Assert.Equal(reader.Tensors.Keys.Order(StringComparer.Ordinal), model.ParameterShapes.Select(p => p.Name).Order(StringComparer.Ordinal));
+        using var reader = SafeTensorsFile.Open(Path.Combine(Golden.ModelDir("tiny"), "model.safetensors"));
+        Assert.Equal(reader.Entries.Keys.Order(StringComparer.Ordinal), model.ParameterShapes.Select(p => p.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -126,14 +127,14 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     /// <summary>Rewrites a fixture checkpoint's tensors through <paramref name="edit"/> into <paramref name="dir"/>.</summary>
-    static void EditedCheckpoint(string fixture, string dir, Func<List<SafeTensor>, IEnumerable<SafeTensor>> edit)
+    static void EditedCheckpoint(string fixture, string dir, Func<List<SafeTensorsItem>, IEnumerable<SafeTensorsItem>> edit)
     {
         Directory.CreateDirectory(dir);
         File.Copy(Path.Combine(Golden.ModelDir(fixture), "config.json"), Path.Combine(dir, "config.json"));
         File.SetAttributes(Path.Combine(dir, "config.json"), FileAttributes.Normal);
-        using var r = SafeTensorsReader.Open(Path.Combine(Golden.ModelDir(fixture), "model.safetensors"));
-        var tensors = r.Tensors.Values.OrderBy(t => t.Begin).Select(t => new SafeTensor(t.Name, t.DType, t.Shape, r.ReadBytes(t.Name))).ToList();
-        SafeTensors.Write(Path.Combine(dir, "model.safetensors"), edit(tensors).ToList());
+        using var r = SafeTensorsFile.Open(Path.Combine(Golden.ModelDir(fixture), "model.safetensors"));
+        var tensors = r.Entries.Values.OrderBy(t => t.Begin).Select(t => new SafeTensorsItem(t.Name, t.DType, r.ReadTensor(t.Name))).ToList();
+        SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), edit(tensors).ToList());
     }
 
     [Fact]
@@ -149,7 +150,7 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
     public void Unexpected_tensor_is_named()
     {
         using var tmp = new TempDir();
-        EditedCheckpoint("tiny", tmp.Path, ts => ts.Append(SafeTensor.FromFloats("encoder.layer.2.output.dense.bias", new float[64], new long[] { 64 })));
+        EditedCheckpoint("tiny", tmp.Path, ts => ts.Append(SafeTensorsItem.FromFloats("encoder.layer.2.output.dense.bias", new float[64], new long[] { 64 })));
         var e = Assert.Throws<CheckpointException>(() => BertCheckpoint.Load(tmp.Path));
         Assert.Contains("unexpected tensor 'encoder.layer.2.output.dense.bias'", e.Message);
     }
@@ -159,7 +160,7 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
     {
         using var tmp = new TempDir();
         EditedCheckpoint("tiny", tmp.Path, ts => ts.Select(t => t.Name == "pooler.dense.weight"
-            ? SafeTensor.FromFloats(t.Name, new float[64 * 32], new long[] { 64, 32 }) : t));
+            ? SafeTensorsItem.FromFloats(t.Name, new float[64 * 32], new long[] { 64, 32 }) : t));
         var e = Assert.Throws<CheckpointException>(() => BertCheckpoint.Load(tmp.Path));
         Assert.Contains("'pooler.dense.weight' has shape [64, 32]", e.Message);
         Assert.Contains("[64, 64]", e.Message);
@@ -183,8 +184,8 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
     {
         using var tmp = new TempDir();
         EditedCheckpoint("tiny", tmp.Path, ts => ts.Select(t => t with { Name = "bert." + t.Name })
-            .Append(SafeTensor.FromFloats("cls.predictions.bias", new float[30522], new long[] { 30522 }))
-            .Append(SafeTensor.FromInt64("bert.embeddings.position_ids", Enumerable.Range(0, 512).Select(i => (long)i).ToArray(), new long[] { 1, 512 })));
+            .Append(SafeTensorsItem.FromFloats("cls.predictions.bias", new float[30522], new long[] { 30522 }))
+            .Append(SafeTensorsItem.FromInt64("bert.embeddings.position_ids", Enumerable.Range(0, 512).Select(i => (long)i).ToArray(), new long[] { 1, 512 })));
         using var model = BertCheckpoint.Load(tmp.Path);
         AssertMatchesGolden(model, "tiny");
 
@@ -212,11 +213,11 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
     public void Half_precision_weights_load_as_float32()
     {
         using var tmp = new TempDir();
-        using (var r = SafeTensorsReader.Open(Path.Combine(Golden.ModelDir("tiny"), "model.safetensors")))
+        using (var r = SafeTensorsFile.Open(Path.Combine(Golden.ModelDir("tiny"), "model.safetensors")))
         {
             File.Copy(Path.Combine(Golden.ModelDir("tiny"), "config.json"), tmp.File("config.json"));
-            SafeTensors.Write(tmp.File("model.safetensors"), r.Tensors.Values.Select(t =>
-                SafeTensor.FromFloats(t.Name, r.ReadFloats(t.Name), t.Shape, t.Name.StartsWith("encoder") ? SafeTensorDType.BF16 : SafeTensorDType.F16)).ToList());
+            SafeTensorsWriter.Write(tmp.File("model.safetensors"), r.Entries.Values.Select(t =>
+                SafeTensorsItem.FromFloats(t.Name, r.ReadFloats(t.Name), t.Shape, t.Name.StartsWith("encoder") ? SafeTensorsDType.BF16 : SafeTensorsDType.F16)).ToList());
         }
         using var model = BertCheckpoint.Load(tmp.Path);
         var g = Golden.Load("tiny");
@@ -242,10 +243,10 @@ public class BertModelTests(Xunit.Abstractions.ITestOutputHelper log)
         AssertMatchesGolden(again, fixture);
 
         // the saved weights are bit-identical to the HF ones
-        using var a = SafeTensorsReader.Open(Path.Combine(Golden.ModelDir(fixture), "model.safetensors"));
-        using var b = SafeTensorsReader.Open(tmp.File("model.safetensors"));
-        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
-        foreach (var name in a.Tensors.Keys) Assert.Equal(a.ReadBytes(name), b.ReadBytes(name));
+        using var a = SafeTensorsFile.Open(Path.Combine(Golden.ModelDir(fixture), "model.safetensors"));
+        using var b = SafeTensorsFile.Open(tmp.File("model.safetensors"));
+        Assert.Equal(a.Entries.Keys.Order(), b.Entries.Keys.Order());
+        foreach (var name in a.Entries.Keys) Assert.Equal(a.Bytes(name).ToArray(), b.Bytes(name).ToArray());
     }
 
     [Fact]

@@ -37,11 +37,11 @@ public static class Golden
 
     public static Data Load(string fixture)
     {
-        using var r = SafeTensorsReader.Open(GoldenFile(fixture));
-        var shape = r.Tensors["input_ids"].Shape;
+        using var r = DeepSeek.Search.Torch.SafeTensors.SafeTensorsFile.Open(GoldenFile(fixture));
+        var shape = r.Entries["input_ids"].Shape;
         return new Data(r.ReadInt64("input_ids"), r.ReadInt64("attention_mask"), r.ReadInt64("token_type_ids"), shape,
             r.ReadFloats("last_hidden_state"), r.ReadFloats("pooler_output"), r.ReadFloats("mean_pooled"),
-            r.ReadFloats("mean_pooled_normalized"), r.ReadFloats("cls"), (int)r.Tensors["cls"].Shape[1]);
+            r.ReadFloats("mean_pooled_normalized"), r.ReadFloats("cls"), (int)r.Entries["cls"].Shape[1]);
     }
 
     public static float[] ToArray(Tensor t) => t.detach().to(ScalarType.Float32, CPU).contiguous().data<float>().ToArray();

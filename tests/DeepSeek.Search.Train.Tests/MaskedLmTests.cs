@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 using DeepSeek.Search.Training;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Train.Tests;
 
@@ -159,8 +160,8 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         Assert.False(new BertMlmHead(config, seed: 6).TryLoad(dir.Path));
         var tensors = BertCheckpoint.ToSafeTensors(towers.Document).Select(t => t with { Name = "bert." + t.Name }).ToList();
         foreach (var (name, p) in head.HfParameters())
-            tensors.Add(SafeTensor.FromFloats(name == "cls.predictions.bias" ? "cls.predictions.decoder.bias" : name, p.detach().data<float>().ToArray(), p.shape));
-        SafeTensors.Write(Path.Combine(dir.Path, BertCheckpoint.WeightsFile), tensors);
+            tensors.Add(SafeTensorsItem.FromFloats(name == "cls.predictions.bias" ? "cls.predictions.decoder.bias" : name, p.detach().data<float>().ToArray(), p.shape));
+        SafeTensorsWriter.Write(Path.Combine(dir.Path, BertCheckpoint.WeightsFile), tensors);
         using var loaded = new BertMlmHead(config, seed: 6);
         Assert.True(loaded.TryLoad(dir.Path));
         foreach (var ((name, x), (_, y)) in head.HfParameters().Zip(loaded.HfParameters())) Assert.True(x.eq(y).all().item<bool>(), name);

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Eval;
@@ -53,15 +51,9 @@ public sealed class TrainerFixture : IDisposable
     /// <summary>Tensor names and shapes from a safetensors header.</summary>
     public static SortedDictionary<string, string> SafeTensorsHeader(string path)
     {
-        using var f = File.OpenRead(path);
-        var len = new byte[8];
-        f.ReadExactly(len);
-        var header = new byte[BinaryPrimitives.ReadInt64LittleEndian(len)];
-        f.ReadExactly(header);
-        using var doc = JsonDocument.Parse(header);
+        using var f = DeepSeek.Search.Torch.SafeTensors.SafeTensorsFile.Open(path);
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var p in doc.RootElement.EnumerateObject())
-            if (p.Name != "__metadata__") result[p.Name] = p.Value.GetProperty("dtype").GetString() + p.Value.GetProperty("shape").GetRawText();
+        foreach (var e in f.Entries.Values) result[e.Name] = e.DType + "[" + string.Join(",", e.Shape) + "]";
         return result;
     }
 

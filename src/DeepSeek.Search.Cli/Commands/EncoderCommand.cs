@@ -51,16 +51,13 @@ static class EncoderCommand
             };
             try { config.Validate(); }
             catch (ArgumentException e) { throw new InvalidInputException(e.Message, e); }
-            var tmp = dir + ".tmp-" + Environment.ProcessId;
             TorchRuntime.Initialize();
             var model = new BertModel(config, addPoolingLayer: true, seed: pr.GetValue(seed));
             using (var encoder = TextEncoder.Create(model, null, tokenizer, new DualEncoderConfig
                    { Pooling = PoolingMode.Mean, Normalize = true, MaxDocumentLength = max, MaxQueryLength = Math.Max(32, max / 4) }))
             {
-                encoder.Save(tmp);
+                AtomicFile.PublishDirectory(dir, encoder.Save);
             }
-            if (Directory.Exists(dir)) Directory.Delete(dir);
-            Directory.Move(tmp, dir);
             Console.WriteLine($"created {dir}: BERT {config.NumHiddenLayers} layers, {config.HiddenSize} hidden, {config.NumAttentionHeads} heads, {config.IntermediateSize} FFN, vocab {config.VocabSize:N0}, seed {pr.GetValue(seed)}");
             return CliRunner.ExitOk;
         });

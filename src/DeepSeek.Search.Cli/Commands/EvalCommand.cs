@@ -65,7 +65,7 @@ static class EvalCommand
             Console.WriteLine($"MRR@10     {report.Mrr:F4}");
             Console.WriteLine($"queries    {report.Judged} judged, {report.Skipped} skipped (no judgments: {report.SkippedUnjudged}, judged but not in queries file: {report.SkippedNotInQueries})");
             Console.WriteLine($"time       {seconds:F1} s ({report.Judged / Math.Max(seconds, 1e-9):F0} queries/s)");
-            if (pr.GetValue(json) is { } jsonPath) { File.WriteAllText(jsonPath, report.ToJson()); Console.WriteLine($"report     {jsonPath}"); }
+            if (pr.GetValue(json) is { } jsonPath) { AtomicFile.WriteAllText(jsonPath, report.ToJson()); Console.WriteLine($"report     {jsonPath}"); }
             if (pr.GetValue(run) is { } runPath) { ranking.WriteTrec(runPath, "dss-" + effective.ToString().ToLowerInvariant()); Console.WriteLine($"run        {runPath}"); }
             return CliRunner.ExitOk;
         });

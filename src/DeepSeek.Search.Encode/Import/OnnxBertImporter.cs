@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Text.Tokenization;
+using DeepSeek.Search.Torch.SafeTensors;
 using Onnx;
 
 namespace DeepSeek.Search.Encode.Import;
@@ -90,27 +91,25 @@ public static class OnnxBertImporter
         string parent = Path.GetDirectoryName(outDir)!;
         bool createdParent = !Directory.Exists(parent);
         Directory.CreateDirectory(parent);
-        string partial = Path.Combine(parent, $".{Path.GetFileName(outDir)}.partial-{Environment.ProcessId}");
-        if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
         try
         {
-            Directory.CreateDirectory(partial);
-            SafeTensors.Write(Path.Combine(partial, BertCheckpoint.WeightsFile), converted.Tensors, new Dictionary<string, string> { ["format"] = "pt" });
-            config.Save(Path.Combine(partial, BertCheckpoint.ConfigFile));
-            tokenizer.Save(partial);
-            dual.Save(partial);
-            foreach (var (name, text) in options.ExtraFiles ?? new Dictionary<string, string>())
-                File.WriteAllText(Path.Combine(partial, name), text);
-            // the folder must load as written before it becomes visible
-            using (BertCheckpoint.Load(partial)) { }
-            if (Directory.Exists(outDir)) Directory.Delete(outDir);
-            Directory.Move(partial, outDir);
+            // staged in a hidden folder beside --out, which appears complete by one rename (or not at all)
+            AtomicFile.PublishDirectory(outDir, partial =>
+            {
+                SafeTensorsWriter.Write(Path.Combine(partial, BertCheckpoint.WeightsFile), converted.Tensors, new Dictionary<string, string> { ["format"] = "pt" });
+                config.Save(Path.Combine(partial, BertCheckpoint.ConfigFile));
+                tokenizer.Save(partial);
+                dual.Save(partial);
+                foreach (var (name, text) in options.ExtraFiles ?? new Dictionary<string, string>())
+                    File.WriteAllText(Path.Combine(partial, name), text);
+                // the folder must load as written before it becomes visible
+                using (BertCheckpoint.Load(partial)) { }
+            });
         }
         catch
         {
             try
             {
-                if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
                 if (createdParent && !Directory.EnumerateFileSystemEntries(parent).Any()) Directory.Delete(parent);
             }
             catch (IOException) { }
@@ -119,7 +118,7 @@ public static class OnnxBertImporter
         return new OnnxImportResult(outDir, config, converted.HasPooler, converted.Tensors.Count);
     }
 
-    internal sealed record Converted(BertConfig Config, IReadOnlyList<SafeTensor> Tensors, bool HasPooler);
+    internal sealed record Converted(BertConfig Config, IReadOnlyList<SafeTensorsItem> Tensors, bool HasPooler);
 
     /// <summary>Maps the graph's initializers to BertModel tensors and reads the configuration off the graph (see the type remarks).</summary>
     internal static Converted Convert(OnnxGraph g)
@@ -270,7 +269,7 @@ public static class OnnxBertImporter
             throw new CheckpointException($"{path}: {tensors[extra[0]].Source} maps to '{extra[0]}', which is not part of a {layers}-layer BertModel{(extra.Count > 1 ? $" (and {extra.Count - 1} more)" : "")}");
 
         var safetensors = expected.OrderBy(e => e.Name, StringComparer.Ordinal)
-            .Select(e => SafeTensor.FromFloats(e.Name, tensors[e.Name].Data, e.Shape)).ToList();
+            .Select(e => SafeTensorsItem.FromFloats(e.Name, tensors[e.Name].Data, e.Shape)).ToList();
         return new Converted(config, safetensors, pooler);
 
         CheckpointException NotBert()

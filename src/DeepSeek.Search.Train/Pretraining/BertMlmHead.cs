@@ -4,6 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 using DeepSeek.Search.Torch;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Train.Pretraining;
 
@@ -58,27 +59,27 @@ public sealed class BertMlmHead : nn.Module
         IReadOnlyList<string> files;
         try { files = BertCheckpoint.WeightFiles(dir); }
         catch (Core.CheckpointException) { return false; }
-        var readers = new List<SafeTensorsReader>();
+        var readers = new List<SafeTensorsFile>();
         try
         {
-            foreach (var f in files) readers.Add(SafeTensorsReader.Open(f));
-            var found = new List<(Parameter Target, SafeTensorsReader Reader, string Name)>();
+            foreach (var f in files) readers.Add(SafeTensorsFile.Open(f));
+            var found = new List<(Parameter Target, SafeTensorsFile Reader, string Name)>();
             foreach (var (name, p) in HfParameters())
             {
                 var candidates = new List<string> { name };
                 if (name == HfPrefix + "predictions.bias") candidates.Add(HfPrefix + "predictions.decoder.bias");
                 if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) candidates.Add(name[..^"weight".Length] + "gamma");
                 if (name.EndsWith("LayerNorm.bias", StringComparison.Ordinal)) candidates.Add(name[..^"bias".Length] + "beta");
-                var hit = readers.SelectMany(r => candidates.Where(c => r.Tensors.ContainsKey(c)).Select(c => (r, c))).FirstOrDefault();
+                var hit = readers.SelectMany(r => candidates.Where(c => r.Entries.ContainsKey(c)).Select(c => (r, c))).FirstOrDefault();
                 if (hit.r is null) return false;
-                var info = hit.r.Tensors[hit.c];
-                if (!info.Shape.SequenceEqual(p.shape) || info.DType is not (SafeTensorDType.F32 or SafeTensorDType.F16 or SafeTensorDType.BF16)) return false;
+                var info = hit.r.Entries[hit.c];
+                if (!info.Shape.SequenceEqual(p.shape) || info.DType is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16)) return false;
                 found.Add((p, hit.r, hit.c));
             }
             using (no_grad())
                 foreach (var (p, reader, name) in found)
                 {
-                    using var t = tensor(reader.ReadFloats(name), p.shape);
+                    using var t = reader.ReadTensor(name);
                     p.copy_(t);
                 }
             return true;
