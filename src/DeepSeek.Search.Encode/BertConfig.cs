@@ -21,7 +21,7 @@ public sealed record BertConfig
     public int TypeVocabSize { get; init; } = 2;
     public double LayerNormEps { get; init; } = 1e-12;
     public double InitializerRange { get; init; } = 0.02;
-    public int PadTokenId { get; init; } = 0;
+    public int PadTokenId { get; init; }
     public string PositionEmbeddingType { get; init; } = "absolute";
 
     /// <summary>The shape of sentence-transformers/all-MiniLM-L6-v2: 6 layers, 384 hidden, 12 heads, 1536 FFN, 30522 ids.</summary>

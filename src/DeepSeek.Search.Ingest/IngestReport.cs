@@ -11,7 +11,7 @@ public sealed class IngestReport
 
     public IngestReport(int maxReportedProblems = 20)
     {
-        if (maxReportedProblems < 0) throw new ArgumentOutOfRangeException(nameof(maxReportedProblems));
+        ArgumentOutOfRangeException.ThrowIfNegative(maxReportedProblems);
         _maxProblems = maxReportedProblems;
     }
 

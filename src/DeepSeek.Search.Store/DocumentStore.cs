@@ -1,3 +1,4 @@
+using System.Globalization;
 using DeepSeek.Search.Core;
 using Microsoft.Data.Sqlite;
 
@@ -54,7 +55,7 @@ public sealed class DocumentStore : IDisposable
     {
         using var cmd = db.CreateCommand();
         cmd.CommandText = sql;
-        return Convert.ToInt64(cmd.ExecuteScalar());
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     /// <summary>The document a chunk belongs to; an id outside the store is an error.</summary>

@@ -356,6 +356,8 @@ public static class OnnxBertImporter
     }
 
     /// <summary>The activation between the intermediate and output projections of a layer, from the ops on that path.</summary>
+    static readonly string[] ReluOnly = ["Relu"];
+
     static string Activation(OnnxGraph g, NodeProto outputProjection, Func<string, string?> hfName)
     {
         var ops = new List<NodeProto>();
@@ -384,7 +386,7 @@ public static class OnnxBertImporter
         }
         if (types.Contains("Erf")) return "gelu";
         if (types.Contains("Tanh") && types.Contains("Pow")) return "gelu_new";
-        if (types.SetEquals(new[] { "Relu" })) return "relu";
+        if (types.SetEquals(ReluOnly)) return "relu";
         if (types.Contains("Sigmoid"))
         {
             // quick_gelu multiplies by 1.702 before the sigmoid; silu does not

@@ -188,7 +188,7 @@ public sealed class DeepSeekGenerator : IDisposable
             if (!s.Prefilled)
             {
                 int longest = s.Prompts.Max(p => p.Length);
-                int pad = Model.Config.PadTokenId ?? Model.Config.EosTokenIds.FirstOrDefault();
+                int pad = Model.Config.PadTokenId ?? (Model.Config.EosTokenIds.Count > 0 ? Model.Config.EosTokenIds[0] : 0);
                 var ids = new long[batch * longest];
                 var mask = new long[batch * longest];
                 var positions = new long[batch * longest];

@@ -40,9 +40,11 @@ public sealed record GenerationReport(string Model, IReadOnlyList<SequenceReport
 public static class GenerationRun
 {
     /// <summary>Parses "1,2,3" (commas and/or spaces) into token ids.</summary>
+    static readonly char[] IdSeparators = [',', ' ', '\t'];
+
     public static int[] ParseIds(string text)
     {
-        var parts = text.Split(new[] { ',', ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var parts = text.Split(IdSeparators, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length == 0) throw new InvalidInputException($"no token ids in '{text}' (expected e.g. 1,2,3)");
         var ids = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)

@@ -171,9 +171,8 @@ public static class DeepSeekCheckpoint
             {
                 bool gateUp = name.EndsWith("gate_up_proj", StringComparison.Ordinal);
                 string prefix = name[..name.LastIndexOf('.')];
-                if (sources.ContainsKey(name))
+                if (sources.TryGetValue(name, out var s))
                 {
-                    var s = sources[name];
                     long[] want = target.shape, alt = { want[0], want[2], want[1] };
                     bool transpose = !s.Entry.Shape.SequenceEqual(want) && s.Entry.Shape.SequenceEqual(alt);
                     if (!transpose) CheckShape(s, want, problems);
