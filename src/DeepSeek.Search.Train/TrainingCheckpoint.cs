@@ -68,5 +68,5 @@ public static class TrainingCheckpoint
     }
 
     public static TrainState ReadState(string checkpointDir) =>
-        Checkpoints.ReadState<TrainState>(checkpointDir, TrainState.Json, s => s.Format, TrainState.CurrentFormat);
+        Checkpoints.ReadState<TrainState>(checkpointDir, TrainState.Json, TrainState.CurrentFormat);
 }
