@@ -1,13 +1,11 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Text.Tokenization;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Generate.Training;
 
 /// <summary>How the learning rate moves after warmup.</summary>
 public enum LmSchedule { Cosine, Linear, Constant }
-
-/// <summary>Compute precision: auto = bf16 on CUDA (fp32 master weights), fp32 on the CPU.</summary>
-public enum LmPrecision { Auto, Float32, BFloat16 }
 
 /// <summary>The settings of <see cref="LmTrainer.Train"/> (<c>dss train-lm</c>); the defaults make a small model that trains on a CPU.</summary>
 public sealed record LmTrainOptions
@@ -99,7 +97,7 @@ public sealed record LmTrainOptions
     public double SeqAuxLoss { get; init; }
 
     public string Device { get; init; } = "cpu";
-    public LmPrecision Precision { get; init; } = LmPrecision.Auto;
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
     public int? Threads { get; init; }
 
     // ---- reporting, checkpoints ----

@@ -1,6 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Generate.Training;
 
@@ -50,35 +49,15 @@ public sealed record LmTrainResult
     public string Runtime { get; init; } = "";
 }
 
-/// <summary>Where a language-model run stands, as a checkpoint's <c>state.json</c> records it.</summary>
-public sealed record LmTrainState
+/// <summary>
+/// Where a language-model run stands, as a checkpoint's <c>state.json</c> records it: Training's <see cref="TrainingState"/> (step, data
+/// position, fingerprint, seed, time) and the tokens trained on.
+/// </summary>
+public sealed record LmTrainState() : TrainingState(CurrentFormat)
 {
     public const int CurrentFormat = 1;
 
-    public int Format { get; init; } = CurrentFormat;
-
-    /// <summary>Optimizer steps done.</summary>
-    public long Step { get; init; }
-
-    /// <summary>The epoch and the batch within it that come next.</summary>
-    public int Epoch { get; init; }
-    public int BatchInEpoch { get; init; }
-    public long TotalSteps { get; init; }
-
-    /// <summary>Hash of every setting and input that shapes the trajectory; resume requires the same.</summary>
-    public string Fingerprint { get; init; } = "";
-    public long Seed { get; init; }
     public long TokensSeen { get; init; }
-    public double TrainSeconds { get; init; }
 
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    internal static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    internal static readonly JsonSerializerOptions Json = JsonOptions(namedFloatingPointLiterals: true);
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
@@ -87,8 +85,7 @@ public static class LmTrainer
         readonly CancellationToken _ct;
         readonly Action<DeepSeekModel>? _onFinished;
 
-        Device _device = null!;
-        ScalarType _compute = ScalarType.Float32;
+        TrainingRuntime _runtime = null!; // set in Execute (touching torch earlier would load the bundled libtorch first)
         ByteLevelBpeTokenizer _tokenizer = null!;
         bool _trainedTokenizer;
         PackedBlocks _blocks = null!;
@@ -100,13 +97,11 @@ public static class LmTrainer
         LmTrainingCurve _curve = new();
         string _fingerprint = "";
 
-        long _step, _totalSteps, _tokensSeen;
-        int _epoch, _batchInEpoch, _stepsPerEpoch, _batch;
-        double? _firstLoss, _lastLoss, _initialValidation, _finalValidation;
+        RunPosition _at = null!; // step, data position, schedule length, time, first/last loss
+        long _tokensSeen;
+        int _batch;
+        double? _initialValidation, _finalValidation;
         IReadOnlyList<ExpertLoad> _finalLoads = [];
-        double _trainSeconds, _sessionSeconds;
-        long _sessionTokens;
-        long? _resumedFrom;
 
         public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<LmTrainProgress>? progress, CancellationToken ct,
             Action<DeepSeekModel>? onFinished)
@@ -124,15 +119,7 @@ public static class LmTrainer
 
         public LmTrainResult Execute()
         {
-            TorchRuntime.Initialize();
-            if (_o.Threads is int threads) TorchRuntime.SetThreads(threads);
-            _device = TorchRuntime.ResolveDevice(_o.Device);
-            _compute = _o.Precision switch
-            {
-                LmPrecision.Float32 => ScalarType.Float32,
-                LmPrecision.BFloat16 => ScalarType.BFloat16,
-                _ => _device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
-            };
+            _runtime = TrainingRuntime.Start(_o.Device, _o.Threads, _o.Precision);
             var checkpoint = _o.Resume ? Checkpoints.List(_work).LastOrDefault() : default;
 
             LoadData(resuming: checkpoint.Path != null);
@@ -140,8 +127,7 @@ public static class LmTrainer
             _config = _o.ModelConfig(_tokenizer.VocabSize, _tokenizer.BosTokenId, _tokenizer.EosTokenId, _tokenizer.PadTokenId);
             _fingerprint = Fingerprint();
             _batch = Math.Min(_o.BatchSize, _blocks.Train.Count);
-            _stepsPerEpoch = Math.Max(1, _blocks.Train.Count / _batch);
-            _totalSteps = _o.MaxSteps > 0 ? _o.MaxSteps : (long)_o.Epochs * _stepsPerEpoch;
+            _at = RunPosition.Plan(_blocks.Train.Count, _o.BatchSize, _o.MaxSteps, _o.Epochs);
             LmTrainState? state = null;
             if (checkpoint.Path != null) state = CheckState(checkpoint.Path);
 
@@ -202,7 +188,7 @@ public static class LmTrainer
             var ids = new List<long>();
             int rows = 0;
             foreach (int b in blockIndices) { _blocks.CopyBlock(b, ids); rows++; }
-            return tensor(ids.ToArray(), new long[] { rows, _o.SeqLen }, ScalarType.Int64).to(_device);
+            return tensor(ids.ToArray(), new long[] { rows, _o.SeqLen }, ScalarType.Int64).to(_runtime.Device);
         }
 
         int[] Order(int epoch)
@@ -241,7 +227,7 @@ public static class LmTrainer
             try
             {
                 model.train();
-                _weights = new LmWeights(model, _compute);
+                _weights = new LmWeights(model, _runtime.Compute);
             }
             catch
             {
@@ -267,50 +253,35 @@ public static class LmTrainer
 
         LmTrainState CheckState(string checkpointDir)
         {
-            var state = Checkpoints.ReadState<LmTrainState>(checkpointDir, LmTrainState.Json, s => s.Format, LmTrainState.CurrentFormat);
-            if (state.Fingerprint != _fingerprint)
-                throw new InvalidInputException($"cannot resume from {checkpointDir}: it was made with other settings or data (corpus, tokenizer, model size, batch, learning rate, balancing or seed differ)");
-            if (state.Step >= _totalSteps && _extending)
-                throw new InvalidInputException($"nothing left to train: the checkpoint is at step {state.Step} of {_totalSteps}; raise --epochs or --max-steps to train further");
-            if (state.Step >= _totalSteps) Say($"the run reached step {state.Step} before it was interrupted; writing its output");
-            if (state.TotalSteps != _totalSteps)
-                Say($"note: the schedule now has {_totalSteps} steps (the checkpoint's run planned {state.TotalSteps}); the learning rate follows the new length");
+            var state = Checkpoints.ReadState<LmTrainState>(checkpointDir, LmTrainState.Json, LmTrainState.CurrentFormat);
+            state.CheckResumable(checkpointDir, _fingerprint, _at.TotalSteps, _extending,
+                "corpus, tokenizer, model size, batch, learning rate, balancing or seed differ", Say);
             return state;
         }
 
         void Restore(string checkpointDir, LmTrainState state)
         {
-            try { _optimizer.load_state_dict(Path.Combine(checkpointDir, Checkpoints.OptimizerFile)); }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or EndOfStreamException)
-            {
-                throw new CheckpointException($"{checkpointDir}: unreadable optimizer state ({e.Message})", e);
-            }
+            Checkpoints.LoadOptimizer(_optimizer, checkpointDir);
             _weights.MasterToWorking();
             _curve = LmTrainingCurve.ReadCsv(Path.Combine(checkpointDir, LmTrainingCurve.CsvFile));
             _curve.TruncateAfter(state.Step);
-            _step = state.Step;
-            _epoch = state.Epoch;
-            _batchInEpoch = state.BatchInEpoch;
+            _at.Restore(state, _curve.Points.Select(p => p.Loss));
             _tokensSeen = state.TokensSeen;
-            _trainSeconds = state.TrainSeconds;
-            _resumedFrom = state.Step;
-            var losses = _curve.Points.Where(p => p.Loss is not null).ToList();
-            if (losses.Count > 0) { _firstLoss = losses[0].Loss; _lastLoss = losses[^1].Loss; }
             var validation = _curve.Points.Where(p => p.ValidationLoss is not null).ToList();
             if (validation.Count > 0 && validation[0].Step == 0) _initialValidation = validation[0].ValidationLoss;
-            Say($"resumed from step {state.Step} of {_totalSteps}");
+            Say($"resumed from step {state.Step} of {_at.TotalSteps}");
         }
 
         // ---------------------------------------------------------------- loop
 
         double LearningRate(long step)
         {
-            long warmup = LearningRateSchedule.WarmupSteps(_totalSteps, _o.WarmupRatio, _o.WarmupSteps);
+            long total = _at.TotalSteps, warmup = LearningRateSchedule.WarmupSteps(total, _o.WarmupRatio, _o.WarmupSteps);
             double peak = _o.LearningRate, floor = peak * _o.MinLearningRateRatio;
             return _o.Schedule switch
             {
-                LmSchedule.Cosine => LearningRateSchedule.Cosine(step, _totalSteps, warmup, peak, floor),
-                LmSchedule.Linear => LearningRateSchedule.At(step, _totalSteps, warmup, peak, floor),
+                LmSchedule.Cosine => LearningRateSchedule.Cosine(step, total, warmup, peak, floor),
+                LmSchedule.Linear => LearningRateSchedule.At(step, total, warmup, peak, floor),
                 _ => step < warmup ? peak * (step + 1) / warmup : peak,
             };
         }
@@ -323,22 +294,22 @@ public static class LmTrainer
             var intervalCounts = new SortedDictionary<int, long[]>();
             int[]? order = null;
             int orderEpoch = -1;
-            if (_step < _totalSteps)
-                Say($"training {_totalSteps - _step:N0} step(s) of {_batch} × {_o.SeqLen} tokens on {_device.type.ToString().ToLowerInvariant()} " +
-                    $"({(_compute == ScalarType.BFloat16 ? "bf16, fp32 master weights" : "fp32")}), {_stepsPerEpoch:N0} steps per epoch");
+            if (!_at.Finished)
+                Say($"training {_at.TotalSteps - _at.Step:N0} step(s) of {_batch} × {_o.SeqLen} tokens on {_runtime.DeviceKind} " +
+                    $"({(_runtime.BFloat16 ? "bf16, fp32 master weights" : "fp32")}), {_at.StepsPerEpoch:N0} steps per epoch");
 
-            while (_step < _totalSteps)
+            while (!_at.Finished)
             {
                 _ct.ThrowIfCancellationRequested();
-                if (orderEpoch != _epoch) { order = Order(_epoch); orderEpoch = _epoch; }
+                if (orderEpoch != _at.Epoch) { order = Order(_at.Epoch); orderEpoch = _at.Epoch; }
                 long started = Stopwatch.GetTimestamp();
-                double lr = LearningRate(_step);
+                double lr = LearningRate(_at.Step);
                 foreach (var g in _optimizer.ParamGroups) g.LearningRate = lr;
 
                 double loss, aux = 0;
                 using (var scope = NewDisposeScope())
                 {
-                    var ids = BatchTensor(order!.Skip(_batchInEpoch * _batch).Take(_batch));
+                    var ids = BatchTensor(order!.Skip(_at.BatchInEpoch * _batch).Take(_batch));
                     _observer.ResetCounts();
                     _observer.Sequences = ids.shape[0];
                     var logits = _weights.Compute.Forward(ids, _observer);
@@ -349,7 +320,7 @@ public static class LmTrainer
                     loss = ce.item<float>();
                     if (balance is not null) aux = balance.item<float>();
                     if (!double.IsFinite(loss) || !double.IsFinite(aux))
-                        throw new SearchException($"the loss became {loss + aux} at step {_step + 1}; lower --lr (now {_o.LearningRate:G3})");
+                        throw new SearchException($"the loss became {loss + aux} at step {_at.Step + 1}; lower --lr (now {_o.LearningRate:G3})");
                     _weights.GradientsToMaster();
                     lastNorm = nn.utils.clip_grad_norm_(_parameters, _o.ClipNorm > 0 ? _o.ClipNorm : double.PositiveInfinity);
                     _optimizer.step();
@@ -363,45 +334,39 @@ public static class LmTrainer
                     for (int e = 0; e < c.Length; e++) acc[e] += c[e];
                 }
 
-                _step++;
                 long tokens = (long)_batch * _o.SeqLen;
                 _tokensSeen += tokens;
                 double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                _at.Advance(seconds, tokens, loss);
                 intervalSeconds += seconds;
-                _trainSeconds += seconds;
-                _sessionSeconds += seconds;
-                _sessionTokens += tokens;
                 intervalTokens += tokens;
                 lossSum += loss;
                 auxSum += aux;
                 lossCount++;
-                _firstLoss ??= loss;
-                _lastLoss = loss;
+                long step = _at.Step;
+                bool last = _at.AtLast;
 
-                if (++_batchInEpoch >= _stepsPerEpoch) { _epoch++; _batchInEpoch = 0; }
-                bool last = _step == _totalSteps;
-
-                if (_step % _o.LogEvery == 0 || last)
+                if (step % _o.LogEvery == 0 || last)
                 {
                     double tps = intervalSeconds > 0 ? intervalTokens / intervalSeconds : 0;
                     var loads = intervalCounts.Select(kv => new ExpertLoad(kv.Key, kv.Value)).ToList();
                     double? auxMean = _o.SeqAuxLoss > 0 ? auxSum / lossCount : null;
-                    _curve.Add(new LmCurvePoint(_step, _tokensSeen, lossSum / lossCount, auxMean, lr, lastNorm, tps,
+                    _curve.Add(new LmCurvePoint(step, _tokensSeen, lossSum / lossCount, auxMean, lr, lastNorm, tps,
                         loads.Count > 0 ? loads.Max(l => l.MaxOverMean) : null, loads.Count > 0 ? loads.Sum(l => l.Idle) : null));
-                    _progress?.Report(new LmTrainProgress("train", _step, _totalSteps, Loss: lossSum / lossCount, AuxLoss: auxMean,
+                    _progress?.Report(new LmTrainProgress("train", step, _at.TotalSteps, Loss: lossSum / lossCount, AuxLoss: auxMean,
                         LearningRate: lr, TokensPerSecond: tps, Loads: loads));
                     lossSum = auxSum = intervalSeconds = 0;
                     lossCount = 0;
                     intervalTokens = 0;
                     intervalCounts = new SortedDictionary<int, long[]>();
                 }
-                if ((_o.EvalEvery > 0 && _step % _o.EvalEvery == 0) || last)
+                if ((_o.EvalEvery > 0 && step % _o.EvalEvery == 0) || last)
                 {
                     var (val, loads) = Evaluate();
-                    RecordValidation(_step, val, loads);
+                    RecordValidation(step, val, loads);
                     if (last) { _finalValidation = val; _finalLoads = loads; }
                 }
-                if ((_o.CheckpointEvery > 0 && _step % _o.CheckpointEvery == 0) || last) SaveCheckpoint();
+                if ((_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0) || last) SaveCheckpoint();
             }
         }
 
@@ -434,31 +399,21 @@ public static class LmTrainer
             if (loss is null) return;
             _curve.Add(new LmCurvePoint(step, _tokensSeen, MaxLoad: loads.Count > 0 ? loads.Max(l => l.MaxOverMean) : null,
                 IdleExperts: loads.Count > 0 ? loads.Sum(l => l.Idle) : null, ValidationLoss: loss));
-            _progress?.Report(new LmTrainProgress("eval", step, _totalSteps, ValidationLoss: loss, Loads: loads));
+            _progress?.Report(new LmTrainProgress("eval", step, _at.TotalSteps, ValidationLoss: loss, Loads: loads));
         }
 
         void SaveCheckpoint()
         {
-            var state = new LmTrainState
-            {
-                Step = _step,
-                Epoch = _epoch,
-                BatchInEpoch = _batchInEpoch,
-                TotalSteps = _totalSteps,
-                Fingerprint = _fingerprint,
-                Seed = _o.Seed,
-                TokensSeen = _tokensSeen,
-                TrainSeconds = _trainSeconds,
-            };
-            string final = Checkpoints.Save(_work, _step, _o.KeepCheckpoints, tmp =>
+            var state = _at.Stamp(new LmTrainState { TokensSeen = _tokensSeen }, _fingerprint, _o.Seed);
+            string final = Checkpoints.Save(_work, _at.Step, _o.KeepCheckpoints, tmp =>
             {
                 DeepSeekCheckpoint.Save(_weights.Master, tmp, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.Fused, DType = SafeTensorsDType.F32 });
-                _optimizer.save_state_dict(Path.Combine(tmp, Checkpoints.OptimizerFile));
+                Checkpoints.SaveOptimizer(_optimizer, tmp);
                 _curve.WriteCsv(Path.Combine(tmp, LmTrainingCurve.CsvFile));
                 Checkpoints.WriteState(tmp, state, LmTrainState.Json);
             });
             _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
-            _progress?.Report(new LmTrainProgress("checkpoint", _step, _totalSteps, $"checkpoint {Path.GetFileName(final)}"));
+            _progress?.Report(new LmTrainProgress("checkpoint", _at.Step, _at.TotalSteps, $"checkpoint {Path.GetFileName(final)}"));
         }
 
         // ---------------------------------------------------------------- output
@@ -488,19 +443,19 @@ public static class LmTrainer
                 SeqLen = _o.SeqLen,
                 VocabSize = _config.VocabSize,
                 TrainedTokenizer = _trainedTokenizer,
-                Steps = _step,
-                TotalSteps = _totalSteps,
-                StepsPerEpoch = _stepsPerEpoch,
-                ResumedFromStep = _resumedFrom,
-                FirstLoss = _firstLoss,
-                LastLoss = _lastLoss,
+                Steps = _at.Step,
+                TotalSteps = _at.TotalSteps,
+                StepsPerEpoch = _at.StepsPerEpoch,
+                ResumedFromStep = _at.ResumedFrom,
+                FirstLoss = _at.FirstLoss,
+                LastLoss = _at.LastLoss,
                 InitialValidationLoss = _initialValidation,
                 FinalValidationLoss = _finalValidation,
                 FinalValidationLoads = _finalLoads,
-                TokensPerSecond = _sessionSeconds > 0 ? _sessionTokens / _sessionSeconds : 0,
-                TrainSeconds = _trainSeconds,
-                Device = _device.ToString(),
-                Precision = _compute == ScalarType.BFloat16 ? "bf16" : "fp32",
+                TokensPerSecond = _at.SessionRate,
+                TrainSeconds = _at.TrainSeconds,
+                Device = _runtime.Device.ToString(),
+                Precision = _runtime.PrecisionName,
                 Parameters = _weights.Parameters.Sum(p => p.Parameter.numel()),
                 Runtime = TorchRuntime.Describe(),
             };
@@ -513,7 +468,7 @@ public static class LmTrainer
             File.WriteAllText(Path.Combine(_work, SummaryFile), summary.ToJsonString(LmTrainState.Json) + "\n");
 
             RunFolders.SwapIntoPlace(_work, _output);
-            _progress?.Report(new LmTrainProgress("done", _step, _totalSteps, $"wrote {_output}"));
+            _progress?.Report(new LmTrainProgress("done", _at.Step, _at.TotalSteps, $"wrote {_output}"));
             return result;
         }
 
@@ -524,7 +479,7 @@ public static class LmTrainer
         {
             var settings = _o with
             {
-                CorpusPath = FileIdentity(_o.CorpusPath),
+                CorpusPath = RunFingerprint.FileIdentity(_o.CorpusPath),
                 OutputPath = "",
                 TokenizerPath = _o.TokenizerPath == null ? null : "given",
                 Epochs = 1,
@@ -538,20 +493,16 @@ public static class LmTrainer
                 KeepCheckpoints = 1,
                 Resume = false,
                 Overwrite = false,
-                Precision = LmPrecision.Auto,
+                Precision = TrainingPrecision.Auto,
             };
             var parts = new JsonObject
             {
                 ["settings"] = JsonSerializer.SerializeToNode(settings, LmTrainState.Json),
-                ["tokenizer"] = Hash(File.ReadAllBytes(Path.Combine(_work, ByteLevelBpeTokenizer.TokenizerFile))),
-                ["precision"] = _compute.ToString(),
+                ["tokenizer"] = RunFingerprint.Sha256(File.ReadAllBytes(Path.Combine(_work, ByteLevelBpeTokenizer.TokenizerFile))),
+                ["precision"] = _runtime.Compute.ToString(),
             };
-            return Hash(Encoding.UTF8.GetBytes(parts.ToJsonString()));
+            return RunFingerprint.Of(parts);
         }
-
-        static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-        static string FileIdentity(string path) => RunFolders.FileIdentity(path);
 
         public void Dispose()
         {

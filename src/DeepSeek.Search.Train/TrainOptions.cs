@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Train;
 
@@ -27,17 +28,6 @@ public enum SelfSupervision
 
     /// <summary>One of the three, chosen per document (title only where there is one).</summary>
     Mix,
-}
-
-/// <summary>Arithmetic of the forward and backward passes.</summary>
-public enum TrainPrecision
-{
-    /// <summary>bf16 on CUDA, fp32 on CPU.</summary>
-    Auto,
-    Float32,
-
-    /// <summary>bf16 working copy of the weights for the passes, fp32 master weights and optimizer state.</summary>
-    BFloat16,
 }
 
 /// <summary>Which dev-set score early stopping and best-model selection watch.</summary>
@@ -169,7 +159,7 @@ public sealed record TrainOptions
 
     /// <summary>cpu (default), cuda, cuda:N or auto.</summary>
     public string Device { get; init; } = "cpu";
-    public TrainPrecision Precision { get; init; } = TrainPrecision.Auto;
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
     public int? Threads { get; init; }
 
     // ---- masked-LM pretraining ----

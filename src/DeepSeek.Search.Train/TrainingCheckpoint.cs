@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using DeepSeek.Search.Core;
@@ -8,24 +7,13 @@ using TorchSharp.Modules;
 
 namespace DeepSeek.Search.Train;
 
-/// <summary>Where a run stands, as a checkpoint's <c>state.json</c> records it.</summary>
-public sealed record TrainState
+/// <summary>
+/// Where a dual-encoder run stands, as a checkpoint's <c>state.json</c> records it: Training's <see cref="TrainingState"/> (step, data
+/// position, fingerprint, seed, time) and what only this trainer has.
+/// </summary>
+public sealed record TrainState() : TrainingState(CurrentFormat)
 {
     public const int CurrentFormat = 1;
-
-    public int Format { get; init; } = CurrentFormat;
-
-    /// <summary>Optimizer steps done.</summary>
-    public long Step { get; init; }
-
-    /// <summary>The epoch and the batch within it that come next.</summary>
-    public int Epoch { get; init; }
-    public int BatchInEpoch { get; init; }
-    public long TotalSteps { get; init; }
-
-    /// <summary>Hash of every setting that shapes the trajectory (model, data, loss, optimizer, seed); resume requires the same.</summary>
-    public string Fingerprint { get; init; } = "";
-    public long Seed { get; init; }
 
     /// <summary>The learnable log(1/τ) as the hex of its float32 bits (exact), or null with a fixed temperature.</summary>
     public string? LogitScaleBits { get; init; }
@@ -35,21 +23,11 @@ public sealed record TrainState
     public int EvalsSinceBest { get; init; }
     public bool StoppedEarly { get; init; }
     public long PairsSeen { get; init; }
-    public double TrainSeconds { get; init; }
 
     /// <summary>The masked-LM pretraining that preceded the run's first step, if any.</summary>
-    public Pretraining.MaskedLmSummary? Mlm { get; init; }
+    [JsonPropertyOrder(2)] public Pretraining.MaskedLmSummary? Mlm { get; init; }
 
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
-    public static string FloatBits(float value) => BitConverter.SingleToUInt32Bits(value).ToString("x8", CultureInfo.InvariantCulture);
-    public static float FromBits(string hex) => BitConverter.UInt32BitsToSingle(uint.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+    internal static readonly JsonSerializerOptions Json = JsonOptions();
 }
 
 /// <summary>
@@ -64,7 +42,7 @@ public static class TrainingCheckpoint
         Checkpoints.Save(workDir, state.Step, keep, tmp =>
         {
             SaveTowers(towers, tmp);
-            optimizer.save_state_dict(Path.Combine(tmp, Checkpoints.OptimizerFile));
+            Checkpoints.SaveOptimizer(optimizer, tmp);
             Checkpoints.WriteState(tmp, state, TrainState.Json);
             curve.WriteCsv(Path.Combine(tmp, TrainingCurve.CsvFile));
         });
@@ -90,5 +68,5 @@ public static class TrainingCheckpoint
     }
 
     public static TrainState ReadState(string checkpointDir) =>
-        Checkpoints.ReadState<TrainState>(checkpointDir, TrainState.Json, s => s.Format, TrainState.CurrentFormat);
+        Checkpoints.ReadState<TrainState>(checkpointDir, TrainState.Json, TrainState.CurrentFormat);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using DeepSeek.Search.Core;
+using TorchSharp.Modules;
 
 namespace DeepSeek.Search.Training;
 
@@ -71,5 +72,23 @@ public static class Checkpoints
         if (format(state) != currentFormat)
             throw new CheckpointException($"{path}: checkpoint format {format(state)}, this build reads {currentFormat}");
         return state;
+    }
+
+    /// <summary>Reads a trainer's <see cref="TrainingState"/> record (<see cref="ReadState{T}(string, JsonSerializerOptions, Func{T, int}, int)"/>).</summary>
+    public static T ReadState<T>(string checkpointDir, JsonSerializerOptions json, int currentFormat) where T : TrainingState =>
+        ReadState<T>(checkpointDir, json, s => s.Format, currentFormat);
+
+    /// <summary>Writes the optimizer's state (TorchSharp's format: moments and step counts) into a checkpoint folder.</summary>
+    public static void SaveOptimizer(OptimizerHelper optimizer, string checkpointDir) =>
+        optimizer.save_state_dict(Path.Combine(checkpointDir, OptimizerFile));
+
+    /// <summary>Loads a checkpoint's optimizer state; an unreadable one is a <see cref="CheckpointException"/> naming the folder.</summary>
+    public static void LoadOptimizer(OptimizerHelper optimizer, string checkpointDir)
+    {
+        try { optimizer.load_state_dict(Path.Combine(checkpointDir, OptimizerFile)); }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or EndOfStreamException)
+        {
+            throw new CheckpointException($"{checkpointDir}: unreadable optimizer state ({e.Message})", e);
+        }
     }
 }

@@ -176,7 +176,7 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         var options = fx.Tiny(output) with
         {
             CorpusPath = SmallCorpus(120), QueriesPath = null, QrelsPath = null, SelfSupervision = SelfSupervision.Crop,
-            MlmEpochs = 1, MlmLearningRate = 1e-3, MaxSteps = 3, BatchSize = 8, Precision = TrainPrecision.BFloat16,
+            MlmEpochs = 1, MlmLearningRate = 1e-3, MaxSteps = 3, BatchSize = 8, Precision = TrainingPrecision.BFloat16,
         };
         var recorder = new TrainerFixture.Recorder();
         var result = Trainer.Train(options, recorder);

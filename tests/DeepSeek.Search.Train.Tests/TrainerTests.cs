@@ -307,7 +307,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         var options = fx.Tiny(output) with
         {
             InitPath = hf, QueriesPath = null, QrelsPath = null, PairsPath = pairs, Untied = true, Loss = LossKind.Triplet,
-            Precision = TrainPrecision.BFloat16, MaxSteps = 6, DevFraction = 0, LearningRate = 1e-3,
+            Precision = TrainingPrecision.BFloat16, MaxSteps = 6, DevFraction = 0, LearningRate = 1e-3,
         };
         var recorder = new TrainerFixture.Recorder();
         var result = Trainer.Train(options, recorder);

@@ -139,7 +139,7 @@ static class TrainCommand
                 ClipNorm = pr.GetValue(clip),
                 Seed = pr.GetValue(seed),
                 Device = pr.GetValue(device)!,
-                Precision = pr.GetValue(precision) switch { "fp32" => TrainPrecision.Float32, "bf16" => TrainPrecision.BFloat16, _ => TrainPrecision.Auto },
+                Precision = pr.GetValue(precision) switch { "fp32" => TrainingPrecision.Float32, "bf16" => TrainingPrecision.BFloat16, _ => TrainingPrecision.Auto },
                 Threads = pr.GetValue(threads),
                 MlmEpochs = pr.GetValue(mlmEpochs),
                 MlmLearningRate = pr.GetValue(mlmLr),

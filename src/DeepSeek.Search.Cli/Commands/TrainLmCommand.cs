@@ -125,7 +125,7 @@ static class TrainLmCommand
                 BiasUpdateSpeed = pr.GetValue(biasSpeed),
                 SeqAuxLoss = pr.GetValue(seqAux),
                 Device = pr.GetValue(device)!,
-                Precision = pr.GetValue(precision) switch { "fp32" => LmPrecision.Float32, "bf16" => LmPrecision.BFloat16, _ => LmPrecision.Auto },
+                Precision = pr.GetValue(precision) switch { "fp32" => TrainingPrecision.Float32, "bf16" => TrainingPrecision.BFloat16, _ => TrainingPrecision.Auto },
                 Threads = pr.GetValue(threads),
                 LogEvery = pr.GetValue(logEvery),
                 EvalEvery = pr.GetValue(evalEvery),

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
@@ -255,18 +254,22 @@ public sealed class MaskedLmPretrainer : IDisposable
         return (loss.item<float>(), accuracy);
     }
 
-    /// <summary>Writes the curve as CSV: step, epoch, loss, accuracy (of the predicted tokens), lr, grad_norm (before clipping), sequences_per_s.</summary>
-    public static void WriteCurve(string path, IReadOnlyList<MlmCurvePoint> points)
-    {
-        var sb = new StringBuilder("step,epoch,loss,accuracy,lr,grad_norm,sequences_per_s\n");
-        var inv = CultureInfo.InvariantCulture;
-        foreach (var p in points)
-            sb.Append(string.Join(',', p.Step.ToString(inv), p.Epoch.ToString(inv), p.Loss.ToString("R", inv), p.Accuracy.ToString("R", inv),
-                p.LearningRate.ToString("R", inv), p.GradNorm.ToString("R", inv), p.SequencesPerSecond.ToString("R", inv))).Append('\n');
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, sb.ToString(), new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>The columns of <c>mlm_curve.csv</c>: step, epoch, loss, accuracy (of the predicted tokens), lr, grad_norm (before clipping), sequences_per_s.</summary>
+    public static readonly CurveTable<MlmCurvePoint> CurveColumns = new(
+        [
+            CurveColumn<MlmCurvePoint>.Integer("step", p => p.Step),
+            CurveColumn<MlmCurvePoint>.Integer("epoch", p => p.Epoch),
+            CurveColumn<MlmCurvePoint>.Real("loss", p => p.Loss),
+            CurveColumn<MlmCurvePoint>.Real("accuracy", p => p.Accuracy),
+            CurveColumn<MlmCurvePoint>.Real("lr", p => p.LearningRate),
+            CurveColumn<MlmCurvePoint>.Real("grad_norm", p => p.GradNorm),
+            CurveColumn<MlmCurvePoint>.Real("sequences_per_s", p => p.SequencesPerSecond),
+        ],
+        p => p.Step,
+        r => new MlmCurvePoint(r.Long("step"), r.Int("epoch"), r.Real("loss"), r.Real("accuracy"), r.Real("lr"), r.Real("grad_norm"), r.Real("sequences_per_s")));
+
+    /// <summary>Writes the curve as CSV (<see cref="CurveColumns"/>).</summary>
+    public static void WriteCurve(string path, IReadOnlyList<MlmCurvePoint> points) => CurveColumns.WriteCsv(path, points);
 
     public void Dispose() => _head.Dispose();
 }
