@@ -120,7 +120,7 @@ public static class LmTrainer
         public LmTrainResult Execute()
         {
             _runtime = TrainingRuntime.Start(_o.Device, _o.Threads, _o.Precision);
-            var checkpoint = _o.Resume ? Checkpoints.List(_work).LastOrDefault() : default;
+            var checkpoint = _o.Resume && Checkpoints.List(_work) is { Count: > 0 } saved ? saved[^1] : default;
 
             LoadData(resuming: checkpoint.Path != null);
             _ct.ThrowIfCancellationRequested();

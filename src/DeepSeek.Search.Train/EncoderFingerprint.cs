@@ -53,7 +53,9 @@ static class EncoderFingerprint
     }
 
     static IEnumerable<string> TokenizerFiles(string dir) =>
-        new[] { "vocab.txt", "tokenizer.json", "tokenizer_config.json" }.Select(f => Path.Combine(dir, f)).Where(File.Exists);
+        TokenizerFileNames.Select(f => Path.Combine(dir, f)).Where(File.Exists);
+
+    static readonly string[] TokenizerFileNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json"];
 
     static string FilesHash(IEnumerable<string> files) => TextEncoder.Sha256Files(files)[..16];
 

@@ -9,13 +9,15 @@ namespace DeepSeek.Search.Train;
 /// <summary>The output of a <see cref="Trainer"/> run: the encoder folder, its curve and train.json, swapped into place.</summary>
 sealed partial class EncoderRun
 {
+    static readonly string[] TowerFolders = ["query", "document"];
+
     TrainResult Finish()
     {
         _ct.ThrowIfCancellationRequested();
         var evaluator = _dev.Evaluator;
         string best = Path.Combine(_work, Trainer.BestFolder);
         bool useBest = evaluator != null && Directory.Exists(best);
-        foreach (var stale in new[] { "query", "document" }.Select(d => Path.Combine(_work, d)))
+        foreach (var stale in TowerFolders.Select(d => Path.Combine(_work, d)))
             if (Directory.Exists(stale)) Directory.Delete(stale, true);
         if (useBest) RunFolders.CopyDirectory(best, _work);
         if (_data.AdaptationGate)

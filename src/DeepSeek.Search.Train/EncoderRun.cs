@@ -51,7 +51,7 @@ sealed partial class EncoderRun : IDisposable
         random.manual_seed(_o.Seed);
 
         // the model first: a bad --init folder fails before the corpus is read and mined
-        var checkpoint = _o.Resume ? Checkpoints.List(_work).LastOrDefault() : default;
+        var checkpoint = _o.Resume && Checkpoints.List(_work) is { Count: > 0 } saved ? saved[^1] : default;
         _model.Build(checkpoint.Path, _runtime, Say);
         _data = EncoderData.Load(_o, _work, _model.DescribeDefault, Say, _progress);
         _ct.ThrowIfCancellationRequested();

@@ -112,7 +112,7 @@ public sealed record TrainOptions
     public int HardNegativeDepth { get; init; } = 30;
 
     /// <summary>Top BM25 ranks never used as negatives (likely unjudged positives).</summary>
-    public int HardNegativeSkip { get; init; } = 0;
+    public int HardNegativeSkip { get; init; }
 
     /// <summary>
     /// Every this many epochs (0 = never), re-mine the supervised queries' hard-negative candidates with the model being trained

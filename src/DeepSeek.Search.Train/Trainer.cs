@@ -83,7 +83,7 @@ public static class Trainer
         string first = m.Split('\n', 2)[0].Trim();
         return new InvalidInputException(
             $"out of memory on {options.Device} with --batch-size {options.BatchSize} (queries {options.MaxQueryLength}, documents {options.MaxDocumentLength} tokens, " +
-            $"{options.HardNegatives?.ToString() ?? "default"} hard negatives): lower --batch-size, set --chunk-size (GradCache) or shorten --max-doc-length ({first})");
+            $"{options.HardNegatives?.ToString(CultureInfo.InvariantCulture) ?? "default"} hard negatives): lower --batch-size, set --chunk-size (GradCache) or shorten --max-doc-length ({first})");
     }
 
     /// <summary>Whether a run folder holds something <see cref="TrainOptions.Resume"/> continues from: a checkpoint, or the masked-LM snapshot.</summary>

@@ -60,7 +60,7 @@ public static class RunFolders
     {
         var checkpoints = Checkpoints.List(work);
         if (fresh) return checkpoints.Count == 0 && freshState?.Invoke(work) != true;
-        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= Checkpoints.List(output).LastOrDefault().Step;
+        if (extending) return checkpoints.Count == 0 || checkpoints[^1].Step <= (Checkpoints.List(output) is { Count: > 0 } done ? done[^1].Step : 0);
         return false;
     }
 
