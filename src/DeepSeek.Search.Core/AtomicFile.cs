@@ -8,7 +8,8 @@ namespace DeepSeek.Search.Core;
 /// a failing writer removes its own.
 /// <list type="bullet">
 /// <item><see cref="Write"/>, <see cref="WriteAllText"/>, <see cref="WriteAllBytes"/>: replace one file.</item>
-/// <item><see cref="ReplaceDirectory"/>: replace a folder (an existing one is swapped out).</item>
+/// <item><see cref="ReplaceDirectory"/>: replace a folder (an existing one is swapped out); <see cref="MoveDirectory"/>: the same
+/// with a folder already built elsewhere.</item>
 /// <item><see cref="PublishDirectory"/>: create a folder that must not be there yet (absent or empty); losing a race to another
 /// writer is an <see cref="IOException"/> and leaves the winner's folder as it is.</item>
 /// <item><see cref="FlushTree"/>, <see cref="FsyncDirectory"/>: the flushing steps, for writers that rename by themselves.</item>
@@ -63,22 +64,48 @@ public static class AtomicFile
     public static void ReplaceDirectory(string path, Action<string> fill)
     {
         string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        string parent = Path.GetDirectoryName(full)!;
-        string tmp = Fill(full, fill), old = Temporary(full, "old");
+        string tmp = Fill(full, fill);
+        try { Commit(tmp, full); }
+        catch
+        {
+            TryDeleteDirectory(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Replaces the folder <paramref name="path"/> with the existing folder <paramref name="source"/> (on the same file system), for a
+    /// folder its writer builds in place over a long time (a training run's work folder): as <see cref="ReplaceDirectory"/> from its
+    /// flushing step on (files flushed, an existing target moved aside, the source renamed into place, the parents flushed, the old
+    /// target deleted). When the rename fails, an existing target is put back and <paramref name="source"/> stays where it was.
+    /// </summary>
+    public static void MoveDirectory(string source, string path)
+    {
+        string from = Path.GetFullPath(source).TrimEnd(Path.DirectorySeparatorChar);
+        string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        FlushTree(from);
+        Commit(from, full);
+        string fromParent = Path.GetDirectoryName(from)!;
+        if (fromParent != Path.GetDirectoryName(full)) FsyncDirectory(fromParent);
+    }
+
+    /// <summary>Renames the flushed folder <paramref name="from"/> to <paramref name="full"/>, swapping an existing one out.</summary>
+    static void Commit(string from, string full)
+    {
+        string old = Temporary(full, "old");
         bool replacing = Directory.Exists(full);
         bool movedAside = false;
         try
         {
             if (replacing) { Directory.Move(full, old); movedAside = true; }
-            Directory.Move(tmp, full);
+            Directory.Move(from, full);
         }
         catch
         {
             if (movedAside && !Directory.Exists(full)) Directory.Move(old, full);
-            TryDeleteDirectory(tmp);
             throw;
         }
-        FsyncDirectory(parent);
+        FsyncDirectory(Path.GetDirectoryName(full)!);
         if (replacing) TryDeleteDirectory(old);
     }
 

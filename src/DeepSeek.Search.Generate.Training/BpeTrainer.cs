@@ -12,8 +12,8 @@ public sealed record TrainedTokenizer(string TokenizerJson, string TokenizerConf
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, ByteLevelBpeTokenizer.TokenizerFile), TokenizerJson);
-        File.WriteAllText(Path.Combine(directory, ByteLevelBpeTokenizer.TokenizerConfigFile), TokenizerConfigJson);
+        AtomicFile.WriteAllText(Path.Combine(directory, ByteLevelBpeTokenizer.TokenizerFile), TokenizerJson);
+        AtomicFile.WriteAllText(Path.Combine(directory, ByteLevelBpeTokenizer.TokenizerConfigFile), TokenizerConfigJson);
     }
 
     /// <summary>The tokenizer itself (parsed from <see cref="TokenizerJson"/>, as <see cref="ByteLevelBpeTokenizer.Load"/> would).</summary>

@@ -465,7 +465,7 @@ public static class LmTrainer
                 ["options"] = JsonSerializer.SerializeToNode(_o, LmTrainState.Json),
                 ["fingerprint"] = _fingerprint,
             };
-            File.WriteAllText(Path.Combine(_work, SummaryFile), summary.ToJsonString(LmTrainState.Json) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(_work, SummaryFile), summary.ToJsonString(LmTrainState.Json) + "\n");
 
             RunFolders.SwapIntoPlace(_work, _output);
             _progress?.Report(new LmTrainProgress("done", _at.Step, _at.TotalSteps, $"wrote {_output}"));

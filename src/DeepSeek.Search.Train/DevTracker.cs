@@ -1,3 +1,5 @@
+using DeepSeek.Search.Core;
+
 namespace DeepSeek.Search.Train;
 
 /// <summary>
@@ -51,11 +53,7 @@ sealed class DevTracker
             BestStep = step;
             BestDev = scores;
             EvalsSinceBest = 0;
-            string dir = Path.Combine(_work, Trainer.BestFolder), tmp = dir + ".tmp";
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            TrainingCheckpoint.SaveTowers(model.Towers, tmp);
-            if (Directory.Exists(dir)) Directory.Delete(dir, true);
-            Directory.Move(tmp, dir);
+            AtomicFile.ReplaceDirectory(Path.Combine(_work, Trainer.BestFolder), dir => TrainingCheckpoint.SaveTowers(model.Towers, dir));
         }
         else EvalsSinceBest++;
         if (_o.Patience > 0 && EvalsSinceBest >= _o.Patience && step > 0) Stopped = true;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Torch;
 using DeepSeek.Search.Training;
@@ -88,7 +89,7 @@ sealed partial class EncoderRun
             ["options"] = JsonSerializer.SerializeToNode(_o, TrainState.Json),
             ["fingerprint"] = _fingerprint,
         };
-        File.WriteAllText(Path.Combine(_work, Trainer.SummaryFile), summary.ToJsonString(TrainState.Json) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(_work, Trainer.SummaryFile), summary.ToJsonString(TrainState.Json) + "\n");
 
         _data.CloseMiner();
         foreach (var d in new[] { Trainer.Bm25Folder, Trainer.BestFolder, Pretraining.MaskedLmSnapshot.Folder })

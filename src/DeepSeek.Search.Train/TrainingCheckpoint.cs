@@ -34,7 +34,7 @@ public sealed record TrainState() : TrainingState(CurrentFormat)
 /// Resumable checkpoints of a dual-encoder run (<see cref="Checkpoints"/>'s folders): the towers' weights (float32, Hugging Face layout: the root
 /// for tied towers, <c>query/</c> and <c>document/</c> otherwise), <c>optimizer.bin</c> (TorchSharp's AdamW state: moments and step
 /// counts), <c>state.json</c> (<see cref="TrainState"/>: step, data position, best dev score, learnable temperature) and the curve so far.
-/// A checkpoint is written to a <c>.tmp</c> folder and renamed, so the newest complete one is always loadable.
+/// A checkpoint is written to a hidden temporary folder and renamed (<see cref="Checkpoints.Save"/>), so the newest complete one is always loadable.
 /// </summary>
 public static class TrainingCheckpoint
 {

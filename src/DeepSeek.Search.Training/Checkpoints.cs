@@ -8,8 +8,9 @@ namespace DeepSeek.Search.Training;
 /// <summary>
 /// The checkpoint folders of a training run, shared by every trainer: <c>checkpoints/step-NNNNNNN/</c> under the run's work folder,
 /// each holding the model's weights (written by the trainer), <c>optimizer.bin</c> (TorchSharp's optimizer state) and
-/// <c>state.json</c> (the trainer's state record). A checkpoint is written into a <c>.tmp</c> folder and renamed, so the newest
-/// complete one (a folder with its <c>state.json</c>) is always loadable; older ones beyond a count are deleted.
+/// <c>state.json</c> (the trainer's state record). A checkpoint is written into a hidden temporary folder and renamed
+/// (<see cref="AtomicFile.ReplaceDirectory"/>), so the newest complete one (a folder with its <c>state.json</c>) is always loadable;
+/// older ones beyond a count are deleted.
 /// </summary>
 public static class Checkpoints
 {
@@ -19,19 +20,16 @@ public static class Checkpoints
 
     /// <summary>
     /// Writes checkpoint <paramref name="step"/> of the run in <paramref name="workDir"/>: <paramref name="writeContents"/> fills a
-    /// temporary folder, which is then renamed into place; all but the newest <paramref name="keep"/> are removed. Returns its folder.
+    /// temporary folder, which is then flushed and renamed into place (<see cref="AtomicFile.ReplaceDirectory"/>: a failing
+    /// <paramref name="writeContents"/> leaves the checkpoints as they were); all but the newest <paramref name="keep"/> are removed.
+    /// Returns its folder.
     /// </summary>
     public static string Save(string workDir, long step, int keep, Action<string> writeContents)
     {
         string root = Path.Combine(workDir, Folder);
         Directory.CreateDirectory(root);
         string final = Path.Combine(root, NameOf(step));
-        string tmp = final + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        writeContents(tmp);
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(tmp, final);
+        AtomicFile.ReplaceDirectory(final, writeContents);
         foreach (var old in List(workDir).SkipLast(keep)) Directory.Delete(old.Path, true);
         return final;
     }

@@ -66,7 +66,7 @@ public sealed record CurvePlot<TPoint>(string Title, string YLabel, IReadOnlyLis
 
 /// <summary>
 /// The one writer and reader of training curves (dss train's, its masked-LM phase's and dss train-lm's): a table of columns makes the
-/// CSV (a header line, one line per point, UTF-8 without BOM, written to <c>.tmp</c> and renamed) and reads it back; an optional plot
+/// CSV (a header line, one line per point, UTF-8 without BOM, written with <see cref="AtomicFile"/>) and reads it back; an optional plot
 /// spec draws the PNG.
 /// </summary>
 public sealed class CurveTable<TPoint>
@@ -95,9 +95,7 @@ public sealed class CurveTable<TPoint>
     {
         var sb = new StringBuilder(Header).Append('\n');
         foreach (var p in points) sb.Append(string.Join(',', _columns.Select(c => c.Write(p)))).Append('\n');
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, sb.ToString(), new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 
     /// <summary>The points of a CSV written by <see cref="WriteCsv"/> (none when the file is not there); a bad row is a <see cref="MalformedRecordException"/>.</summary>
@@ -154,9 +152,7 @@ public sealed class CurveTable<TPoint>
             }
             plot.ShowLegend(spec.Legend == CurveLegend.UpperRight ? ScottPlot.Alignment.UpperRight : ScottPlot.Alignment.UpperCenter);
         }
-        string tmp = path + ".tmp.png";
-        plot.SavePng(tmp, width, height);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png));
     }
 }
 

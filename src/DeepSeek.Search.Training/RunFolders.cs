@@ -34,8 +34,7 @@ public static class RunFolders
             if (Directory.Exists(work) && resumable(work)) return (false, false);
             if (outputUsed && Checkpoints.List(output).Count > 0)
             {
-                if (Directory.Exists(work)) Directory.Delete(work, true);
-                CopyDirectory(output, work);
+                AtomicFile.ReplaceDirectory(work, copy => CopyDirectory(output, copy));
                 return (false, true);
             }
             throw new InvalidInputException($"nothing to resume: no {resumableWhat} in {work} or {Path.Combine(output, Checkpoints.Folder)}");
@@ -71,23 +70,11 @@ public static class RunFolders
         try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Moves the finished work folder to OUT; an old OUT is removed only after the new one is in place.</summary>
-    public static void SwapIntoPlace(string work, string output)
-    {
-        string? old = null;
-        if (Directory.Exists(output))
-        {
-            old = output + ".old-" + Guid.NewGuid().ToString("N")[..8];
-            Directory.Move(output, old);
-        }
-        try { Directory.Move(work, output); }
-        catch
-        {
-            if (old != null) Directory.Move(old, output);
-            throw;
-        }
-        if (old != null) Directory.Delete(old, true);
-    }
+    /// <summary>
+    /// Moves the finished work folder to OUT, durably (<see cref="AtomicFile.MoveDirectory"/>); an old OUT is removed only after the
+    /// new one is in place, and put back when the rename fails (the work folder then stays, resumable).
+    /// </summary>
+    public static void SwapIntoPlace(string work, string output) => AtomicFile.MoveDirectory(work, output);
 
     public static void CopyDirectory(string from, string to)
     {

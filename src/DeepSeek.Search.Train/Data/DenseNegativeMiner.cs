@@ -52,7 +52,7 @@ public static class DenseNegativeMiner
         return result;
     }
 
-    /// <summary>Writes the candidates of a refresh atomically (temporary file, then rename).</summary>
+    /// <summary>Writes the candidates of a refresh atomically and durably (<see cref="AtomicFile"/>).</summary>
     public static void Save(string path, int epoch, IReadOnlyDictionary<string, IReadOnlyList<string>> candidates)
     {
         var o = new JsonObject { ["epoch"] = epoch, ["queries"] = candidates.Count };
@@ -60,9 +60,7 @@ public static class DenseNegativeMiner
         foreach (var (key, list) in candidates.OrderBy(kv => kv.Key, StringComparer.Ordinal)) c[key] = new JsonArray(list.Select(id => (JsonNode)id).ToArray());
         o["candidates"] = c;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, o.ToJsonString());
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, o.ToJsonString());
     }
 
     /// <summary>Reads a refresh written by <see cref="Save"/>; a damaged file is a <see cref="CheckpointException"/>.</summary>

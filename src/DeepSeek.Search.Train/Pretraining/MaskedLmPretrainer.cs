@@ -278,7 +278,7 @@ public sealed class MaskedLmPretrainer : IDisposable
 /// The towers as masked-LM pretraining left them, saved once at its end in the run folder's <c>mlm/</c> (weights in the layout of
 /// <see cref="TrainingCheckpoint.SaveTowers"/> + <c>mlm.json</c>: the run's fingerprint and the <see cref="MaskedLmSummary"/>), so that
 /// a run interrupted before its first contrastive checkpoint resumes after pretraining instead of repeating it. Written to
-/// <c>mlm.tmp</c> and renamed; removed when the run finishes (its summary lives on in checkpoints and train.json).
+/// a hidden temporary folder and renamed (<see cref="AtomicFile.ReplaceDirectory"/>); removed when the run finishes (its summary lives on in checkpoints and train.json).
 /// </summary>
 public static class MaskedLmSnapshot
 {
@@ -292,12 +292,11 @@ public static class MaskedLmSnapshot
 
     public static void Save(string workDir, DualTowers towers, string fingerprint, MaskedLmSummary summary)
     {
-        string dir = PathIn(workDir), tmp = dir + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        TrainingCheckpoint.SaveTowers(towers, tmp);
-        File.WriteAllText(System.IO.Path.Combine(tmp, StateFile), JsonSerializer.Serialize(new State(fingerprint, summary), TrainState.Json) + "\n");
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
-        Directory.Move(tmp, dir);
+        AtomicFile.ReplaceDirectory(PathIn(workDir), tmp =>
+        {
+            TrainingCheckpoint.SaveTowers(towers, tmp);
+            File.WriteAllText(System.IO.Path.Combine(tmp, StateFile), JsonSerializer.Serialize(new State(fingerprint, summary), TrainState.Json) + "\n");
+        });
     }
 
     /// <summary>Loads the snapshot into the towers (the fingerprint must match); returns its summary.</summary>
