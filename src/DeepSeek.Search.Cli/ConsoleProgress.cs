@@ -4,12 +4,14 @@ using Spectre.Console;
 namespace DeepSeek.Search.Cli;
 
 /// <summary>
-/// The one progress renderer of every long verb (index, train, train-lm): live bars (one per counted stage) on an interactive
-/// terminal, otherwise lines on stderr, so logs of `make run` and CI stay readable. What it shows follows the event's type
-/// (<see cref="ProgressEvent"/>): a <see cref="ProgressNote"/> is a line; a <see cref="ProgressCount"/> a bar, or in a log a line at
-/// its first report, every 10% of a known total and each doubling of an unknown one; a <see cref="ProgressStep"/> a bar with its
-/// summary, or in a log its line. Stages may interleave (a streaming build reads and encodes at once); a stage is finished when it
-/// reports its total, or when the work ends.
+/// The one progress renderer of every long verb (index: <c>BuildProgress</c>; train: <c>TrainStepProgress</c>, masked-LM steps,
+/// dev evaluations, BM25 mining, checkpoints; train-lm: <c>LmStepProgress</c>, validations, checkpoints): live bars (one per counted
+/// stage) on an interactive terminal, otherwise lines on stderr, so logs of `make run` and CI stay readable. What it shows follows
+/// the event's type (<see cref="ProgressEvent"/>), never a verb: a <see cref="ProgressNote"/> is a line (in a log only, unless
+/// <see cref="ProgressNote.Live"/>); a <see cref="ProgressCount"/> a bar, or in a log a line at its first report, every 10% of a
+/// known total and each doubling of an unknown one; a <see cref="ProgressStep"/> a bar with its summary, or in a log its line.
+/// Stages may interleave (a streaming build reads and encodes at once) and may report from several threads (reports are
+/// serialised); a stage is finished when it reports its total, or when the work ends.
 /// </summary>
 static class ConsoleProgress
 {
@@ -48,7 +50,7 @@ static class ConsoleProgress
                             }
                             if (c is ProgressStep { Echo: true } echoed) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(echoed.Line) + "[/]");
                             break;
-                        case ProgressNote n:
+                        case ProgressNote { Live: true } n:
                             AnsiConsole.MarkupLine("[grey]" + Markup.Escape(n.Message) + "[/]");
                             break;
                     }
@@ -64,15 +66,26 @@ static class ConsoleProgress
 
     sealed class InlineProgress(Action<ProgressEvent> report) : IProgress<ProgressEvent>
     {
-        public void Report(ProgressEvent value) => report(value);
+        readonly Lock _gate = new();
+
+        public void Report(ProgressEvent value)
+        {
+            lock (_gate) report(value);
+        }
     }
 
     sealed class LineProgress : IProgress<ProgressEvent>
     {
         // per counted stage: the last decile printed (known total), or the count last printed (unknown total)
         readonly Dictionary<string, (int Decile, long Done)> _printed = new();
+        readonly Lock _gate = new();
 
         public void Report(ProgressEvent e)
+        {
+            lock (_gate) Write(e);
+        }
+
+        void Write(ProgressEvent e)
         {
             switch (e)
             {

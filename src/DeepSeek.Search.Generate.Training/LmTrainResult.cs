@@ -3,14 +3,6 @@ using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Generate.Training;
 
-/// <summary>
-/// A progress report of <see cref="LmTrainer"/>. Stages: <c>prepare</c> (a message), <c>train</c> (Done of Total steps, with the
-/// cross-entropy averaged since the previous report, the balance loss, learning rate, tokens/s and each MoE layer's expert load over
-/// those steps), <c>eval</c> (validation loss and the load of its routing pass), <c>checkpoint</c> and <c>done</c>.
-/// </summary>
-public sealed record LmTrainProgress(string Stage, long Done, long Total, string? Message = null, double? Loss = null, double? AuxLoss = null,
-    double? LearningRate = null, double? TokensPerSecond = null, double? ValidationLoss = null, IReadOnlyList<ExpertLoad>? Loads = null);
-
 /// <summary>What a finished <c>dss train-lm</c> run did; also written as <c>train_lm.json</c> in the model folder.</summary>
 public sealed record LmTrainResult
 {

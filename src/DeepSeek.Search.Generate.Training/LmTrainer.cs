@@ -42,11 +42,11 @@ public static class LmTrainer
     public const string PartialSuffix = RunFolders.PartialSuffix, SummaryFile = "train_lm.json";
     const long ShuffleStream = 0x4C4D; // "LM"
 
-    public static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress = null, CancellationToken cancellation = default) =>
+    public static LmTrainResult Train(LmTrainOptions options, IProgress<ProgressEvent>? progress = null, CancellationToken cancellation = default) =>
         Train(options, progress, cancellation, onFinished: null);
 
     /// <summary>As the public overload; <paramref name="onFinished"/> sees the trained (master) model once it is saved, before it is disposed.</summary>
-    internal static LmTrainResult Train(LmTrainOptions options, IProgress<LmTrainProgress>? progress, CancellationToken cancellation,
+    internal static LmTrainResult Train(LmTrainOptions options, IProgress<ProgressEvent>? progress, CancellationToken cancellation,
         Action<DeepSeekModel>? onFinished)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -81,7 +81,7 @@ public static class LmTrainer
         readonly LmTrainOptions _o;
         readonly string _output, _work;
         readonly bool _extending;
-        readonly IProgress<LmTrainProgress>? _progress;
+        readonly IProgress<ProgressEvent>? _progress;
         readonly CancellationToken _ct;
         readonly Action<DeepSeekModel>? _onFinished;
 
@@ -103,7 +103,7 @@ public static class LmTrainer
         double? _initialValidation, _finalValidation;
         IReadOnlyList<ExpertLoad> _finalLoads = [];
 
-        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<LmTrainProgress>? progress, CancellationToken ct,
+        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<ProgressEvent>? progress, CancellationToken ct,
             Action<DeepSeekModel>? onFinished)
         {
             _onFinished = onFinished;
@@ -115,7 +115,7 @@ public static class LmTrainer
             _ct = ct;
         }
 
-        void Say(string message) => _progress?.Report(new LmTrainProgress("prepare", 0, 0, message));
+        void Say(string message) => _progress?.Report(new ProgressNote(message));
 
         public LmTrainResult Execute()
         {
@@ -353,8 +353,7 @@ public static class LmTrainer
                     double? auxMean = _o.SeqAuxLoss > 0 ? auxSum / lossCount : null;
                     _curve.Add(new LmCurvePoint(step, _tokensSeen, lossSum / lossCount, auxMean, lr, lastNorm, tps,
                         loads.Count > 0 ? loads.Max(l => l.MaxOverMean) : null, loads.Count > 0 ? loads.Sum(l => l.Idle) : null));
-                    _progress?.Report(new LmTrainProgress("train", step, _at.TotalSteps, Loss: lossSum / lossCount, AuxLoss: auxMean,
-                        LearningRate: lr, TokensPerSecond: tps, Loads: loads));
+                    _progress?.Report(new LmStepProgress(step, _at.TotalSteps, lossSum / lossCount, auxMean, lr, tps, loads));
                     lossSum = auxSum = intervalSeconds = 0;
                     lossCount = 0;
                     intervalTokens = 0;
@@ -399,7 +398,7 @@ public static class LmTrainer
             if (loss is null) return;
             _curve.Add(new LmCurvePoint(step, _tokensSeen, MaxLoad: loads.Count > 0 ? loads.Max(l => l.MaxOverMean) : null,
                 IdleExperts: loads.Count > 0 ? loads.Sum(l => l.Idle) : null, ValidationLoss: loss));
-            _progress?.Report(new LmTrainProgress("eval", step, _at.TotalSteps, ValidationLoss: loss, Loads: loads));
+            _progress?.Report(new LmValidationProgress(step, _at.TotalSteps, loss.Value, loads));
         }
 
         void SaveCheckpoint()
@@ -413,7 +412,7 @@ public static class LmTrainer
                 Checkpoints.WriteState(tmp, state, LmTrainState.Json);
             });
             _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
-            _progress?.Report(new LmTrainProgress("checkpoint", _at.Step, _at.TotalSteps, $"checkpoint {Path.GetFileName(final)}"));
+            _progress?.Report(new LmCheckpointProgress(_at.Step, _at.TotalSteps, Path.GetFileName(final)));
         }
 
         // ---------------------------------------------------------------- output
@@ -468,7 +467,7 @@ public static class LmTrainer
             AtomicFile.WriteAllText(Path.Combine(_work, SummaryFile), summary.ToJsonString(LmTrainState.Json) + "\n");
 
             RunFolders.SwapIntoPlace(_work, _output);
-            _progress?.Report(new LmTrainProgress("done", _at.Step, _at.TotalSteps, $"wrote {_output}"));
+            _progress?.Report(new ProgressNote($"wrote {_output}"));
             return result;
         }
 

@@ -38,10 +38,10 @@ sealed class DevTracker
     /// <summary>The score the gate compares: the evaluation in the --init encoder's default search.</summary>
     public double? DefaultScore(DevScores? scores) => scores?.Default(_initFusion, _initAlpha);
 
-    public void Evaluate(long step, int epoch, long totalSteps, EncoderModel model, TrainingCurve curve, IProgress<TrainProgress>? progress)
+    public void Evaluate(long step, int epoch, long totalSteps, EncoderModel model, TrainingCurve curve, IProgress<ProgressEvent>? progress)
     {
         var evaluator = Evaluator!;
-        progress?.Report(new TrainProgress("eval", step, totalSteps, $"evaluating on {evaluator.QueryCount} dev queries", epoch));
+        progress?.Report(new ProgressNote($"evaluating on {evaluator.QueryCount} dev queries"));
         var scores = evaluator.Evaluate(model.Towers, model.Tokenizer, _o.MaxQueryLength, _o.MaxDocumentLength, _o.QueryPrefix, _o.DocumentPrefix);
         curve.Add(new CurvePoint(step, epoch, DevNdcg: scores.DenseNdcg, DevHybridNdcg: scores.HybridNdcg));
         if (step == 0) InitialDev = scores;
@@ -57,11 +57,8 @@ sealed class DevTracker
         }
         else EvalsSinceBest++;
         if (_o.Patience > 0 && EvalsSinceBest >= _o.Patience && step > 0) Stopped = true;
-        progress?.Report(new TrainProgress("eval", step, totalSteps,
-            $"dev nDCG@10 dense {scores.DenseNdcg:F4}" + (scores.HybridNdcg is double h ? $", hybrid {h:F4}" : "") +
-            (_gate ? $", default search {metric:F4}" : "") +
-            (improved ? " (best)" : $" (best {BestMetric:F4} at step {BestStep})") + (Stopped ? $"; stopping early after {_o.Patience} evaluation(s) without improvement" : ""),
-            epoch, Dev: scores));
+        progress?.Report(new DevEvaluationProgress(step, totalSteps, epoch, scores, _gate ? metric : null, improved, BestMetric, BestStep,
+            Stopped ? _o.Patience : null));
     }
 
     /// <summary>The tracking fields of a checkpoint's state.</summary>

@@ -37,7 +37,7 @@ sealed class EncoderData : IDisposable
 
     /// <param name="describeDefault">The --init encoder's default search in words (named when the adaptation gate is set up).</param>
     public static EncoderData Load(TrainOptions options, string workDir, Func<string> describeDefault, Action<string> say,
-        IProgress<TrainProgress>? progress)
+        IProgress<ProgressEvent>? progress)
     {
         var data = new EncoderData(options, say);
         try { data.Read(workDir, describeDefault, progress); }
@@ -49,7 +49,7 @@ sealed class EncoderData : IDisposable
         return data;
     }
 
-    void Read(string workDir, Func<string> describeDefault, IProgress<TrainProgress>? progress)
+    void Read(string workDir, Func<string> describeDefault, IProgress<ProgressEvent>? progress)
     {
         if (_o.CorpusPath != null)
         {
@@ -114,7 +114,11 @@ sealed class EncoderData : IDisposable
         if (Set.Count == 0) throw new InvalidInputException("empty training set");
         if (Set.Count < 2 && HardNegatives == 0) throw new InvalidInputException("a single training pair and no hard negatives: nothing to contrast");
         if (Miner != null && HardNegatives > 0 && !Set.IsSelfSupervised)
-            Set.Premine((d, t) => progress?.Report(new TrainProgress("mine", d, t)));
+            Set.Premine((d, t) =>
+            {
+                progress?.Report(new NegativeMiningProgress(d, t));
+                if (d == t) progress?.Report(new NegativesMinedProgress(t));
+            });
         _say($"training set: {Set.Count:N0} {(Set.IsSelfSupervised ? "documents (pseudo-pairs per epoch)" : "pairs")}" +
             (Supervised != null ? $" from {Supervised.QueryCount:N0} queries" : "") + (HardNegatives > 0 ? $", {HardNegatives} BM25 hard negative(s) each" : ""));
     }

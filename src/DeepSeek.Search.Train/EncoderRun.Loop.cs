@@ -67,8 +67,7 @@ sealed partial class EncoderRun
             {
                 double pps = intervalSeconds > 0 ? intervalPairs / intervalSeconds : 0;
                 _curve.Add(new CurvePoint(step, epochOfStep, lossSum / lossCount, lr, _model.Temperature(), lastNorm, pps));
-                _progress?.Report(new TrainProgress("train", step, _at.TotalSteps, Epoch: epochOfStep, Loss: lossSum / lossCount,
-                    LearningRate: lr, Temperature: _model.Temperature(), PairsPerSecond: pps));
+                _progress?.Report(new TrainStepProgress(step, _at.TotalSteps, epochOfStep, lossSum / lossCount, lr, _model.Temperature(), pps));
                 lossSum = 0; lossCount = 0; intervalSeconds = 0; intervalPairs = 0;
             }
             if (_dev.Evaluator != null && ((_o.EvalEvery > 0 ? step % _o.EvalEvery == 0 : epochEnd) || last))
@@ -89,7 +88,7 @@ sealed partial class EncoderRun
         if (File.Exists(path)) candidates = DenseNegativeMiner.Load(path, _data.Corpus!);
         else
         {
-            _progress?.Report(new TrainProgress("mine", 0, _data.Supervised!.QueryCount, $"refreshing hard negatives with the model (epoch {epoch})", epoch));
+            _progress?.Report(new NegativeRefreshProgress(epoch, _data.Supervised!.QueryCount));
             var sw = Stopwatch.StartNew();
             candidates = DenseNegativeMiner.Mine(_model.Towers, _model.Tokenizer, _data.Corpus!, _data.Supervised!, _o.HardNegativeDepth, _o.HardNegativeSkip,
                 _o.MaxQueryLength, _o.MaxDocumentLength, _o.QueryPrefix, _o.DocumentPrefix);

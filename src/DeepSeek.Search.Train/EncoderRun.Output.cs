@@ -96,7 +96,7 @@ sealed partial class EncoderRun
             if (Directory.Exists(Path.Combine(_work, d))) Directory.Delete(Path.Combine(_work, d), true);
 
         RunFolders.SwapIntoPlace(_work, _output);
-        _progress?.Report(new TrainProgress("done", _at.Step, _at.TotalSteps, $"wrote {_output}"));
+        _progress?.Report(new ProgressNote($"wrote {_output}"));
         return result;
     }
 

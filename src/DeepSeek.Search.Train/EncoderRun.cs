@@ -17,7 +17,7 @@ sealed partial class EncoderRun : IDisposable
     readonly TrainOptions _o;
     readonly string _output, _work;
     readonly bool _extending;
-    readonly IProgress<TrainProgress>? _progress;
+    readonly IProgress<ProgressEvent>? _progress;
     readonly CancellationToken _ct;
 
     TrainingRuntime _runtime = null!; // set in Execute (touching torch earlier would load the bundled libtorch first)
@@ -32,7 +32,7 @@ sealed partial class EncoderRun : IDisposable
     MaskedLmSummary? _mlm;
     long _pairsSeen;
 
-    public EncoderRun(TrainOptions o, string output, string work, bool extending, IProgress<TrainProgress>? progress, CancellationToken ct)
+    public EncoderRun(TrainOptions o, string output, string work, bool extending, IProgress<ProgressEvent>? progress, CancellationToken ct)
     {
         _o = o;
         _extending = extending;
@@ -43,7 +43,7 @@ sealed partial class EncoderRun : IDisposable
         _model = new EncoderModel(o);
     }
 
-    void Say(string message) => _progress?.Report(new TrainProgress("prepare", 0, 0, message));
+    void Say(string message) => _progress?.Report(new ProgressNote(message));
 
     public TrainResult Execute()
     {
@@ -85,7 +85,7 @@ sealed partial class EncoderRun : IDisposable
         var state = _at.Stamp(_dev.Stamp(new TrainState { LogitScaleBits = _model.LogitScaleBits, PairsSeen = _pairsSeen, Mlm = _mlm }), _fingerprint, _o.Seed);
         string dir = TrainingCheckpoint.Save(_work, _model.Towers, _optimizer, state, _curve, _o.KeepCheckpoints);
         _curve.WriteCsv(Path.Combine(_work, TrainingCurve.CsvFile));
-        _progress?.Report(new TrainProgress("checkpoint", _at.Step, _at.TotalSteps, $"checkpoint {Path.GetFileName(dir)}", _at.Epoch));
+        _progress?.Report(new TrainCheckpointProgress(_at.Step, _at.TotalSteps, _at.Epoch, Path.GetFileName(dir)));
     }
 
     /// <summary>Continues from a checkpoint: each piece takes its part of the state (position, best-model tracking, temperature, optimizer, curve).</summary>

@@ -50,7 +50,7 @@ public static class Trainer
     /// </summary>
     public const double AdaptationMargin = 0.002;
 
-    public static TrainResult Train(TrainOptions options, IProgress<TrainProgress>? progress = null, CancellationToken cancellation = default)
+    public static TrainResult Train(TrainOptions options, IProgress<ProgressEvent>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();

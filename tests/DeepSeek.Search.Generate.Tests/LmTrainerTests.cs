@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Progress;
 using DeepSeek.Search.TestKit;
 using static TorchSharp.torch;
 using DeepSeek.Search.Torch.SafeTensors;
@@ -9,9 +10,9 @@ using DeepSeek.Search.Generate.Training;
 namespace DeepSeek.Search.Generate.Tests;
 
 /// <summary>Synchronous progress sink (Progress&lt;T&gt; would post to a thread pool).</summary>
-sealed class Reporter(Action<LmTrainProgress> report) : IProgress<LmTrainProgress>
+sealed class Reporter(Action<ProgressEvent> report) : IProgress<ProgressEvent>
 {
-    public void Report(LmTrainProgress value) => report(value);
+    public void Report(ProgressEvent value) => report(value);
 }
 
 /// <summary>
@@ -230,7 +231,7 @@ public class LmTrainerResumeTests
 
         using (var cts = new CancellationTokenSource())
         {
-            var progress = new Reporter(p => { if (p.Stage == "checkpoint" && p.Done == 6) cts.Cancel(); });
+            var progress = new Reporter(p => { if (p is LmCheckpointProgress { Step: 6 }) cts.Cancel(); });
             Assert.ThrowsAny<OperationCanceledException>(() => LmTrainer.Train(Tiny(corpus, resumed), progress, cts.Token));
         }
         Assert.False(Directory.Exists(resumed));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Progress;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
 using DeepSeek.Search.Text.Chunking;
@@ -133,7 +134,7 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         var summary = pretrainer.Train(sequences, recorder);
         log.WriteLine($"{summary.Steps} steps over {sequences.Count} sequences in {(DateTime.UtcNow - started).TotalSeconds:F1} s: loss {summary.FirstLoss:F3} → {summary.LastLoss:F3}, accuracy {summary.LastAccuracy:P1}");
 
-        var losses = recorder.Reports.Where(r => r.Stage == "mlm").Select(r => r.Loss!.Value).ToList();
+        var losses = recorder.Reports.OfType<MaskedLmStepProgress>().Select(r => r.Loss).ToList();
         Assert.Equal(summary.Steps, losses.Count);
         Assert.Equal(2 * ((sequences.Count + 31) / 32), summary.Steps);
         Assert.InRange(losses[0], Math.Log(config.VocabSize) - 1, Math.Log(config.VocabSize) + 1);  // a fresh head guesses uniformly
@@ -189,13 +190,13 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         Assert.Equal((3L, "bf16"), (result.Steps, result.Precision));
 
         // progress: the mlm phase, all of it, before the first contrastive step, announced and summed up
-        var stages = recorder.Reports.Select(r => r.Stage).ToList();
-        var mlmReports = recorder.Reports.Where(r => r.Stage == "mlm").ToList();
+        var stages = recorder.Reports.Select(r => (r as ProgressCount)?.Stage).ToList();
+        var mlmReports = recorder.Reports.OfType<MaskedLmStepProgress>().ToList();
         Assert.Equal(mlm.Steps, mlmReports.Count);
         Assert.Equal(Enumerable.Range(1, (int)mlm.Steps).Select(i => (long)i), mlmReports.Select(r => r.Done));
-        Assert.All(mlmReports, r => Assert.True(r.Total == mlm.Steps && r.PairsPerSecond > 0 && r.LearningRate > 0));
+        Assert.All(mlmReports, r => Assert.True(r.Total == mlm.Steps && r.SequencesPerSecond > 0 && r.LearningRate > 0));
         Assert.True(stages.LastIndexOf("mlm") < stages.IndexOf("train"));
-        Assert.Contains(recorder.Reports, r => r.Message?.StartsWith("masked-LM pretraining: 1 epoch, ", StringComparison.Ordinal) == true);
+        Assert.Contains(recorder.Reports, r => r is ProgressNote n && n.Message.StartsWith("masked-LM pretraining: 1 epoch, ", StringComparison.Ordinal));
 
         // train.json records the phase and its options; the checkpoint carries its summary
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, Trainer.SummaryFile)))!;
@@ -232,7 +233,7 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         Assert.Equal("document→query", a.Mlm!.Towers);
 
         // interrupted after pretraining, before the first contrastive checkpoint: the snapshot is kept, both towers the pretrained one
-        var afterMlm = new TrainerFixture.Recorder(p => p.Stage == "train");
+        var afterMlm = new TrainerFixture.Recorder(p => p is TrainStepProgress);
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(baseOptions with { OutputPath = resumed }, afterMlm, afterMlm.Cancel.Token));
         Assert.True(Trainer.HasResumableState(work));
         Assert.Empty(Checkpoints.List(work));
@@ -242,13 +243,13 @@ public class MaskedLmTests(TrainerFixture fx, ITestOutputHelper log) : IClassFix
         Assert.Contains("other settings", Assert.Throws<InvalidInputException>(() => Trainer.Train(baseOptions with { OutputPath = resumed, Resume = true, MlmEpochs = 0 })).Message);
 
         // resumed: no pretraining again; interrupted once more at the first checkpoint, then resumed from it
-        var fromSnapshot = new TrainerFixture.Recorder(p => p.Stage == "checkpoint" && p.Done == 2);
+        var fromSnapshot = new TrainerFixture.Recorder(p => p is TrainCheckpointProgress { Step: 2 });
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(baseOptions with { OutputPath = resumed, Resume = true }, fromSnapshot, fromSnapshot.Cancel.Token));
-        Assert.DoesNotContain(fromSnapshot.Reports, r => r.Stage == "mlm");
-        Assert.Contains(fromSnapshot.Reports, r => r.Message?.Contains("continuing from", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(fromSnapshot.Reports, r => r is MaskedLmStepProgress);
+        Assert.Contains(fromSnapshot.Reports, r => r is ProgressNote n && n.Message.Contains("continuing from", StringComparison.Ordinal));
         var fromCheckpoint = new TrainerFixture.Recorder();
         var b = Trainer.Train(baseOptions with { OutputPath = resumed, Resume = true }, fromCheckpoint);
-        Assert.DoesNotContain(fromCheckpoint.Reports, r => r.Stage == "mlm");
+        Assert.DoesNotContain(fromCheckpoint.Reports, r => r is MaskedLmStepProgress);
         Assert.Equal((2L, 4L), (b.ResumedFromStep!.Value, b.Steps));
 
         foreach (var tower in new[] { "query", "document" })

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Progress;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Eval;
 using DeepSeek.Search.Text.Chunking;
@@ -58,17 +59,17 @@ public sealed class TrainerFixture : IDisposable
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool) and can cancel at a chosen report.</summary>
-    public sealed class Recorder(Func<TrainProgress, bool>? cancelWhen = null) : IProgress<TrainProgress>
+    public sealed class Recorder(Func<ProgressEvent, bool>? cancelWhen = null) : IProgress<ProgressEvent>
     {
         public CancellationTokenSource Cancel { get; } = new();
-        public List<TrainProgress> Reports { get; } = new();
+        public List<ProgressEvent> Reports { get; } = new();
 
-        public void Report(TrainProgress value)
+        public void Report(ProgressEvent value)
         {
             Reports.Add(value);
             if (cancelWhen?.Invoke(value) == true) Cancel.Cancel();
         }
 
-        public List<double> Losses => Reports.Where(r => r.Stage == "train").Select(r => r.Loss!.Value).ToList();
+        public List<double> Losses => Reports.OfType<TrainStepProgress>().Select(r => r.Loss).ToList();
     }
 }

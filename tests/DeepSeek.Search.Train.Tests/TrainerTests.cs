@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Progress;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
 using DeepSeek.Search.Train.Data;
@@ -72,7 +73,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         string straight = S.NewOutput("straight"), resumed = S.NewOutput("resumed");
         var a = Trainer.Train(baseOptions with { OutputPath = straight });
 
-        var interrupted = new TrainerFixture.Recorder(p => p.Stage == "checkpoint" && p.Done == 3);
+        var interrupted = new TrainerFixture.Recorder(p => p is TrainCheckpointProgress { Step: 3 });
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(baseOptions with { OutputPath = resumed }, interrupted, interrupted.Cancel.Token));
         Assert.False(Directory.Exists(resumed));
         Assert.Equal([3L], Checkpoints.List(resumed + Trainer.PartialSuffix).Select(c => c.Step));
@@ -112,7 +113,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
         string straight = S.NewOutput("refresh-straight"), resumed = S.NewOutput("refresh-resumed");
         var log = new TrainerFixture.Recorder();
         var a = Trainer.Train(options with { OutputPath = straight }, log);
-        var refreshes = log.Reports.Where(r => r.Stage == "mine" && r.Message?.StartsWith("refreshing") == true).Select(r => r.Epoch).ToList();
+        var refreshes = log.Reports.OfType<NegativeRefreshProgress>().Select(r => r.Epoch).ToList();
         Assert.Equal([1, 2], refreshes);
 
         // the candidates: dense ranks of the model, never a judged positive of the query, not BM25's lists
@@ -146,12 +147,12 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
 
         // interrupted after the first refresh, resumed: the refresh is read back, and the result is bit-identical
         int checkpointAt = a.StepsPerEpoch + 2;
-        var interrupted = new TrainerFixture.Recorder(p => p.Stage == "checkpoint" && p.Done == checkpointAt);
+        var interrupted = new TrainerFixture.Recorder(p => p is TrainCheckpointProgress c && c.Step == checkpointAt);
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(options with { OutputPath = resumed, CheckpointEvery = checkpointAt }, interrupted, interrupted.Cancel.Token));
         var again = new TrainerFixture.Recorder();
         var b = Trainer.Train(options with { OutputPath = resumed, CheckpointEvery = checkpointAt, Resume = true }, again);
         Assert.Equal(checkpointAt, b.ResumedFromStep);
-        Assert.Equal([2], again.Reports.Where(r => r.Stage == "mine" && r.Message?.StartsWith("refreshing") == true).Select(r => r.Epoch).ToList());
+        Assert.Equal([2], again.Reports.OfType<NegativeRefreshProgress>().Select(r => r.Epoch).ToList());
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(resumed, "model.safetensors")));
 
         // refreshing needs supervision and hard negatives
@@ -171,7 +172,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
 
         Assert.Contains("already exists", Assert.Throws<InvalidInputException>(() => Trainer.Train(options)).Message);
 
-        var recorder = new TrainerFixture.Recorder(p => p.Stage == "checkpoint");
+        var recorder = new TrainerFixture.Recorder(p => p is TrainCheckpointProgress);
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(options with { Overwrite = true }, recorder, recorder.Cancel.Token));
         Assert.Equal(["marker.txt"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName));
         Assert.Equal("old model", File.ReadAllText(Path.Combine(output, "marker.txt")));
@@ -196,7 +197,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
     {
         string output = S.NewOutput("unfinished");
         var options = fx.Tiny(output) with { MaxSteps = 4, CheckpointEvery = 2, DevFraction = 0 };
-        var recorder = new TrainerFixture.Recorder(p => p.Stage == "checkpoint");
+        var recorder = new TrainerFixture.Recorder(p => p is TrainCheckpointProgress);
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(options, recorder, recorder.Cancel.Token));
         Assert.Contains("unfinished run", Assert.Throws<InvalidInputException>(() => Trainer.Train(options)).Message);
         Assert.Equal(4, Trainer.Train(options with { Overwrite = true }).Steps);
@@ -204,7 +205,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
 
         // interrupted after its last step but before the output was written: resuming just writes it
         string late = S.NewOutput("late");
-        var lateRecorder = new TrainerFixture.Recorder(p => p.Stage == "checkpoint" && p.Done == 4);
+        var lateRecorder = new TrainerFixture.Recorder(p => p is TrainCheckpointProgress { Step: 4 });
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(options with { OutputPath = late }, lateRecorder, lateRecorder.Cancel.Token));
         Assert.False(Directory.Exists(late));
         var finished = Trainer.Train(options with { OutputPath = late, Resume = true });
@@ -213,7 +214,7 @@ public class TrainerTests(TrainerFixture fx, ITestOutputHelper log) : IClassFixt
 
         // a run that fails before its first checkpoint leaves nothing to resume, and nothing behind
         string early = S.NewOutput("early-cancel");
-        var earlyRecorder = new TrainerFixture.Recorder(p => p.Stage == "train");
+        var earlyRecorder = new TrainerFixture.Recorder(p => p is TrainStepProgress);
         Assert.Throws<OperationCanceledException>(() => Trainer.Train(options with { OutputPath = early }, earlyRecorder, earlyRecorder.Cancel.Token));
         Assert.False(Directory.Exists(early + Trainer.PartialSuffix));
     }

@@ -3,7 +3,6 @@ using System.Globalization;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Train;
-using Spectre.Console;
 using DeepSeek.Search.Training;
 
 namespace DeepSeek.Search.Cli.Commands;
@@ -170,7 +169,7 @@ static class TrainCommand
             };
 
             var result = TrainingRuns.Interruptible(options.OutputPath, Trainer.HasResumableState,
-                ct => RunWithProgress(progress => Trainer.Train(options, progress, ct)));
+                ct => ConsoleProgress.Run(progress => Trainer.Train(options, progress, ct)));
 
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"trained {result.Steps:N0} step(s) ({result.Supervision}, {result.TrainingExamples:N0} training {(result.Supervision.StartsWith("self", StringComparison.Ordinal) ? "documents" : "pairs")}) into {result.OutputPath}" +
@@ -191,84 +190,5 @@ static class TrainCommand
             return CliRunner.ExitOk;
         });
         return cmd;
-    }
-
-    /// <summary>A live bar (step, loss, pairs/s) on an interactive terminal; otherwise one line per report on stderr.</summary>
-    static T RunWithProgress<T>(Func<IProgress<TrainProgress>, T> work)
-    {
-        if (Console.IsErrorRedirected || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
-            return work(new LineProgress());
-        return AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                ProgressTask? mine = null, mlm = null, train = null;
-                return work(new InlineProgress(p =>
-                {
-                    switch (p.Stage)
-                    {
-                        case "mine":
-                            mine ??= ctx.AddTask("BM25 negatives", maxValue: Math.Max(1, p.Total));
-                            mine.Value = p.Done;
-                            break;
-                        case "mlm":
-                            mlm ??= ctx.AddTask("masked LM", maxValue: Math.Max(1, p.Total));
-                            mlm.Value = p.Done;
-                            mlm.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                                $"masked LM step {p.Done}/{p.Total} loss {p.Loss:F4} {p.PairsPerSecond:F0} seq/s"));
-                            break;
-                        case "train":
-                            train ??= ctx.AddTask("train", maxValue: Math.Max(1, p.Total));
-                            train.MaxValue = Math.Max(1, p.Total);
-                            train.Value = p.Done;
-                            train.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                                $"step {p.Done}/{p.Total} loss {p.Loss:F4} {p.PairsPerSecond:F0} pairs/s"));
-                            break;
-                        case "checkpoint":
-                            break;
-                        default:
-                            if (p.Message != null) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(p.Message) + "[/]");
-                            break;
-                    }
-                }));
-            });
-    }
-
-    static string TrainLine(TrainProgress p)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        string temperature = p.Temperature is double t ? string.Create(inv, $" τ {t:F3}") : "";
-        return string.Create(inv, $"step {p.Done}/{p.Total} epoch {p.Epoch + 1} loss {p.Loss:F4} lr {p.LearningRate:0.00e+0}{temperature} {p.PairsPerSecond:F1} pairs/s");
-    }
-
-    static string MlmLine(TrainProgress p) => string.Create(CultureInfo.InvariantCulture,
-        $"masked LM step {p.Done}/{p.Total} epoch {p.Epoch + 1} loss {p.Loss:F4} lr {p.LearningRate:0.00e+0} {p.PairsPerSecond:F1} sequences/s");
-
-    sealed class InlineProgress(Action<TrainProgress> report) : IProgress<TrainProgress>
-    {
-        public void Report(TrainProgress value) => report(value);
-    }
-
-    sealed class LineProgress : IProgress<TrainProgress>
-    {
-        public void Report(TrainProgress p)
-        {
-            switch (p.Stage)
-            {
-                case "mine":
-                    if (p.Done == p.Total) Console.Error.WriteLine($"  mined BM25 candidates for {p.Total:N0} queries");
-                    break;
-                case "train":
-                    Console.Error.WriteLine("  " + TrainLine(p));
-                    break;
-                case "mlm":
-                    Console.Error.WriteLine("  " + MlmLine(p));
-                    break;
-                default:
-                    if (p.Message != null) Console.Error.WriteLine("  " + p.Message);
-                    break;
-            }
-        }
     }
 }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using DeepSeek.Search.Generate;
 using DeepSeek.Search.Train;
-using Spectre.Console;
 using DeepSeek.Search.Training;
 using DeepSeek.Search.Generate.Training;
 
@@ -136,7 +135,7 @@ static class TrainLmCommand
             };
 
             var result = TrainingRuns.Interruptible(options.OutputPath, work => Checkpoints.List(work).Count > 0,
-                ct => RunWithProgress(progress => LmTrainer.Train(options, progress, ct)));
+                ct => ConsoleProgress.Run(progress => LmTrainer.Train(options, progress, ct)));
 
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"trained {result.Steps:N0} step(s) on {result.TrainBlocks:N0} blocks of {result.SeqLen} tokens ({result.Documents:N0} documents, {result.Tokens:N0} tokens) into {result.OutputPath}");
@@ -145,88 +144,11 @@ static class TrainLmCommand
             if (result.FinalValidationLoss is double fv)
                 Console.WriteLine(string.Create(inv, $"validation {result.InitialValidationLoss:F4} → {fv:F4} ({result.ValidationBlocks:N0} block(s); perplexity {Math.Exp(fv):F1})"));
             foreach (var load in result.FinalValidationLoads)
-                Console.WriteLine("experts    " + LoadText(load));
+                Console.WriteLine("experts    " + LmStepProgress.LoadText(load));
             Console.WriteLine(string.Create(inv, $"throughput {result.TokensPerSecond:N0} tokens/s on {result.Device} ({result.Precision}), {result.Parameters:N0} parameters, vocabulary {result.VocabSize:N0}{(result.TrainedTokenizer ? " (BPE trained on the corpus)" : "")}"));
             Console.WriteLine($"curve      {Path.Combine(result.OutputPath, LmTrainingCurve.PngFile)}");
             return CliRunner.ExitOk;
         });
         return cmd;
-    }
-
-    static string LoadText(ExpertLoad l) => string.Create(CultureInfo.InvariantCulture,
-        $"layer {l.Layer}: share min {l.MinShare:P1} max {l.MaxShare:P1}, idle {l.Idle}");
-
-    static string TrainLine(LmTrainProgress p)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        string aux = p.AuxLoss is double a ? string.Create(inv, $" aux {a:F5}") : "";
-        string loads = p.Loads is { Count: > 0 } ls ? " | " + string.Join("; ", ls.Select(LoadText)) : "";
-        return string.Create(inv, $"step {p.Done}/{p.Total} loss {p.Loss:F4}{aux} lr {p.LearningRate:0.00e+0} {p.TokensPerSecond:N0} tok/s") + loads;
-    }
-
-    /// <summary>A live bar (step, loss, tokens/s) on an interactive terminal; otherwise one line per report on stderr.</summary>
-    static T RunWithProgress<T>(Func<IProgress<LmTrainProgress>, T> work)
-    {
-        if (Console.IsErrorRedirected || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
-            return work(new LineProgress());
-        return AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                ProgressTask? train = null;
-                return work(new InlineProgress(p =>
-                {
-                    switch (p.Stage)
-                    {
-                        case "train":
-                            train ??= ctx.AddTask("train", maxValue: Math.Max(1, p.Total));
-                            train.MaxValue = Math.Max(1, p.Total);
-                            train.Value = p.Done;
-                            train.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                                $"step {p.Done}/{p.Total} loss {p.Loss:F4} {p.TokensPerSecond:N0} tok/s"));
-                            if (p.Done % 100 == 0 || p.Done == p.Total) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(TrainLine(p)) + "[/]");
-                            break;
-                        case "eval":
-                            AnsiConsole.MarkupLine("[grey]" + Markup.Escape(EvalLine(p)) + "[/]");
-                            break;
-                        case "checkpoint":
-                            break;
-                        default:
-                            if (p.Message != null) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(p.Message) + "[/]");
-                            break;
-                    }
-                }));
-            });
-    }
-
-    static string EvalLine(LmTrainProgress p)
-    {
-        string loads = p.Loads is { Count: > 0 } ls ? " | " + string.Join("; ", ls.Select(LoadText)) : "";
-        return string.Create(CultureInfo.InvariantCulture, $"step {p.Done}: validation loss {p.ValidationLoss:F4}") + loads;
-    }
-
-    sealed class InlineProgress(Action<LmTrainProgress> report) : IProgress<LmTrainProgress>
-    {
-        public void Report(LmTrainProgress value) => report(value);
-    }
-
-    sealed class LineProgress : IProgress<LmTrainProgress>
-    {
-        public void Report(LmTrainProgress p)
-        {
-            switch (p.Stage)
-            {
-                case "train":
-                    Console.Error.WriteLine("  " + TrainLine(p));
-                    break;
-                case "eval":
-                    Console.Error.WriteLine("  " + EvalLine(p));
-                    break;
-                default:
-                    if (p.Message != null) Console.Error.WriteLine("  " + p.Message);
-                    break;
-            }
-        }
     }
 }

@@ -8,7 +8,14 @@ namespace DeepSeek.Search.Core.Progress;
 public abstract record ProgressEvent;
 
 /// <summary>One line of narration: what the work is doing, or what it decided.</summary>
-public record ProgressNote(string Message) : ProgressEvent;
+public record ProgressNote(string Message) : ProgressEvent
+{
+    /// <summary>
+    /// Whether a terminal shows this line too (false: a log line only, for what the live bars already show, e.g. a checkpoint
+    /// written during a training bar, or the end of a counted stage whose log shows no counts).
+    /// </summary>
+    public virtual bool Live => true;
+}
 
 /// <summary>
 /// Counted work: <paramref name="Done"/> of <paramref name="Total"/> units of stage <paramref name="Stage"/> (Total 0: not known yet).

@@ -12,7 +12,7 @@ namespace DeepSeek.Search.Train.Pretraining;
 static class MaskedLmPhase
 {
     public static MaskedLmSummary Run(TrainOptions o, string work, EncoderModel model, TrainingCorpus? corpus, string fingerprint,
-        Action<string> say, IProgress<TrainProgress>? progress, CancellationToken ct)
+        Action<string> say, IProgress<ProgressEvent>? progress, CancellationToken ct)
     {
         var towers = model.Towers;
         if (MaskedLmSnapshot.Exists(work))

@@ -129,8 +129,8 @@ public sealed class MaskedLmPretrainer : IDisposable
         return order;
     }
 
-    /// <summary>Runs every epoch; reports stage <c>mlm</c> (Done of Total steps, loss, learning rate, sequences/s in PairsPerSecond).</summary>
-    public MaskedLmSummary Train(MlmSequences sequences, IProgress<TrainProgress>? progress = null, CancellationToken cancellation = default)
+    /// <summary>Runs every epoch; reports a <see cref="MaskedLmStepProgress"/> per logged step.</summary>
+    public MaskedLmSummary Train(MlmSequences sequences, IProgress<ProgressEvent>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(sequences);
         int n = sequences.Count;
@@ -189,7 +189,7 @@ public sealed class MaskedLmPretrainer : IDisposable
                 {
                     double sps = intervalSeconds > 0 ? intervalSequences / intervalSeconds : 0;
                     _curve.Add(new MlmCurvePoint(step, epoch, lossSum / count, accuracySum / count, lr, lastNorm, sps));
-                    progress?.Report(new TrainProgress("mlm", step, total, Epoch: epoch, Loss: lossSum / count, LearningRate: lr, PairsPerSecond: sps));
+                    progress?.Report(new MaskedLmStepProgress(step, total, epoch, lossSum / count, lr, sps));
                     lossSum = accuracySum = intervalSeconds = 0;
                     count = intervalSequences = 0;
                 }
