@@ -43,11 +43,11 @@ public static class LmTrainer
     const long ShuffleStream = 0x4C4D; // "LM"
 
     public static LmTrainResult Train(LmTrainOptions options, IProgress<ProgressEvent>? progress = null, CancellationToken cancellation = default) =>
-        Train(options, progress, cancellation, onFinished: null);
+        Train(options, progress, onFinished: null, cancellation);
 
     /// <summary>As the public overload; <paramref name="onFinished"/> sees the trained (master) model once it is saved, before it is disposed.</summary>
-    internal static LmTrainResult Train(LmTrainOptions options, IProgress<ProgressEvent>? progress, CancellationToken cancellation,
-        Action<DeepSeekModel>? onFinished)
+    internal static LmTrainResult Train(LmTrainOptions options, IProgress<ProgressEvent>? progress, Action<DeepSeekModel>? onFinished,
+        CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -55,7 +55,7 @@ public static class LmTrainer
         var (fresh, extending) = RunFolders.Prepare(output, work, options.Resume, options.Overwrite, w => Checkpoints.List(w).Count > 0);
         try
         {
-            using var run = new Run(options, output, work, extending, progress, cancellation, onFinished);
+            using var run = new Run(options, output, work, extending, progress, onFinished, cancellation);
             return run.Execute();
         }
         catch
@@ -103,8 +103,8 @@ public static class LmTrainer
         double? _initialValidation, _finalValidation;
         IReadOnlyList<ExpertLoad> _finalLoads = [];
 
-        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<ProgressEvent>? progress, CancellationToken ct,
-            Action<DeepSeekModel>? onFinished)
+        public Run(LmTrainOptions o, string output, string work, bool extending, IProgress<ProgressEvent>? progress,
+            Action<DeepSeekModel>? onFinished, CancellationToken ct)
         {
             _onFinished = onFinished;
             _o = o;

@@ -30,7 +30,7 @@ public sealed class TrainedLms : IDisposable
         Balanced = Path.Combine(_tmp.Path, "balanced");
         Unbalanced = Path.Combine(_tmp.Path, "unbalanced");
         ProbeIds = new long[] { 0, 35, 71, 120, 44, 280, 301, 17, 99, 400, 256, 3, 88, 150, 1, 0, 77, 211, 500, 42 };
-        BalancedResult = LmTrainer.Train(Options(Balanced, 0.01), null, default, model =>
+        BalancedResult = LmTrainer.Train(Options(Balanced, 0.01), null, onFinished: model =>
         {
             using var ids = tensor(ProbeIds, new long[] { 1, ProbeIds.Length });
             using var _ = no_grad();
