@@ -16,6 +16,7 @@ public sealed partial class CollectionStore
     public const string LexicalFolderName = "lexical";
     public const string DenseFileName = "dense.faiss";
     public const string DocumentStoreFileName = "documents.sqlite";
+    public const string EncoderFolderName = "encoder";
 
     /// <summary>Snapshots kept besides the current one, so a reader that resolved the previous CURRENT can finish.</summary>
     public const int SnapshotsKept = 1;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DeepSeek.Search.TestKit;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Cli.Tests;
 

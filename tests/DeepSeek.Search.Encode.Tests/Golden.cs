@@ -1,6 +1,7 @@
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.TestKit;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch.SafeTensors;
 
 namespace DeepSeek.Search.Encode.Tests;
 

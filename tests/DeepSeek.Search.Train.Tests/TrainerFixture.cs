@@ -4,6 +4,7 @@ using DeepSeek.Search.Encode;
 using DeepSeek.Search.Eval;
 using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Train.Data;
+using DeepSeek.Search.Torch.SafeTensors;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
 

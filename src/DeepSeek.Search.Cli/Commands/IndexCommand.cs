@@ -6,6 +6,7 @@ using DeepSeek.Search.Index.Lexical;
 using DeepSeek.Search.Ingest;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Store;
+using DeepSeek.Search.Indexing;
 
 namespace DeepSeek.Search.Cli.Commands;
 

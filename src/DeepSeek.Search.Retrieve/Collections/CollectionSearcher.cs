@@ -59,7 +59,7 @@ public sealed class CollectionSearcher : IDisposable
                 if (dense.Count != d.Vectors)
                     throw new IndexCorruptException($"{gen.DensePath} holds {dense.Count} vectors, manifest says {d.Vectors}");
                 if (!string.IsNullOrWhiteSpace(denseParameters)) dense.SetSearchParameters(denseParameters);
-                var dir = encoderPath ?? Path.Combine(gen.Directory, CollectionBuilder.EncoderFolderName);
+                var dir = encoderPath ?? Path.Combine(gen.Directory, CollectionStore.EncoderFolderName);
                 if (!Directory.Exists(dir)) throw new InvalidInputException($"encoder folder not found: {dir}");
                 encoder = TextEncoder.Load(dir, new EncoderOptions { Device = device });
                 if (encoder.Dimension != d.Dimension)

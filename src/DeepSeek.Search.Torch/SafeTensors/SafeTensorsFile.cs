@@ -5,6 +5,7 @@ using System.Text.Json;
 using DeepSeek.Search.Core;
 using TorchSharp;
 using static TorchSharp.torch;
+using DeepSeek.Search.Torch;
 
 namespace DeepSeek.Search.Torch.SafeTensors;
 

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Store;
 using DeepSeek.Search.TestKit;
@@ -20,7 +21,7 @@ public class CollectionSearcherTests
     public void RankMany_gives_the_rankings_of_Rank_one_query_at_a_time_in_every_mode()
     {
         using var tmp = new TempDir();
-        var enc = CollectionBuilderTests.TinyEncoder(tmp);
+        var enc = TinyEncoder.Copy(tmp);
         var store = CollectionStore.At(tmp.Path, "c");
         CollectionBuilder.Build(store, Docs, new BuildOptions { EncoderPath = enc, ChunkTokens = 16, ChunkOverlap = 4 });
         using var searcher = CollectionSearcher.Open(store);

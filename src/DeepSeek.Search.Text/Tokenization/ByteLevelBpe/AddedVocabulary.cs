@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
+using DeepSeek.Search.Text.Tokenization;
 
 namespace DeepSeek.Search.Text.Tokenization.ByteLevelBpe;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DeepSeek.Search.Text.Tokenization;
 
 namespace DeepSeek.Search.Text.Tokenization.ByteLevelBpe;
 

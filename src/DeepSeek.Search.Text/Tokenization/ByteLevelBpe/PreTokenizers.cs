@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Text.Tokenization;
 
 namespace DeepSeek.Search.Text.Tokenization.ByteLevelBpe;
 

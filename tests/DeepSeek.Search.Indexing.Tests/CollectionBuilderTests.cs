@@ -1,13 +1,14 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
 using DeepSeek.Search.Index.Dense;
+using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Store;
 using DeepSeek.Search.TestKit;
 using DeepSeek.Search.Text.Chunking;
 
-namespace DeepSeek.Search.Retrieve.Tests.Collections;
+namespace DeepSeek.Search.Indexing.Tests;
 
 public class CollectionBuilderTests
 {
@@ -18,14 +19,7 @@ public class CollectionBuilderTests
         new("c", "Insulin", "Insulin lowers blood glucose."),
     ];
 
-    internal static string TinyEncoder(TempDir tmp)
-    {
-        var dir = tmp.File("enc");
-        Directory.CreateDirectory(dir);
-        foreach (var f in Directory.GetFiles(Repo.SharedPath("fixtures", "bert-golden", "tiny", "hf"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        File.Copy(Repo.SharedPath("models", "all-MiniLM-L6-v2-tokenizer", "vocab.txt"), Path.Combine(dir, "vocab.txt"));
-        return dir;
-    }
+    static string TinyEncoder(TempDir tmp) => TestKit.TinyEncoder.Copy(tmp);
 
     [Fact]
     public void Dense_documents_score_as_their_best_chunk_and_match_direct_encoding()

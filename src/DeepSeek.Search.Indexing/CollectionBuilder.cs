@@ -2,7 +2,7 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Index.Lexical;
 using DeepSeek.Search.Store;
 
-namespace DeepSeek.Search.Retrieve.Collections;
+namespace DeepSeek.Search.Indexing;
 
 /// <summary>
 /// Builds one new snapshot of a collection from a document stream: document store, Lucene BM25 index, and,
@@ -18,7 +18,7 @@ namespace DeepSeek.Search.Retrieve.Collections;
 /// </summary>
 public static class CollectionBuilder
 {
-    public const string EncoderFolderName = "encoder";
+    public const string EncoderFolderName = CollectionStore.EncoderFolderName;
 
     public static Snapshot Build(CollectionStore store, IEnumerable<Document> documents, BuildOptions options,
         IProgress<BuildProgress>? progress = null, CancellationToken cancellationToken = default)

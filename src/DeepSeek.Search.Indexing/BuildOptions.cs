@@ -1,7 +1,7 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Index.Lexical;
 
-namespace DeepSeek.Search.Retrieve.Collections;
+namespace DeepSeek.Search.Indexing;
 
 /// <summary>How a collection is built. Without <see cref="EncoderPath"/> the collection is lexical only.</summary>
 public sealed record BuildOptions

@@ -4,7 +4,7 @@ using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Store;
 using DeepSeek.Search.Text.Chunking;
 
-namespace DeepSeek.Search.Retrieve.Collections;
+namespace DeepSeek.Search.Indexing;
 
 /// <summary>
 /// The dense side of a build, streamed: each document is chunked as it arrives (chunk ids 0, 1, 2, ... in corpus order,
