@@ -111,7 +111,6 @@ public sealed class BertModel : nn.Module
     /// </summary>
     public static bool FusedQkv { get; set; } = Environment.GetEnvironmentVariable("DSS_BERT_FUSED_QKV") != "0";
 
-    static Tensor Affine(Tensor x, Tensor weight, Tensor? bias) => Functional.Affine(x, weight, bias);
     static Tensor Affine(Tensor x, Linear layer) => Functional.Affine(x, layer.weight!, layer.bias);
 
     static double LowestValue(ScalarType t) => t switch
@@ -261,7 +260,7 @@ public sealed class BertModel : nn.Module
                 // the concatenation is differentiable, so training sees the three HF parameters unchanged.
                 var weight = cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0);
                 var biasQkv = cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0);
-                var qkv = Affine(hidden, weight, biasQkv).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+                var qkv = Functional.Affine(hidden, weight, biasQkv).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
                 q = qkv[0]; k = qkv[1]; v = qkv[2];
             }
             else
@@ -306,7 +305,7 @@ public sealed class BertModel : nn.Module
         public Tensor Forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            return Activation(Affine(x, _dense), _act).MoveToOuterDisposeScope();
+            return Functional.Activation(Affine(x, _dense), _act).MoveToOuterDisposeScope();
         }
     }
 
@@ -339,5 +338,4 @@ public sealed class BertModel : nn.Module
         public Tensor Forward(Tensor hidden) => Affine(hidden.select(1, 0), _dense).tanh();
     }
 
-    static Tensor Activation(Tensor x, string name) => Functional.Activation(x, name);
 }

@@ -18,8 +18,6 @@ namespace DeepSeek.Search.Indexing;
 /// </summary>
 public static class CollectionBuilder
 {
-    public const string EncoderFolderName = CollectionStore.EncoderFolderName;
-
     public static Snapshot Build(CollectionStore store, IEnumerable<Document> documents, BuildOptions options,
         IProgress<BuildProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -29,7 +27,7 @@ public static class CollectionBuilder
         using var ds = new DocumentStoreWriter(writer.DocumentStorePath);
         using var lexical = LexicalIndexWriter.Open(writer.LexicalPath, options.Bm25);
         using var dense = options.EncoderPath != null
-            ? DenseIndexBuilder.Start(Path.Combine(writer.Directory, EncoderFolderName), options, ds, progress)
+            ? DenseIndexBuilder.Start(Path.Combine(writer.Directory, CollectionStore.EncoderFolderName), options, ds, progress)
             : null;
 
         long count = 0;

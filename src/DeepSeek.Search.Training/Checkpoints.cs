@@ -55,10 +55,10 @@ public static class Checkpoints
         File.WriteAllText(Path.Combine(checkpointDir, StateFile), JsonSerializer.Serialize(state, json) + "\n");
 
     /// <summary>
-    /// Reads a checkpoint's state record; an unreadable one, or one of another <paramref name="currentFormat"/>, is a
-    /// <see cref="CheckpointException"/> naming the file.
+    /// Reads a trainer's <see cref="TrainingState"/> record from a checkpoint; an unreadable one, or one of another
+    /// <paramref name="currentFormat"/>, is a <see cref="CheckpointException"/> naming the file.
     /// </summary>
-    public static T ReadState<T>(string checkpointDir, JsonSerializerOptions json, Func<T, int> format, int currentFormat) where T : class
+    public static T ReadState<T>(string checkpointDir, JsonSerializerOptions json, int currentFormat) where T : TrainingState
     {
         string path = Path.Combine(checkpointDir, StateFile);
         T state;
@@ -67,14 +67,10 @@ public static class Checkpoints
             state = JsonSerializer.Deserialize<T>(File.ReadAllText(path), json) ?? throw new CheckpointException($"{path}: empty");
         }
         catch (JsonException e) { throw new CheckpointException($"{path}: unreadable training state ({e.Message})", e); }
-        if (format(state) != currentFormat)
-            throw new CheckpointException($"{path}: checkpoint format {format(state)}, this build reads {currentFormat}");
+        if (state.Format != currentFormat)
+            throw new CheckpointException($"{path}: checkpoint format {state.Format}, this build reads {currentFormat}");
         return state;
     }
-
-    /// <summary>Reads a trainer's <see cref="TrainingState"/> record (<see cref="ReadState{T}(string, JsonSerializerOptions, Func{T, int}, int)"/>).</summary>
-    public static T ReadState<T>(string checkpointDir, JsonSerializerOptions json, int currentFormat) where T : TrainingState =>
-        ReadState<T>(checkpointDir, json, s => s.Format, currentFormat);
 
     /// <summary>Writes the optimizer's state (TorchSharp's format: moments and step counts) into a checkpoint folder.</summary>
     public static void SaveOptimizer(OptimizerHelper optimizer, string checkpointDir) =>

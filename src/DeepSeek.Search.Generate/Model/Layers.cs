@@ -83,8 +83,6 @@ internal sealed class GatedMlp : ParameterBlock
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return _down.Forward(Activation(_gate.Forward(x), _act) * _up.Forward(x)).MoveToOuterDisposeScope();
+        return _down.Forward(Functional.Activation(_gate.Forward(x), _act) * _up.Forward(x)).MoveToOuterDisposeScope();
     }
-
-    internal static Tensor Activation(Tensor x, string name) => Functional.Activation(x, name);
 }

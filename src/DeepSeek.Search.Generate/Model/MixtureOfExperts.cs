@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -145,7 +146,7 @@ internal sealed class RoutedExperts : ParameterBlock
             var rows = tokens.narrow(0, offset, count);
             var batch = x.index_select(0, rows);
             var gateUp = F.linear(batch, GateUp[e]);
-            var hidden = GatedMlp.Activation(gateUp.narrow(-1, 0, _intermediate), _act) * gateUp.narrow(-1, _intermediate, _intermediate);
+            var hidden = Functional.Activation(gateUp.narrow(-1, 0, _intermediate), _act) * gateUp.narrow(-1, _intermediate, _intermediate);
             var y = F.linear(hidden, Down[e]) * weights.narrow(0, offset, count).unsqueeze(1);
             output.index_add_(0, rows, y.to(x.dtype), 1);
             offset += count;
