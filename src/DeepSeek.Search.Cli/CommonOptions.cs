@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Core.Fusion;
 
@@ -46,6 +47,34 @@ static class CommonOptions
 
     public static Option<string?> FaissParameters() => new("--faiss-params")
     { Description = "FAISS search-time parameters, e.g. efSearch=128 (HNSW) or nprobe=16 (IVF)" };
+
+    public static Option<string?> Principal() => new("--principal")
+    { Description = "Search as this principal: only documents it may read (no acl, or an acl naming it or one of its --group) [default: unrestricted local access]" };
+
+    public static Option<string[]> Groups() => new("--group")
+    { Description = "A group the --principal belongs to (repeat for several)", AllowMultipleArgumentsPerToken = false };
+
+    /// <summary>The filter grammar, as <c>--help</c> shows it.</summary>
+    public const string FilterHelp =
+        "Metadata filter, e.g. 'year >= 2020 AND (lang = \"en\" OR lang IN (\"de\", \"fr\")) AND NOT draft = true'. " +
+        "Grammar: expr := term (OR term)* ; term := factor (AND factor)* ; factor := NOT factor | ( expr ) | field op value | field IN ( value, ... ) | field EXISTS ; " +
+        "op := = != < <= > >= ; field: a metadata key, dotted for nested objects (owner.team), or \"quoted\" ; " +
+        "value: \"string\", number, true, false, or a date 2024-01-31 / 2024-01-31T12:00:00Z. Keywords are case-insensitive.";
+
+    public static Option<string?> Filter() => new("--filter") { Description = FilterHelp };
+
+    /// <summary>The caller and filter of a search from the parsed --principal, --group and --filter.</summary>
+    public static (Caller? Caller, FilterExpression? Filter) ParseAccess(ParseResult pr, Option<string?> principal, Option<string[]> groups, Option<string?> filter)
+    {
+        var p = pr.GetValue(principal);
+        var g = pr.GetValue(groups) ?? [];
+        if (p is null && g.Length > 0)
+            throw new InvalidInputException($"--group {g[0]} needs --principal: groups belong to a principal") { Setting = "group" };
+        var caller = p is null ? null : Caller.Of(p, g);
+        var text = pr.GetValue(filter);
+        var expr = text is null ? null : FilterExpression.Parse(text);
+        return (caller, expr);
+    }
 
     public static SearchMode? ParseMode(string? s) => s switch
     {

@@ -5,6 +5,9 @@ using DeepSeek.Search.Cli.Commands;
 var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) semantic search, from one command line.")
 {
     IndexCommand.Create(),
+    WriteCommands.Upsert(),
+    WriteCommands.Delete(),
+    WriteCommands.Compact(),
     SearchCommand.Create(),
     EvalCommand.Create(),
     EmbedCommand.Create(),

@@ -6,6 +6,8 @@ using Lucene.Net.Search;
 using Lucene.Net.Search.Similarities;
 using Lucene.Net.Store;
 using Lucene.Net.Util;
+using DeepSeek.Search.Core.Filtering;
+using DeepSeek.Search.Index.Lexical.Filtering;
 
 namespace DeepSeek.Search.Index.Lexical;
 
@@ -15,6 +17,12 @@ namespace DeepSeek.Search.Index.Lexical;
 /// count in the query, as Anserini's BagOfWordsQueryGenerator does), so query syntax characters are never interpreted.
 /// In multifield mode the title and body bags are summed. Results are ordered by score, then document id (ordinal).
 /// <see cref="Search"/> is safe to call from several threads at once.
+/// <para>
+/// An index reads one commit: <see cref="Seq"/> is the sequence number of the batch it ends with. <see cref="Reopen"/>
+/// gives a reader of a newer commit (sharing the unchanged segments); each reader keeps its own commit until disposed.
+/// A search may carry a caller and a metadata filter: the filter is a Lucene pre-filter (<see cref="FilterQuery"/>), so
+/// scores are those of the unfiltered query and k permitted documents come back whenever k exist.
+/// </para>
 /// </summary>
 public sealed class LexicalIndex : IDisposable
 {
@@ -23,13 +31,22 @@ public sealed class LexicalIndex : IDisposable
 
     static readonly Sort ScoreThenId = new(SortField.FIELD_SCORE, new SortField(LexicalFields.Id, SortFieldType.STRING));
 
-    readonly Lucene.Net.Store.Directory _dir;
+    readonly SharedDirectory _dir;
     readonly DirectoryReader _reader;
     readonly IndexSearcher _searcher;
     readonly Analyzer _analyzer;
     readonly IReadOnlyList<string> _fields;
 
-    LexicalIndex(string path, LexicalIndexInfo info, Lucene.Net.Store.Directory dir, DirectoryReader reader)
+    /// <summary>A Lucene directory shared by the readers of successive commits; closed with the last of them.</summary>
+    sealed class SharedDirectory(Lucene.Net.Store.Directory directory)
+    {
+        int _refs = 1;
+        public Lucene.Net.Store.Directory Directory { get; } = directory;
+        public void Retain() => Interlocked.Increment(ref _refs);
+        public void Release() { if (Interlocked.Decrement(ref _refs) == 0) Directory.Dispose(); }
+    }
+
+    LexicalIndex(string path, LexicalIndexInfo info, SharedDirectory dir, DirectoryReader reader)
     {
         Path = path;
         Info = info;
@@ -49,8 +66,35 @@ public sealed class LexicalIndex : IDisposable
     /// <summary>The options the index was built with.</summary>
     public Bm25Options Options => Info.Options;
 
-    /// <summary>Number of indexed documents.</summary>
+    /// <summary>Number of indexed (live) documents.</summary>
     public int DocumentCount => _reader.NumDocs;
+
+    /// <summary>The sequence number of the batch this reader's commit ends with (0 for an index committed without one).</summary>
+    public long Seq { get; private init; }
+
+    static long SeqOf(DirectoryReader reader) =>
+        reader.IndexCommit.UserData.TryGetValue(LexicalFields.CommitSeq, out var s)
+            ? long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>
+    /// A reader of the index's latest commit, or null when this reader is already at it. The new reader shares unchanged
+    /// segments with this one; both stay usable and are disposed separately.
+    /// </summary>
+    public LexicalIndex? Reopen()
+    {
+        DirectoryReader? newer;
+        try { newer = DirectoryReader.OpenIfChanged(_reader); }
+        catch (Exception ex) when (ex is not SearchException && ex is not OutOfMemoryException)
+        {
+            throw new IndexCorruptException($"lexical index at {Path} cannot be reopened: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}", ex);
+        }
+        if (newer == null) return null;
+        _dir.Retain();
+        return new LexicalIndex(Path, Info, _dir, newer) { Seq = SeqOf(newer) };
+    }
+
+    /// <summary>Whether a newer commit than this reader's exists.</summary>
+    public bool IsCurrent() => _reader.IsCurrent();
 
     /// <summary>Opens the index with the options recorded in its <c>lexical.json</c>.</summary>
     public static LexicalIndex Open(string directory) => OpenCore(directory, null);
@@ -84,9 +128,11 @@ public sealed class LexicalIndex : IDisposable
         {
             dir = FSDirectory.Open(new DirectoryInfo(directory));
             reader = DirectoryReader.Open(dir);
-            if (reader.NumDocs != info.DocumentCount)
+            long seq = SeqOf(reader);
+            // An index written batch by batch changes size after lexical.json; one written in one commit must match it.
+            if (seq == 0 && reader.NumDocs != info.DocumentCount)
                 throw new IndexCorruptException($"lexical index at {directory} holds {reader.NumDocs} documents but {LexicalIndexInfo.FileName} records {info.DocumentCount}");
-            return new LexicalIndex(directory, info, dir, reader);
+            return new LexicalIndex(directory, info, new SharedDirectory(dir), reader) { Seq = seq };
         }
         catch (Exception ex) when (ex is not SearchException && ex is not OutOfMemoryException)
         {
@@ -118,17 +164,24 @@ public sealed class LexicalIndex : IDisposable
     /// ascending). An empty or whitespace query, or k &lt; 1, throws <see cref="InvalidInputException"/>; a query with no
     /// indexable terms (only stopwords or punctuation) returns an empty list.
     /// </summary>
-    public IReadOnlyList<Hit> Search(string query, int k)
+    public IReadOnlyList<Hit> Search(string query, int k) => Search(query, k, null, null);
+
+    /// <summary>
+    /// <see cref="Search(string, int)"/> over the documents <paramref name="caller"/> may read that match
+    /// <paramref name="filter"/> (either null: no restriction of that kind).
+    /// </summary>
+    public IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter)
     {
         if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("query is empty");
         if (k < 1) throw new InvalidInputException($"k must be >= 1, got {k}");
         var q = BuildQuery(query);
         int n = Math.Min(k, _reader.MaxDoc);
         if (q == null || n == 0) return [];
+        var restriction = FilterQuery.Build(caller, filter);
         TopFieldDocs top;
         try
         {
-            top = _searcher.Search(q, null, n, ScoreThenId, doDocScores: true, doMaxScore: false);
+            top = _searcher.Search(q, restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
         }
         catch (Exception ex) when (ex is not ObjectDisposedException
                                    && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
@@ -142,6 +195,80 @@ public sealed class LexicalIndex : IDisposable
             hits[i] = new Hit(((BytesRef)fd.Fields[1]).Utf8ToString(), fd.Score);
         }
         return hits;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="range"/> with (first chunk id, chunk count) for every live document <paramref name="caller"/> may
+    /// read that matches <paramref name="filter"/>, and returns how many documents that is: the permitted set of a
+    /// filtered dense search.
+    /// </summary>
+    public long ForEachPermitted(Caller? caller, FilterExpression? filter, Action<long, int> range)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        var restriction = FilterQuery.Build(caller, filter) ?? new MatchAllDocsQuery();
+        var collector = new ChunkRangeCollector(range);
+        _searcher.Search(restriction, collector);
+        return collector.Count;
+    }
+
+    /// <summary>The live document count <paramref name="caller"/> may read that match <paramref name="filter"/>.</summary>
+    public long CountPermitted(Caller? caller, FilterExpression? filter)
+    {
+        var restriction = FilterQuery.Build(caller, filter);
+        if (restriction == null) return _reader.NumDocs;
+        var c = new TotalHitCountCollector();
+        _searcher.Search(restriction, c);
+        return c.TotalHits;
+    }
+
+    /// <summary>The version of the live document <paramref name="id"/>, or null when the index does not hold it.</summary>
+    public long? VersionOf(string id)
+    {
+        var top = _searcher.Search(new TermQuery(new Term(LexicalFields.Id, id)), 2);
+        if (top.TotalHits == 0) return null;
+        if (top.TotalHits > 1) throw new IndexCorruptException($"lexical index at {Path} holds {top.TotalHits} live documents with id '{id}'");
+        int doc = top.ScoreDocs[0].Doc;
+        var leaf = _reader.Leaves[ReaderUtil.SubIndex(doc, _reader.Leaves)];
+        var values = leaf.AtomicReader.GetNumericDocValues(LexicalFields.Version);
+        return values?.Get(doc - leaf.DocBase) ?? 0;
+    }
+
+    /// <summary>Every live document id in the index (for consistency checks).</summary>
+    public IEnumerable<string> LiveIds()
+    {
+        foreach (var leaf in _reader.Leaves)
+        {
+            var r = leaf.AtomicReader;
+            var live = r.LiveDocs;
+            var ids = r.GetSortedDocValues(LexicalFields.Id);
+            if (ids == null) continue;
+            var bytes = new BytesRef();
+            for (int d = 0; d < r.MaxDoc; d++)
+            {
+                if (live != null && !live.Get(d)) continue;
+                ids.Get(d, bytes);
+                yield return bytes.Utf8ToString();
+            }
+        }
+    }
+
+    sealed class ChunkRangeCollector(Action<long, int> range) : ICollector
+    {
+        NumericDocValues? _first, _count;
+        public long Count { get; private set; }
+        public bool AcceptsDocsOutOfOrder => true;
+        public void SetScorer(Scorer scorer) { }
+        public void SetNextReader(AtomicReaderContext context)
+        {
+            _first = context.AtomicReader.GetNumericDocValues(LexicalFields.ChunkFirst);
+            _count = context.AtomicReader.GetNumericDocValues(LexicalFields.ChunkCount);
+        }
+        public void Collect(int doc)
+        {
+            Count++;
+            int n = (int)(_count?.Get(doc) ?? 0);
+            if (n > 0) range(_first!.Get(doc), n);
+        }
     }
 
     /// <summary>The analysed terms of <paramref name="text"/>, in order, with repeats: what a query or document becomes.</summary>
@@ -186,7 +313,7 @@ public sealed class LexicalIndex : IDisposable
     public void Dispose()
     {
         _reader.Dispose();
-        _dir.Dispose();
+        _dir.Release();
         _analyzer.Dispose();
     }
 }

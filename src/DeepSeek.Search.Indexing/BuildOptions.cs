@@ -26,7 +26,10 @@ public sealed record BuildOptions
     /// chunks (corpus order), which are held until then; later vectors are added as they are encoded. A collection with
     /// fewer chunks trains on all of them. 65,536 is FAISS's own cap for IVF256 (256 points per centroid).
     /// </summary>
-    public int TrainingSampleVectors { get; init; } = 65_536;
+    public int TrainingSampleVectors { get; init; } = DefaultTrainingSampleVectors;
+
+    /// <summary>The default of <see cref="TrainingSampleVectors"/>.</summary>
+    public const int DefaultTrainingSampleVectors = 65_536;
     /// <summary>"auto", "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Where the documents came from (recorded in the manifest).</summary>

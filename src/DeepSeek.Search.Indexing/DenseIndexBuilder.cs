@@ -1,90 +1,70 @@
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Encode;
 using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Store;
-using DeepSeek.Search.Text.Chunking;
 
 namespace DeepSeek.Search.Indexing;
 
 /// <summary>
-/// The dense side of a build, streamed: each document is chunked as it arrives (chunk ids 0, 1, 2, ... in corpus order,
-/// rows written to the document store at once), the chunk texts are encoded <see cref="BuildOptions.EncodeSliceChunks"/>
-/// at a time, and each slice's vectors go straight into the FAISS index. An index that needs training first holds the
-/// vectors of the first <see cref="BuildOptions.TrainingSampleVectors"/> chunks, trains on them, adds them, and from then
-/// on adds slice by slice. Memory is one slice plus that sample plus the FAISS index itself, whatever the corpus size.
+/// Fills a new snapshot's FAISS index, streamed: chunk texts are encoded <see cref="BuildOptions.EncodeSliceChunks"/> at a
+/// time (<see cref="AddChunks"/>), or vectors arrive ready-made (<see cref="AddVectors"/>: a compaction copying the old
+/// snapshot's), and each slice goes straight into the index under its chunk ids. An index that needs training first holds
+/// the first <see cref="BuildOptions.TrainingSampleVectors"/> vectors, trains on them, adds them, and from then on adds
+/// slice by slice. Memory is one slice plus that sample plus the FAISS index itself, whatever the corpus size.
 /// </summary>
 sealed class DenseIndexBuilder : IDisposable
 {
-    readonly TextEncoder _encoder;
-    readonly TextChunker _chunker;
+    readonly DocumentEmbedder? _embedder;
     readonly FaissIndex _index;
-    readonly DocumentStoreWriter _store;
     readonly IProgress<BuildProgress>? _progress;
-    readonly string _encoderPath;
     readonly string _factory;
-    readonly int _slice, _sampleLimit, _window, _dimension;
-    readonly List<string> _pending;
+    readonly int _slice, _sampleLimit, _dimension;
+    readonly List<string> _pendingTexts;
+    readonly List<long> _pendingIds;
     bool _trained;
     float[] _sample = [];
+    long[] _sampleIds = [];
     int _sampleCount;
-    long _chunks, _encoded;
+    long _added;
 
-    DenseIndexBuilder(TextEncoder encoder, TextChunker chunker, FaissIndex index, DocumentStoreWriter store, BuildOptions options,
-        int window, IProgress<BuildProgress>? progress)
+    DenseIndexBuilder(DocumentEmbedder? embedder, int dimension, FaissIndex index, string factory, int slice, int sampleLimit, IProgress<BuildProgress>? progress)
     {
-        _encoder = encoder;
-        _chunker = chunker;
+        _embedder = embedder;
+        _dimension = dimension;
         _index = index;
-        _store = store;
+        _factory = factory;
         _progress = progress;
-        _encoderPath = Path.GetFullPath(options.EncoderPath!);
-        _factory = options.Factory;
-        _slice = options.EncodeSliceChunks;
-        _sampleLimit = options.TrainingSampleVectors;
-        _window = window;
-        _dimension = encoder.Dimension;
-        _pending = new List<string>(Math.Min(_slice, 4096));
+        _slice = slice;
+        _sampleLimit = sampleLimit;
+        _pendingTexts = new List<string>(Math.Min(_slice, 4096));
+        _pendingIds = new List<long>(Math.Min(_slice, 4096));
         _trained = index.IsTrained;
     }
 
+    /// <summary>Vectors added so far (including a held training sample).</summary>
+    public long Count => _added + _pendingIds.Count;
+
     /// <summary>
-    /// Copies the encoder into <paramref name="encoderCopy"/> (the snapshot's encoder folder), loads it from there, and
-    /// creates the empty FAISS index. Throws for a chunk window that does not fit the encoder or a factory FAISS rejects.
+    /// Creates the empty FAISS index for <paramref name="dimension"/>-d vectors. <paramref name="embedder"/> is needed only
+    /// for <see cref="AddChunks"/>. Throws for a factory FAISS rejects or slice sizes that do not fit one array.
     /// </summary>
-    public static DenseIndexBuilder Start(string encoderCopy, BuildOptions options, DocumentStoreWriter store, IProgress<BuildProgress>? progress)
+    public static DenseIndexBuilder Start(DocumentEmbedder? embedder, int dimension, string factory, int slice, int sampleLimit, IProgress<BuildProgress>? progress)
     {
-        CopyFolder(options.EncoderPath!, encoderCopy);
-        var encoder = TextEncoder.Load(encoderCopy, new EncoderOptions { Device = options.Device, BatchSize = options.EncodeBatchSize });
-        FaissIndex? index = null;
-        try
-        {
-            int window = options.ChunkTokens > 0 ? options.ChunkTokens : encoder.MaxDocumentLength - 2;
-            if (window + 2 > encoder.MaxDocumentLength)
-                throw new InvalidInputException($"chunk of {window} tokens does not fit the encoder's document length {encoder.MaxDocumentLength} (2 are taken by [CLS] and [SEP])");
-            foreach (var (count, what) in new[] { ((long)options.EncodeSliceChunks, "encode slice"), (options.TrainingSampleVectors, "training sample") })
-                if (count * encoder.Dimension > Array.MaxLength)
-                    throw new InvalidInputException($"{what} of {count:N0} {encoder.Dimension}-d vectors does not fit one array: use fewer");
-            var chunker = new TextChunker(encoder.Tokenizer, new TextChunkerOptions { WindowTokens = window, OverlapTokens = Math.Min(options.ChunkOverlap, window - 1) });
-            index = FaissIndex.Create(encoder.Dimension, options.Factory, FaissMetric.InnerProduct);
-            return new DenseIndexBuilder(encoder, chunker, index, store, options, window, progress);
-        }
-        catch
-        {
-            index?.Dispose();
-            encoder.Dispose();
-            throw;
-        }
+        foreach (var (count, what) in new[] { ((long)slice, "encode slice"), (sampleLimit, "training sample") })
+            if (count * dimension > Array.MaxLength)
+                throw new InvalidInputException($"{what} of {count:N0} {dimension}-d vectors does not fit one array: use fewer");
+        var index = FaissIndex.Create(dimension, factory, FaissMetric.InnerProduct);
+        return new DenseIndexBuilder(embedder, dimension, index, factory, slice, sampleLimit, progress);
     }
 
-    /// <summary>Chunks one document; encodes and indexes a slice whenever one fills.</summary>
-    public void Add(Document document, CancellationToken cancellationToken)
+    /// <summary>Queues chunk texts for encoding; encodes and indexes a slice whenever one fills.</summary>
+    public void AddChunks(IReadOnlyList<Chunk> chunks, CancellationToken cancellationToken)
     {
-        foreach (var c in _chunker.ChunkDocument(document, _chunks))
+        if (_embedder == null) throw new InvalidOperationException("no embedder: add vectors instead");
+        foreach (var c in chunks)
         {
-            _store.Add(c);
-            _pending.Add(c.Text);
-            _chunks++;
-            if (_pending.Count == _slice)
+            _pendingTexts.Add(c.Text);
+            _pendingIds.Add(c.ChunkId);
+            if (_pendingTexts.Count == _slice)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 EncodePending();
@@ -92,92 +72,80 @@ sealed class DenseIndexBuilder : IDisposable
         }
     }
 
-    /// <summary>Encodes the last slice, trains if still needed, and writes the index to <paramref name="path"/>.</summary>
-    public Manifest.DenseSection Complete(string path, CancellationToken cancellationToken)
+    /// <summary>Adds ready-made vectors (row-major, ids.Length × dimension) under their chunk ids.</summary>
+    public void AddVectors(ReadOnlySpan<float> rows, ReadOnlySpan<long> ids)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        EncodePending();
-        _progress?.Report(new("encode", _encoded, _encoded));
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!_trained) TrainOnSample(); // the whole collection fitted in the sample (or holds no chunk: FAISS's error then)
-        _index.Write(path);
-        _progress?.Report(new("faiss", _encoded, _encoded));
-        return new Manifest.DenseSection(
-            EncoderPath: _encoderPath, EncoderIdentity: _encoder.Identity, Dimension: _dimension,
-            Pooling: _encoder.Pooling.ToString().ToLowerInvariant(), Normalize: _encoder.Normalize,
-            ChunkTokens: _window, ChunkOverlap: _chunker.Options.OverlapTokens, Factory: _factory, Metric: "inner_product",
-            Vectors: _encoded);
-    }
-
-    void EncodePending()
-    {
-        int n = _pending.Count;
-        if (n == 0) return;
-        var emb = _encoder.EncodeDocuments(_pending);
-        var vectors = new float[(long)n * _dimension];
-        for (int i = 0; i < n; i++)
-        {
-            if (emb[i].Length != _dimension) throw new IndexMismatchException($"encoder returned a {emb[i].Length}-d vector, expected {_dimension}");
-            emb[i].CopyTo(vectors, (long)i * _dimension);
-        }
-        _pending.Clear();
-
-        int from = 0;
+        if (rows.Length != ids.Length * _dimension)
+            throw new IndexMismatchException($"{rows.Length} floats for {ids.Length} vectors of dimension {_dimension}");
+        int n = ids.Length, from = 0;
         if (!_trained)
         {
             from = Math.Min(n, _sampleLimit - _sampleCount);
-            AppendToSample(vectors.AsSpan(0, from * _dimension));
+            AppendToSample(rows[..(from * _dimension)], ids[..from]);
             if (_sampleCount == _sampleLimit) TrainOnSample();
         }
-        if (from < n) _index.Add(vectors.AsSpan(from * _dimension), Ids(_encoded + from, n - from));
-        _encoded += n;
-        _progress?.Report(new("encode", _encoded, 0));
+        if (from < n) _index.Add(rows[(from * _dimension)..], ids[from..]);
+        _added += n;
     }
 
-    void AppendToSample(ReadOnlySpan<float> vectors)
+    /// <summary>Encodes the last slice, trains if still needed, and writes the index to <paramref name="path"/>.</summary>
+    public void Complete(string path, CancellationToken cancellationToken)
     {
-        int need = _sampleCount * _dimension + vectors.Length;
-        if (need > _sample.Length)
-            Array.Resize(ref _sample, (int)Math.Min(Math.Max(need, 2L * _sample.Length), (long)_sampleLimit * _dimension));
-        vectors.CopyTo(_sample.AsSpan(_sampleCount * _dimension));
-        _sampleCount += vectors.Length / _dimension;
+        cancellationToken.ThrowIfCancellationRequested();
+        EncodePending();
+        _progress?.Report(new("encode", _added, _added));
+        cancellationToken.ThrowIfCancellationRequested();
+        // The whole collection fitted in the sample. An empty collection of a factory that needs training stays untrained
+        // (nothing to train on); its first vectors arrive as live upserts and are trained on at the next compaction.
+        if (!_trained && _sampleCount > 0) TrainOnSample();
+        _index.Write(path);
+        _progress?.Report(new("faiss", _added, _added));
     }
 
-    // The sample is chunks 0 .. _sampleCount-1: trained on, then added under those ids, then let go.
+    /// <summary>The manifest's dense section for this index.</summary>
+    public Manifest.DenseSection Describe(string encoderPath, string encoderIdentity, string pooling, bool normalize, int window, int overlap) =>
+        new(EncoderPath: encoderPath, EncoderIdentity: encoderIdentity, Dimension: _dimension, Pooling: pooling, Normalize: normalize,
+            ChunkTokens: window, ChunkOverlap: overlap, Factory: _factory, Metric: "inner_product", Vectors: _added);
+
+    void EncodePending()
+    {
+        int n = _pendingTexts.Count;
+        if (n == 0) return;
+        var rows = _embedder!.Encode(_pendingTexts);
+        var ids = _pendingIds.ToArray();
+        _pendingTexts.Clear();
+        _pendingIds.Clear();
+        AddVectors(rows, ids);
+        _progress?.Report(new("encode", _added, 0));
+    }
+
+    void AppendToSample(ReadOnlySpan<float> vectors, ReadOnlySpan<long> ids)
+    {
+        int need = _sampleCount + ids.Length;
+        if (need > _sampleIds.Length)
+        {
+            int size = (int)Math.Min(Math.Max(need, 2L * _sampleIds.Length), _sampleLimit);
+            Array.Resize(ref _sample, size * _dimension);
+            Array.Resize(ref _sampleIds, size);
+        }
+        vectors.CopyTo(_sample.AsSpan(_sampleCount * _dimension));
+        ids.CopyTo(_sampleIds.AsSpan(_sampleCount));
+        _sampleCount += ids.Length;
+    }
+
+    // The sample: trained on, then added under its ids, then let go.
     void TrainOnSample()
     {
         _progress?.Report(new("train", 0, _sampleCount));
         var sample = _sample.AsSpan(0, _sampleCount * _dimension);
         _index.Train(sample);
-        _index.Add(sample, Ids(0, _sampleCount));
+        _index.Add(sample, _sampleIds.AsSpan(0, _sampleCount));
         _progress?.Report(new("train", _sampleCount, _sampleCount));
         _trained = true;
         _sample = [];
+        _sampleIds = [];
         _sampleCount = 0;
     }
 
-    static long[] Ids(long first, int count)
-    {
-        var ids = new long[count];
-        for (int i = 0; i < count; i++) ids[i] = first + i;
-        return ids;
-    }
-
-    static void CopyFolder(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var rel = Path.GetRelativePath(from, f);
-            var dest = Path.Combine(to, rel);
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.Copy(f, dest);
-        }
-    }
-
-    public void Dispose()
-    {
-        _index.Dispose();
-        _encoder.Dispose();
-    }
+    public void Dispose() => _index.Dispose();
 }

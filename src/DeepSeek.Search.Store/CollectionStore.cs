@@ -18,8 +18,11 @@ public sealed partial class CollectionStore
     public const string DocumentStoreFileName = "documents.sqlite";
     public const string EncoderFolderName = "encoder";
 
-    /// <summary>Snapshots kept besides the current one, so a reader that resolved the previous CURRENT can finish.</summary>
-    public const int SnapshotsKept = 1;
+    /// <summary>
+    /// Old snapshots kept besides the current one. None: a reader that still reads an old snapshot holds a
+    /// <see cref="ReaderLease"/>, which keeps it on disk until the reader lets go.
+    /// </summary>
+    public const int SnapshotsKept = 0;
 
     public string Root { get; }
     public string Name { get; }
@@ -62,21 +65,44 @@ public sealed partial class CollectionStore
     }
 
     /// <summary>
-    /// Starts writing a new snapshot. Only one build per collection runs at a time (an exclusive lock file);
-    /// dispose the writer without <see cref="SnapshotWriter.Commit"/> to throw the partial build away.
+    /// Resolves CURRENT and takes a <see cref="ReaderLease"/> on that snapshot, so it is not removed while the caller reads
+    /// it; retries when a compaction or build switches CURRENT in between.
+    /// </summary>
+    public (Snapshot Snapshot, ReaderLease Lease) OpenCurrentLeased()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var snapshot = OpenCurrent();
+            var lease = ReaderLease.TryAcquire(snapshot.Directory);
+            if (lease != null) return (snapshot, lease);
+            if (attempt >= 50) throw new IndexCorruptException($"snapshot {snapshot.Directory} is named by CURRENT but is being removed");
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>A lease on <paramref name="snapshot"/>, or null when it is gone or being removed.</summary>
+    public ReaderLease? Lease(Snapshot snapshot) => snapshot.Directory.StartsWith(Directory, StringComparison.Ordinal) ? ReaderLease.TryAcquire(snapshot.Directory) : null;
+
+    /// <summary>Takes this collection's writer lock (one writer at a time, across processes).</summary>
+    public WriterLock LockWriter(string purpose) => WriterLock.Acquire(Directory, Name, purpose);
+
+    /// <summary>
+    /// Starts writing a new snapshot, taking the writer lock for its duration; dispose the writer without
+    /// <see cref="SnapshotWriter.Commit"/> to throw the partial build away.
     /// </summary>
     public SnapshotWriter BeginSnapshot()
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        FileStream lockStream;
-        try
-        {
-            lockStream = new FileStream(Path.Combine(Directory, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-        }
-        catch (IOException)
-        {
-            throw new InvalidInputException($"collection '{Name}' is being built by another process (lock held on {Path.Combine(Directory, ".lock")})");
-        }
+        var writerLock = LockWriter("build");
+        try { return BeginSnapshot(writerLock, ownsLock: true); }
+        catch { writerLock.Dispose(); throw; }
+    }
+
+    /// <summary>Starts writing a new snapshot for a writer that already holds <paramref name="writerLock"/>.</summary>
+    public SnapshotWriter BeginSnapshot(WriterLock writerLock) => BeginSnapshot(writerLock, ownsLock: false);
+
+    SnapshotWriter BeginSnapshot(WriterLock writerLock, bool ownsLock)
+    {
+        ArgumentNullException.ThrowIfNull(writerLock);
         RemoveAbandonedBuilds();
         // Snapshot folder names sort in build order: a sequence number first, then the UTC time for people.
         long next = 1 + System.IO.Directory.EnumerateDirectories(Directory, "gen-*")
@@ -84,24 +110,44 @@ public sealed partial class CollectionStore
             .Select(parts => parts.Length > 1 && long.TryParse(parts[1], out var n) ? n : 0)
             .DefaultIfEmpty(0).Max();
         var id = $"{next:D6}-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
-        return new SnapshotWriter(this, id, lockStream);
+        return new SnapshotWriter(this, id, ownsLock ? writerLock : null);
     }
 
-    void RemoveAbandonedBuilds()
+    /// <summary>Removes build and prune folders a crashed writer left behind (call with the writer lock held).</summary>
+    public void RemoveAbandonedBuilds()
     {
-        foreach (var dir in System.IO.Directory.EnumerateDirectories(Directory, ".building-*"))
-            TryDelete(dir);
+        if (!System.IO.Directory.Exists(Directory)) return;
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(Directory, ".building-*")) TryDelete(dir);
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(Directory, ".pruning-*")) TryDelete(dir);
     }
 
-    /// <summary>Removes snapshots older than the current one beyond <see cref="SnapshotsKept"/>.</summary>
-    internal void PruneSnapshots(string currentName)
+    /// <summary>
+    /// Removes snapshots older than the current one beyond <see cref="SnapshotsKept"/>, each only if no reader holds a
+    /// <see cref="ReaderLease"/> on it (one that is still read is tried again at the next commit or writer open). A snapshot
+    /// is first renamed to <c>.pruning-*</c> while its readers' lock is held exclusively, so a reader never leases a
+    /// half-deleted folder. Returns the snapshots removed.
+    /// </summary>
+    public IReadOnlyList<string> PruneSnapshots(string currentName)
     {
+        var removed = new List<string>();
         var old = System.IO.Directory.EnumerateDirectories(Directory, "gen-*")
             .Select(Path.GetFileName).OfType<string>()
-            .Where(n => n != currentName)
+            .Where(n => string.CompareOrdinal(n, currentName) < 0)
             .OrderByDescending(n => n, StringComparer.Ordinal)
             .Skip(SnapshotsKept);
-        foreach (var n in old) TryDelete(Path.Combine(Directory, n));
+        foreach (var n in old)
+        {
+            var dir = Path.Combine(Directory, n);
+            using var exclusive = ReaderLease.TryLockExclusive(dir);
+            if (exclusive == null) continue;
+            var doomed = Path.Combine(Directory, ".pruning-" + n);
+            try { System.IO.Directory.Move(dir, doomed); }
+            catch (IOException) { continue; }
+            exclusive.Dispose();
+            TryDelete(doomed);
+            removed.Add(n);
+        }
+        return removed;
     }
 
     internal static void TryDelete(string dir)

@@ -11,7 +11,7 @@ namespace DeepSeek.Search.Store;
 /// </summary>
 public sealed record Manifest
 {
-    public const int CurrentFormatVersion = 1;
+    public const int CurrentFormatVersion = 2;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public required string Collection { get; init; }
@@ -20,8 +20,11 @@ public sealed record Manifest
     public required string Snapshot { get; init; }
     public required DateTime CreatedUtc { get; init; }
     public string? Source { get; init; }
+    /// <summary>Documents and chunks when the snapshot was built; live batches change the counts after that (the store has them).</summary>
     public required long Documents { get; init; }
     public long Chunks { get; init; }
+    /// <summary>The sequence number of the batch the snapshot was built at (a bulk build's own batch, or the state a compaction copied).</summary>
+    public long BuiltAtSeq { get; init; }
     public LexicalSection? Lexical { get; init; }
     public DenseSection? Dense { get; init; }
     public Dictionary<string, long> FileSizes { get; init; } = new();

@@ -11,13 +11,13 @@ namespace DeepSeek.Search.Store;
 public sealed class SnapshotWriter : IDisposable
 {
     readonly CollectionStore _store;
-    readonly FileStream _lock;
+    readonly WriterLock? _lock;
     bool _committed, _disposed;
 
-    internal SnapshotWriter(CollectionStore store, string id, FileStream lockStream)
+    internal SnapshotWriter(CollectionStore store, string id, WriterLock? ownedLock)
     {
         _store = store;
-        _lock = lockStream;
+        _lock = ownedLock;
         Id = id;
         Directory = Path.Combine(store.Directory, ".building-" + id);
         System.IO.Directory.CreateDirectory(Directory);
@@ -56,6 +56,6 @@ public sealed class SnapshotWriter : IDisposable
         if (_disposed) return;
         _disposed = true;
         if (!_committed) CollectionStore.TryDelete(Directory);
-        _lock.Dispose();
+        _lock?.Dispose();
     }
 }

@@ -164,7 +164,7 @@ public class CollectionBuilderTests
             Assert.Equal(chunks.Count, gen.Manifest.Dense!.Vectors);
             Assert.Equal(Streamed.Length, gen.Manifest.Documents);
             using var store = DocumentStore.Open(gen.DocumentStorePath);
-            Assert.Equal(chunks.Select(c => c.DocumentId), Enumerable.Range(0, chunks.Count).Select(i => store.DocumentOfChunk(i)));
+            Assert.Equal(chunks.Select(c => c.DocumentId), Enumerable.Range(0, chunks.Count).Select(i => store.GetChunk(i)!.DocumentId));
         }
         AssertClose(direct, Vectors(whole), 0f);  // one slice holds the whole corpus: bit for bit the one-call vectors
         AssertClose(direct, Vectors(sliced), 1e-6f); // other batches, other padding: rounding only

@@ -26,9 +26,12 @@ static class EvalCommand
         var encoder = CommonOptions.EncoderOverride();
         var device = CommonOptions.Device();
         var faissParams = CommonOptions.FaissParameters();
+        var principal = CommonOptions.Principal();
+        var groups = CommonOptions.Groups();
+        var filter = CommonOptions.Filter();
 
         var cmd = new Command("eval", "Evaluate a collection on judged queries: nDCG@10, Recall@100, MRR@10.")
-        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams };
+        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams, principal, groups, filter };
         cmd.SetAction(pr =>
         {
             var queryList = QueriesReader.Read(pr.GetValue(queries)!);
@@ -42,6 +45,8 @@ static class EvalCommand
                 Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)),
                 Alpha = pr.GetValue(alpha),
             };
+            var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
+            options = options with { Caller = caller, Filter = filterExpr };
             options.Validate();
             using var searcher = CollectionSearcher.Open(CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!),
                 pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));

@@ -21,9 +21,12 @@ static class SearchCommand
         var encoder = CommonOptions.EncoderOverride();
         var device = CommonOptions.Device();
         var faissParams = CommonOptions.FaissParameters();
+        var principal = CommonOptions.Principal();
+        var groups = CommonOptions.Groups();
+        var filter = CommonOptions.Filter();
 
         var cmd = new Command("search", "Search a collection: BM25, dense, or hybrid (fused) results.")
-        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device, faissParams };
+        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device, faissParams, principal, groups, filter };
         cmd.SetAction(pr =>
         {
             var options = new SearchOptions
@@ -34,6 +37,8 @@ static class SearchCommand
                 Alpha = pr.GetValue(alpha),
                 Depth = pr.GetValue(depth),
             };
+            var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
+            options = options with { Caller = caller, Filter = filterExpr };
             options.Validate();
             var q = pr.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(q)) throw new Core.InvalidInputException("empty query");

@@ -1,36 +1,60 @@
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Encode;
+using DeepSeek.Search.Core.Filtering;
+using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Index.Lexical;
-using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Store;
 
 namespace DeepSeek.Search.Retrieve.Collections;
 
 /// <summary>
-/// Searches one committed snapshot of a collection: BM25 over Lucene, dense over FAISS chunk vectors (a document
-/// scores as its best chunk), or both fused. Opened once, used for many queries; not thread-safe for concurrent
-/// dense queries on one encoder.
+/// Searches a collection: BM25 over Lucene, dense over chunk vectors (a document scores as its best chunk), or both fused.
+/// Opened once, used for many queries, from many threads at once.
+/// <para>
+/// Every search runs on one <see cref="CollectionView"/>: the latest Lucene commit of the current snapshot and the store
+/// and vectors as of that commit's batch, so it sees exactly one committed state (never a document in BM25 but missing
+/// from the dense side or the store, never half a batch). Before each search the searcher checks, cheaply, whether a newer
+/// batch or snapshot was committed (by this process or another) and moves to it: a search that starts after a write is
+/// acknowledged sees it.
+/// </para>
+/// <para>
+/// A caller and a metadata filter restrict every mode before ranking: a Lucene filter for BM25, an id selection for the
+/// FAISS search and the pending vectors, and an exact search over the permitted chunks when they are few (or when an
+/// approximate index could not fill k); hybrid fuses permitted hits only. When k permitted documents match, k come back.
+/// </para>
 /// </summary>
 public sealed class CollectionSearcher : IDisposable
 {
-    readonly LexicalIndex _lexical;
-    readonly DocumentStore _documents;
-    readonly FaissIndex? _dense;
-    readonly TextEncoder? _encoder;
+    /// <summary>Permitted chunks at or below which a filtered dense search is exact (as Lucene falls back to exact search).</summary>
+    public const int ExactSearchMaxChunks = 4096;
 
-    CollectionSearcher(Snapshot snapshot, LexicalIndex lexical, DocumentStore documents, FaissIndex? dense, TextEncoder? encoder)
+    readonly CollectionStore _store;
+    readonly string? _encoderPath;
+    readonly string _device;
+    readonly string? _denseParameters;
+    readonly Lock _refresh = new();
+    CollectionView _view;
+    bool _disposed;
+
+    CollectionSearcher(CollectionStore store, string? encoderPath, string device, string? denseParameters, CollectionView view)
     {
-        Snapshot = snapshot;
-        _lexical = lexical;
-        _documents = documents;
-        _dense = dense;
-        _encoder = encoder;
+        _store = store;
+        _encoderPath = encoderPath;
+        _device = device;
+        _denseParameters = denseParameters;
+        _view = view;
     }
 
-    public Snapshot Snapshot { get; }
+    /// <summary>The snapshot the latest view reads.</summary>
+    public Snapshot Snapshot => _view.Snapshot.Snapshot;
     public Manifest Manifest => Snapshot.Manifest;
-    public bool HasDense => _dense != null;
+    public bool HasDense => _view.Snapshot.Dense != null;
+    /// <summary>The sequence number of the batch the latest view ends with.</summary>
+    public long Seq => _view.Seq;
+    /// <summary>Live documents in the latest view.</summary>
+    public long DocumentCount => _view.Lexical.DocumentCount;
+    /// <summary>Whether each search first moves to the newest committed state (default true).</summary>
+    public bool AutoRefresh { get; set; } = true;
 
     /// <summary>
     /// Opens the current snapshot. <paramref name="encoderPath"/> overrides the encoder stored with the index; its
@@ -39,90 +63,174 @@ public sealed class CollectionSearcher : IDisposable
     /// </summary>
     public static CollectionSearcher Open(CollectionStore store, string? encoderPath = null, string device = "cpu", string? denseParameters = null)
     {
-        var gen = store.OpenCurrent();
-        var m = gen.Manifest;
-        LexicalIndex? lexical = null;
-        DocumentStore? documents = null;
-        FaissIndex? dense = null;
-        TextEncoder? encoder = null;
+        ArgumentNullException.ThrowIfNull(store);
+        var view = OpenView(store, encoderPath, device, denseParameters, null);
+        return new CollectionSearcher(store, encoderPath, device, denseParameters, view);
+    }
+
+    static CollectionView OpenView(CollectionStore store, string? encoderPath, string device, string? denseParameters, SharedEncoder? reuse)
+    {
+        var (snapshot, lease) = store.OpenCurrentLeased();
+        var reader = SnapshotReader.Open(snapshot, lease, encoderPath, device, denseParameters, reuse);
         try
         {
-            lexical = LexicalIndex.Open(gen.LexicalPath);
-            documents = DocumentStore.Open(gen.DocumentStorePath);
-            if (documents.DocumentCount != m.Documents)
-                throw new IndexCorruptException($"document store holds {documents.DocumentCount} documents, manifest says {m.Documents}");
-            if (m.Dense is { } d)
-            {
-                dense = FaissIndex.Read(gen.DensePath);
-                if (dense.Dimension != d.Dimension)
-                    throw new IndexCorruptException($"{gen.DensePath} holds {dense.Dimension}-d vectors, manifest says {d.Dimension}");
-                if (dense.Count != d.Vectors)
-                    throw new IndexCorruptException($"{gen.DensePath} holds {dense.Count} vectors, manifest says {d.Vectors}");
-                if (!string.IsNullOrWhiteSpace(denseParameters)) dense.SetSearchParameters(denseParameters);
-                var dir = encoderPath ?? Path.Combine(gen.Directory, CollectionStore.EncoderFolderName);
-                if (!Directory.Exists(dir)) throw new InvalidInputException($"encoder folder not found: {dir}");
-                encoder = TextEncoder.Load(dir, new EncoderOptions { Device = device });
-                if (encoder.Dimension != d.Dimension)
-                    throw new IndexMismatchException($"encoder {dir} makes {encoder.Dimension}-d vectors but collection '{m.Collection}' was indexed with {d.Dimension}-d vectors");
-                if (encoder.Identity != d.EncoderIdentity)
-                    throw new IndexMismatchException($"encoder {dir} ({encoder.Identity}) is not the one collection '{m.Collection}' was indexed with ({d.EncoderIdentity})");
-            }
-            return new CollectionSearcher(gen, lexical, documents, dense, encoder);
+            var lexical = LexicalIndex.Open(snapshot.LexicalPath);
+            try { return NewView(reader, lexical, null); }
+            catch { lexical.Dispose(); throw; }
         }
         catch
         {
-            encoder?.Dispose(); dense?.Dispose(); documents?.Dispose(); lexical?.Dispose();
+            reader.Release();
             throw;
         }
     }
 
-    public IReadOnlyList<SearchHit> Search(string query, SearchOptions options) => Describe(Rank(query, options));
+    // Takes ownership of lexical; retains reader.
+    static CollectionView NewView(SnapshotReader reader, LexicalIndex lexical, CollectionView? previous)
+    {
+        long seq = lexical.Seq;
+        reader.LoadChunksTo(seq);
+        ExactVectors? pending = previous?.Pending;
+        long from = previous?.Seq ?? 0;
+        if (reader.Dense != null && seq > from)
+        {
+            var fresh = reader.Documents.PendingVectors(from, seq).ToList();
+            if (fresh.Count > 0)
+            {
+                int dim = reader.Dense.Dimension;
+                var rows = new float[fresh.Count * dim];
+                var ids = new long[fresh.Count];
+                for (int i = 0; i < fresh.Count; i++)
+                {
+                    if (fresh[i].Vector.Length != dim)
+                        throw new IndexCorruptException($"document store {reader.Snapshot.DocumentStorePath} holds a {fresh[i].Vector.Length}-d vector for chunk {fresh[i].ChunkId}, expected {dim}");
+                    fresh[i].Vector.CopyTo(rows, i * dim);
+                    ids[i] = fresh[i].ChunkId;
+                }
+                pending = (pending ?? ExactVectors.Empty(dim)).Append(rows, ids);
+            }
+        }
+        // Checked when a snapshot is opened (a count over the store; refreshes trust the batch boundaries).
+        var docs = previous == null ? reader.Documents.CountAt(seq) : lexical.DocumentCount;
+        if (docs != lexical.DocumentCount)
+            throw new IndexCorruptException($"collection '{reader.Snapshot.Manifest.Collection}' at batch {seq}: the document store holds {docs} documents, the lexical index {lexical.DocumentCount}");
+        return new CollectionView(previous == null ? reader : reader.Retain(), lexical, pending);
+    }
+
+    /// <summary>Moves to the newest committed state, if there is one; returns whether it moved.</summary>
+    public bool Refresh()
+    {
+        lock (_refresh)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var view = _view;
+            string? current = ReadCurrentName();
+            if (current != null && current != view.Snapshot.Name)
+            {
+                var next = OpenView(_store, _encoderPath, _device, _denseParameters, view.Snapshot.Encoder);
+                _view = next;
+                view.Release();
+                return true;
+            }
+            var lexical = view.Lexical.Reopen();
+            if (lexical == null) return false;
+            CollectionView fresh;
+            try { fresh = NewView(view.Snapshot, lexical, view); }
+            catch { lexical.Dispose(); throw; }
+            _view = fresh;
+            view.Release();
+            return true;
+        }
+    }
+
+    string? ReadCurrentName()
+    {
+        try { return File.ReadAllText(Path.Combine(_store.Directory, CollectionStore.CurrentFileName)).Trim(); }
+        catch (IOException) { return null; }
+    }
+
+    CollectionView Acquire()
+    {
+        lock (_refresh)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (AutoRefresh && (!_view.Lexical.IsCurrent() || ReadCurrentName() is { } n && n != _view.Snapshot.Name)) Refresh();
+            return _view.Retain();
+        }
+    }
+
+    public IReadOnlyList<SearchHit> Search(string query, SearchOptions options) => Execute(query, options).Hits;
+
+    /// <summary>The hits with their stored fields, and the batch they were read at.</summary>
+    public SearchResponse Execute(string query, SearchOptions options)
+    {
+        var view = Acquire();
+        try
+        {
+            var hits = Rank(view, query, options, null);
+            return new SearchResponse(view.Seq, Describe(view, hits));
+        }
+        finally { view.Release(); }
+    }
 
     /// <summary>The ranked document ids and scores, without stored fields (what eval needs).</summary>
-    public IReadOnlyList<Hit> Rank(string query, SearchOptions options) => Rank(query, options, null);
+    public IReadOnlyList<Hit> Rank(string query, SearchOptions options)
+    {
+        var view = Acquire();
+        try { return Rank(view, query, options, null); }
+        finally { view.Release(); }
+    }
 
     /// <summary>
-    /// <see cref="Rank(string, SearchOptions)"/> for many queries: the same rankings, with the dense side's query embeddings
-    /// computed in batches (one encoder call per batch instead of one per query: what makes a 10,000-query evaluation fast).
-    /// An empty query gets an empty ranking.
+    /// <see cref="Rank(string, SearchOptions)"/> for many queries, all on one view: the same rankings, with the dense side's
+    /// query embeddings computed in batches (one encoder call per batch instead of one per query: what makes a
+    /// 10,000-query evaluation fast). An empty query gets an empty ranking.
     /// </summary>
     public IReadOnlyList<IReadOnlyList<Hit>> RankMany(IReadOnlyList<string> queries, SearchOptions options, int batchSize = 64)
     {
         ArgumentNullException.ThrowIfNull(queries);
         options.Validate();
-        var mode = options.Mode ?? (HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
-        var results = new IReadOnlyList<Hit>[queries.Count];
-        for (int start = 0; start < queries.Count; start += batchSize)
+        var view = Acquire();
+        try
         {
-            int n = Math.Min(batchSize, queries.Count - start);
-            var texts = Enumerable.Range(start, n).Select(i => queries[i]).ToList();
-            var usable = texts.Select((t, i) => (t, i)).Where(x => !string.IsNullOrWhiteSpace(x.t) && x.t.Length <= options.MaxQueryChars).ToList();
-            float[][]? vectors = mode != SearchMode.Bm25 && HasDense && usable.Count > 0 ? _encoder!.EncodeQueries(usable.Select(x => x.t).ToList()) : null;
-            var byIndex = new float[]?[n];
-            if (vectors != null) for (int j = 0; j < usable.Count; j++) byIndex[usable[j].i] = vectors[j];
-            for (int i = 0; i < n; i++)
-                results[start + i] = string.IsNullOrWhiteSpace(texts[i]) ? Array.Empty<Hit>() : Rank(texts[i], options, byIndex[i]);
+            bool dense = view.Snapshot.Dense != null;
+            var mode = options.Mode ?? (dense ? SearchMode.Hybrid : SearchMode.Bm25);
+            var results = new IReadOnlyList<Hit>[queries.Count];
+            for (int start = 0; start < queries.Count; start += batchSize)
+            {
+                int n = Math.Min(batchSize, queries.Count - start);
+                var texts = Enumerable.Range(start, n).Select(i => queries[i]).ToList();
+                var usable = texts.Select((t, i) => (t, i)).Where(x => !string.IsNullOrWhiteSpace(x.t) && x.t.Length <= options.MaxQueryChars).ToList();
+                float[][]? vectors = mode != SearchMode.Bm25 && dense && usable.Count > 0 ? view.Snapshot.Encoder!.EncodeQueries(usable.Select(x => x.t).ToList()) : null;
+                var byIndex = new float[]?[n];
+                if (vectors != null) for (int j = 0; j < usable.Count; j++) byIndex[usable[j].i] = vectors[j];
+                for (int i = 0; i < n; i++)
+                    results[start + i] = string.IsNullOrWhiteSpace(texts[i]) ? Array.Empty<Hit>() : Rank(view, texts[i], options, byIndex[i]);
+            }
+            return results;
         }
-        return results;
+        finally { view.Release(); }
     }
 
-    IReadOnlyList<Hit> Rank(string query, SearchOptions options, float[]? queryVector)
+    static IReadOnlyList<Hit> Rank(CollectionView view, string query, SearchOptions options, float[]? queryVector)
     {
         options.Validate();
         if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("empty query");
         if (query.Length > options.MaxQueryChars)
             throw new InvalidInputException($"query of {query.Length} characters is longer than the limit of {options.MaxQueryChars}");
-        var mode = options.Mode ?? (HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
-        if (mode != SearchMode.Bm25 && !HasDense)
-            throw new NoDenseIndexException(Manifest.Collection, mode.ToString().ToLowerInvariant());
+        bool hasDense = view.Snapshot.Dense != null;
+        var mode = options.Mode ?? (hasDense ? SearchMode.Hybrid : SearchMode.Bm25);
+        if (mode != SearchMode.Bm25 && !hasDense)
+            throw new NoDenseIndexException(view.Snapshot.Snapshot.Manifest.Collection, mode.ToString().ToLowerInvariant());
         int depth = Math.Max(options.Depth, options.K);
+        var (caller, filter) = (options.Caller, options.Filter);
         return mode switch
         {
-            SearchMode.Bm25 => _lexical.Search(query, options.K),
-            SearchMode.Dense => DenseSearch(query, options.K, queryVector),
-            _ => EffectiveFusion(options) is var (fusion, alpha) && fusion == FusionMethod.Rrf
-                ? ReciprocalRankFusion.Fuse([_lexical.Search(query, depth), DenseSearch(query, depth, queryVector)], options.K)
-                : MinMaxFusion.Fuse(_lexical.Search(query, depth), DenseSearch(query, depth, queryVector), alpha, options.K),
+            SearchMode.Bm25 => view.Lexical.Search(query, options.K, caller, filter),
+            SearchMode.Dense => DenseSearch(view, query, options.K, caller, filter, queryVector),
+            _ => EffectiveFusion(view, options) is var (fusion, alpha) && fusion == FusionMethod.Rrf
+                ? ReciprocalRankFusion.Fuse([view.Lexical.Search(query, depth, caller, filter), DenseSearch(view, query, depth, caller, filter, queryVector)], options.K)
+                : MinMaxFusion.Fuse(view.Lexical.Search(query, depth, caller, filter), DenseSearch(view, query, depth, caller, filter, queryVector), alpha, options.K),
         };
     }
 
@@ -131,42 +239,99 @@ public sealed class CollectionSearcher : IDisposable
     /// recommends in its dual_encoder.json (dss train records min-max with a small dense weight for self-supervised encoders,
     /// which are weaker than BM25 alone), else RRF (k = 60) and alpha <see cref="MinMaxFusion.DefaultAlpha"/>.
     /// </summary>
-    public (FusionMethod Fusion, float Alpha) EffectiveFusion(SearchOptions options)
+    public (FusionMethod Fusion, float Alpha) EffectiveFusion(SearchOptions options) => EffectiveFusion(_view, options);
+
+    static (FusionMethod Fusion, float Alpha) EffectiveFusion(CollectionView view, SearchOptions options)
     {
-        var config = _encoder?.Config;
+        var config = view.Snapshot.Encoder?.Encoder.Config;
         var fusion = options.Fusion ?? (config?.HybridFusion == "minmax" ? FusionMethod.MinMax : FusionMethod.Rrf);
         float alpha = options.Alpha ?? config?.HybridAlpha ?? MinMaxFusion.DefaultAlpha;
         return (fusion, alpha);
     }
 
-    IReadOnlyList<Hit> DenseSearch(string query, int k, float[]? queryVector = null)
+    static IReadOnlyList<Hit> DenseSearch(CollectionView view, string query, int k, Caller? caller, FilterExpression? filter, float[]? queryVector)
     {
-        var q = queryVector ?? _encoder!.EncodeQueries([query])[0];
-        // A document may own several chunks: fetch more chunks than documents wanted, keep each document's best.
-        double chunksPerDoc = Math.Max(1.0, (double)_dense!.Count / Math.Max(1, Manifest.Documents));
-        int fetch = (int)Math.Min(_dense.Count, Math.Ceiling(k * Math.Min(chunksPerDoc * 2, 16)) + 8);
-        var best = new Dictionary<string, float>(StringComparer.Ordinal);
-        foreach (var h in _dense.Search(q, Math.Max(1, fetch))[0])
+        var q = queryVector ?? view.Snapshot.Encoder!.EncodeQueries([query])[0];
+        var selection = view.Permitted(caller, filter, out long permitted);
+        if (permitted == 0) return [];
+        if (selection != null && permitted <= ExactSearchMaxChunks) return BestPerDocument(view, ExactOverPermitted(view, q, selection, (int)permitted), k);
+
+        // A document may own several chunks: fetch more chunks than documents wanted, keep each document's best, and fetch
+        // deeper while fewer than k documents came back and more permitted chunks exist.
+        long docs = Math.Max(1, view.Lexical.DocumentCount);
+        double chunksPerDoc = Math.Max(1.0, (double)permitted / docs);
+        long fetch = (long)Math.Min(permitted, Math.Ceiling(k * Math.Min(chunksPerDoc * 2, 16)) + 8);
+        while (true)
         {
-            var doc = _documents.DocumentOfChunk(h.Id);
+            int f = (int)Math.Min(fetch, int.MaxValue / 2);
+            var baseHits = view.Snapshot.Dense!.Search(q, f, selection)[0];
+            var pendingHits = view.Pending?.Search(q, f, selection) ?? [];
+            var merged = baseHits.Concat(pendingHits).OrderByDescending(h => h.Score).ThenBy(h => h.Id).Take(f).ToList();
+            var best = BestPerDocument(view, merged, k);
+            if (best.Count >= k || fetch >= permitted) return best;
+            // An approximate index (HNSW, IVF) may return fewer hits than asked even though enough permitted chunks exist.
+            if (merged.Count < Math.Min(f, permitted)) return BestPerDocument(view, ExactOverPermitted(view, q, selection ?? view.Permitted(null, null, out _) ?? AllChunks(view), (int)Math.Min(permitted, int.MaxValue)), k);
+            fetch = Math.Min(permitted, fetch * 4);
+        }
+    }
+
+    static IdSelection AllChunks(CollectionView view)
+    {
+        var all = new IdSelection(Math.Max(1, view.ChunkEnd));
+        view.Lexical.ForEachPermitted(null, null, (first, count) => all.AddRange(first, count));
+        return all;
+    }
+
+    // Exact inner products with every permitted chunk: vectors from the FAISS file (reconstructed) and the pending ones.
+    static List<DenseHit> ExactOverPermitted(CollectionView view, float[] q, IdSelection selection, int permitted)
+    {
+        var pendingIds = view.Pending?.Ids.ToArray() ?? [];
+        var inIndex = new List<long>(permitted);
+        for (long id = 0; id < selection.Capacity; id++)
+            if (selection.Contains(id) && Array.BinarySearch(pendingIds, id) < 0) inIndex.Add(id);
+        var hits = new List<DenseHit>(permitted);
+        if (inIndex.Count > 0)
+        {
+            var ids = inIndex.ToArray();
+            var index = view.Snapshot.Dense!;
+            hits.AddRange(new ExactVectors(index.Dimension, index.Reconstruct(ids), ids).Search(q, ids.Length));
+        }
+        if (view.Pending != null) hits.AddRange(view.Pending.Search(q, Math.Max(1, view.Pending.Count), selection));
+        hits.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
+        return hits;
+    }
+
+    static List<Hit> BestPerDocument(CollectionView view, IEnumerable<DenseHit> hits, int k)
+    {
+        var best = new Dictionary<string, float>(StringComparer.Ordinal);
+        foreach (var h in hits)
+        {
+            var doc = view.DocumentOfChunk(h.Id)
+                      ?? throw new IndexCorruptException($"vector index returned chunk id {h.Id}, which the document store of '{view.Snapshot.Snapshot.Manifest.Collection}' does not hold");
             if (!best.TryGetValue(doc, out var s) || h.Score > s) best[doc] = h.Score;
         }
         return best.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
             .Take(k).Select(kv => new Hit(kv.Key, kv.Value)).ToList();
     }
 
-    IReadOnlyList<SearchHit> Describe(IReadOnlyList<Hit> hits) =>
-        hits.Select((h, i) =>
+    static List<SearchHit> Describe(CollectionView view, IReadOnlyList<Hit> hits)
+    {
+        var docs = view.Snapshot.Documents.GetMany(hits.Select(h => h.DocumentId), view.Seq);
+        return hits.Select((h, i) =>
         {
-            var d = _documents.Get(h.DocumentId);
-            return new SearchHit(i + 1, h.DocumentId, h.Score, d?.Title ?? "", d?.Text ?? "");
+            if (!docs.TryGetValue(h.DocumentId, out var d))
+                throw new IndexCorruptException($"search of '{view.Snapshot.Snapshot.Manifest.Collection}' at batch {view.Seq} found document '{h.DocumentId}', which its store does not hold at that batch");
+            return new SearchHit(i + 1, h.DocumentId, h.Score, d.Title, d.Text, d.MetadataJson, d.Version);
         }).ToList();
+    }
 
     public void Dispose()
     {
-        _encoder?.Dispose();
-        _dense?.Dispose();
-        _documents.Dispose();
-        _lexical.Dispose();
+        lock (_refresh)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _view.Release();
+        }
     }
 }

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Core.Fusion;
 
 namespace DeepSeek.Search.Retrieve.Collections;
@@ -14,6 +15,15 @@ public sealed record SearchOptions
     public float? Alpha { get; init; }
     /// <summary>How deep each side is retrieved before fusion; at least <see cref="K"/>.</summary>
     public int Depth { get; init; } = 100;
+    /// <summary>
+    /// Who is searching: only documents this caller may read are searched (in every mode, before ranking). Null:
+    /// unrestricted (local access to the index folder).
+    /// </summary>
+    public Caller? Caller { get; init; }
+
+    /// <summary>A metadata filter (<see cref="FilterExpression.Parse"/>): only matching documents are searched. Null: none.</summary>
+    public FilterExpression? Filter { get; init; }
+
     /// <summary>Queries longer than this many characters are rejected (a query is not a document).</summary>
     public int MaxQueryChars { get; init; } = 8192;
 

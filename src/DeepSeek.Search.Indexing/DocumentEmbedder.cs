@@ -1,0 +1,67 @@
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode;
+using DeepSeek.Search.Text.Chunking;
+
+namespace DeepSeek.Search.Indexing;
+
+/// <summary>
+/// Chunks documents and embeds chunk texts with a collection's encoder: the one place the write side turns text into
+/// vectors (bulk builds, live upserts). The chunk window and overlap are fixed per collection (the manifest records them).
+/// </summary>
+sealed class DocumentEmbedder : IDisposable
+{
+    readonly TextChunker _chunker;
+
+    DocumentEmbedder(TextEncoder encoder, TextChunker chunker, int window)
+    {
+        Encoder = encoder;
+        _chunker = chunker;
+        Window = window;
+    }
+
+    public TextEncoder Encoder { get; }
+    public int Window { get; }
+    public int Overlap => _chunker.Options.OverlapTokens;
+    public int Dimension => Encoder.Dimension;
+
+    /// <summary>
+    /// Loads the encoder folder <paramref name="encoderDirectory"/>; <paramref name="chunkTokens"/> 0 = as many word pieces
+    /// as the encoder's document length allows. A window that does not fit the encoder is an <see cref="InvalidInputException"/>.
+    /// </summary>
+    public static DocumentEmbedder Load(string encoderDirectory, int chunkTokens, int chunkOverlap, string device, int batchSize)
+    {
+        var encoder = TextEncoder.Load(encoderDirectory, new EncoderOptions { Device = device, BatchSize = batchSize });
+        try
+        {
+            int window = chunkTokens > 0 ? chunkTokens : encoder.MaxDocumentLength - 2;
+            if (window + 2 > encoder.MaxDocumentLength)
+                throw new InvalidInputException($"chunk of {window} tokens does not fit the encoder's document length {encoder.MaxDocumentLength} (2 are taken by [CLS] and [SEP])");
+            var chunker = new TextChunker(encoder.Tokenizer, new TextChunkerOptions { WindowTokens = window, OverlapTokens = Math.Min(chunkOverlap, window - 1) });
+            return new DocumentEmbedder(encoder, chunker, window);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The document's chunks, numbered from <paramref name="firstChunkId"/>.</summary>
+    public IReadOnlyList<Chunk> Chunk(Document document, long firstChunkId) => _chunker.ChunkDocument(document, firstChunkId).ToList();
+
+    /// <summary>Embeds <paramref name="texts"/> (document tower) into one row-major array of texts.Count × Dimension floats.</summary>
+    public float[] Encode(IReadOnlyList<string> texts)
+    {
+        var rows = new float[(long)texts.Count * Dimension];
+        if (texts.Count == 0) return rows;
+        var emb = Encoder.EncodeDocuments(texts);
+        for (int i = 0; i < emb.Length; i++)
+        {
+            if (emb[i].Length != Dimension) throw new IndexMismatchException($"encoder returned a {emb[i].Length}-d vector, expected {Dimension}");
+            emb[i].CopyTo(rows, (long)i * Dimension);
+        }
+        return rows;
+    }
+
+    public void Dispose() => Encoder.Dispose();
+}
