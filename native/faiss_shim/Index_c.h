@@ -44,7 +44,56 @@ int dss_faiss_Index_add_with_ids(dss_faiss_Index* index, int64_t n, const float*
 int dss_faiss_Index_search(const dss_faiss_Index* index, int64_t n, const float* x, int64_t k,
                            float* distances, int64_t* labels);
 
-/** Removes the n ids; *nremoved receives the number of vectors removed. */
+/**
+ * Like dss_faiss_Index_search, but only vectors whose id is selected can be returned.
+ * The selection is a bitmap over the ids [0, capacity): id i is selected when bit
+ * (i & 7) of bitmap[i >> 3] is set (faiss::IDSelectorBitmap's layout; the bitmap has
+ * (capacity + 7) / 8 bytes). Ids outside [0, capacity) are never selected. Ids are the
+ * caller's: an IndexIDMap / IndexIDMap2 wrapper is looked through by the shim (FAISS
+ * 1.7.3's IDMap search refuses SearchParameters), its stored ids being tested against
+ * the bitmap. The search-time settings of the index apply as in an unfiltered search:
+ * efSearch and check_relative_distance for HNSW, nprobe and max_codes for IVF (copied
+ * into SearchParametersHNSW / SearchParametersIVF). Fewer than k hits (label -1) come
+ * back when fewer selected vectors are found: always with Flat when fewer than k are
+ * selected, and for HNSW / IVF also when the graph walk or the probed lists meet fewer.
+ * Supported: Flat, HNSW<M>,Flat, IVF<nlist>,Flat, bare or inside IDMap / IDMap2; other
+ * types fail with DSS_FAISS_ERR_ARGUMENT and a message naming the type.
+ */
+int dss_faiss_Index_search_selected(const dss_faiss_Index* index, int64_t n, const float* x, int64_t k,
+                                    const uint8_t* bitmap, int64_t capacity, float* distances, int64_t* labels);
+
+/* Answers of dss_faiss_Index_can_reconstruct. */
+enum {
+    DSS_FAISS_RECONSTRUCT_NO = 0,              /* the index type cannot return vectors by id */
+    DSS_FAISS_RECONSTRUCT_YES = 1,
+    DSS_FAISS_RECONSTRUCT_NEEDS_DIRECT_MAP = 2 /* an IVF index without a direct map: see IndexIVF_c.h */
+};
+
+/**
+ * *answer receives whether dss_faiss_Index_reconstruct_batch can work on this index
+ * (a DSS_FAISS_RECONSTRUCT_* value). Yes: IDMap2 over Flat or HNSW<M>,Flat (and other
+ * types whose vectors FAISS can decode by position); bare Flat / HNSW (ids are
+ * positions); IVF with a direct map, bare or inside IDMap2. No: IDMap (it keeps no map
+ * from ids back to vectors) and types that cannot decode stored vectors.
+ */
+int dss_faiss_Index_can_reconstruct(const dss_faiss_Index* index, int* answer);
+
+/**
+ * Copies the stored vectors of the n ids into recons (n * d floats, row-major, in the
+ * order of ids). *missing receives -1, or the position in ids of the first id the
+ * index does not hold; the call then fails with DSS_FAISS_ERR_ARGUMENT (recons
+ * partly written). An index that cannot reconstruct (see dss_faiss_Index_can_reconstruct)
+ * fails with DSS_FAISS_ERR_ARGUMENT and a message naming its type. Only reads the index.
+ */
+int dss_faiss_Index_reconstruct_batch(const dss_faiss_Index* index, int64_t n, const int64_t* ids, float* recons,
+                                      int64_t* missing);
+
+/**
+ * Removes the n ids; *nremoved receives the number of vectors removed. Fails with
+ * DSS_FAISS_ERR_ARGUMENT for IDMap / IDMap2 over IVF, where FAISS 1.7.3 would leave
+ * the remaining vectors under wrong ids; a bare IVF index removes (also with a
+ * hashtable direct map), HNSW cannot (FAISS error).
+ */
 int dss_faiss_Index_remove_ids(dss_faiss_Index* index, int64_t n, const int64_t* ids, int64_t* nremoved);
 
 /** Removes every vector (training is kept). */

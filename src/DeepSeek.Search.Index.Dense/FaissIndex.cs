@@ -7,8 +7,9 @@ namespace DeepSeek.Search.Index.Dense;
 /// A FAISS index of float32 vectors with caller-chosen int64 ids, run in-process through the C-ABI shim
 /// (native/faiss_shim → libdss_faiss.so, Debian's FAISS 1.7.3).
 /// <para>
-/// Data layout: every batch of vectors — <see cref="Train"/>, <see cref="Add"/>, <see cref="Search"/> queries — is one
-/// row-major span of n × <see cref="Dimension"/> floats: vector i occupies elements [i·d, (i+1)·d).
+/// Data layout: every batch of vectors — <see cref="Train"/>, <see cref="Add"/>, <see cref="Search(ReadOnlySpan{float}, int)"/>
+/// queries, <see cref="Reconstruct"/> results — is one row-major span of n × <see cref="Dimension"/> floats: vector i occupies
+/// elements [i·d, (i+1)·d).
 /// </para>
 /// <para>
 /// Index types come from FAISS factory strings: "IDMap2,Flat" (exact search; the default), "IDMap2,HNSW32,Flat"
@@ -21,10 +22,14 @@ namespace DeepSeek.Search.Index.Dense;
 /// file raises <see cref="IndexCorruptException"/>.
 /// </para>
 /// <para>
-/// Thread safety: searches and property reads may run concurrently; <see cref="Train"/>, <see cref="Add"/>,
-/// <see cref="Remove"/>, <see cref="Reset"/>, <see cref="SetSearchParameters"/>, <see cref="SetHnswEfConstruction"/> and
-/// <see cref="Dispose"/> take the index
-/// exclusively (FAISS indexes are not safe to mutate while searched).
+/// Filtering: <see cref="Search(ReadOnlySpan{float}, int, IdSelection?)"/> returns only ids in an <see cref="IdSelection"/>;
+/// <see cref="Reconstruct"/> reads stored vectors back by id (IDMap2 and IVF indexes).
+/// </para>
+/// <para>
+/// Thread safety: searches (filtered or not), <see cref="Reconstruct"/> and property reads may run concurrently;
+/// <see cref="Train"/>, <see cref="Add"/>, <see cref="Remove"/>, <see cref="Reset"/>, <see cref="SetSearchParameters"/>,
+/// <see cref="SetHnswEfConstruction"/>, <see cref="Dispose"/> and the first <see cref="Reconstruct"/> of an IVF index (it
+/// builds the direct map) take the index exclusively (FAISS indexes are not safe to mutate while searched).
 /// </para>
 /// </summary>
 public sealed class FaissIndex : IDisposable
@@ -188,23 +193,53 @@ public sealed class FaissIndex : IDisposable
     /// <summary>
     /// Finds the k nearest vectors of each query (row-major n × d), all queries in one native call. Hits come best first;
     /// a query gets fewer than k when the index holds fewer (FAISS's -1 padding is dropped).
+    /// The same as <see cref="Search(ReadOnlySpan{float}, int, IdSelection?)"/> with no selection.
     /// </summary>
     /// <exception cref="InvalidInputException">k ≤ 0, or a length that is not a multiple of d.</exception>
-    public unsafe SearchResult Search(ReadOnlySpan<float> queries, int k)
+    public SearchResult Search(ReadOnlySpan<float> queries, int k) => Search(queries, k, selection: null);
+
+    /// <summary>
+    /// Finds the k nearest vectors of each query (row-major n × d) among the vectors whose id (the one given at
+    /// <see cref="Add"/>) is in <paramref name="selection"/>; all vectors when it is null. All queries go in one native call.
+    /// Hits come best first and only selected ids come back; a query gets fewer than k when fewer are found (FAISS's -1
+    /// padding is dropped). Ids at or beyond the selection's <see cref="IdSelection.Capacity"/> are not selected.
+    /// <para>
+    /// The filter runs inside FAISS's search: FAISS 1.7.3 <c>SearchParameters.sel</c>, an <c>IDSelectorBitmap</c> over the
+    /// selection's bytes (no copy). FAISS 1.7.3's IDMap/IDMap2 refuse search parameters, so the shim searches the index they
+    /// wrap and tests the id stored for each vector against the bitmap. The search-time parameters set by
+    /// <see cref="SetSearchParameters"/> still apply (efSearch, nprobe: copied into SearchParametersHNSW/IVF).
+    /// What that means per type:
+    /// Flat is exact: the best k selected vectors, exactly k whenever the selection holds k ids present in the index.
+    /// HNSW filters during the graph walk: only vectors the walk visits can be returned, so a selective filter gives fewer
+    /// than k hits, and a larger efSearch finds more (20k random vectors, d = 32, 0.1% = 20 selected, k = 10: about 0.8
+    /// hits per query with efSearch 16, 6 with efSearch 256, all 10 with efSearch 2048). IVF filters the probed lists:
+    /// only selected vectors in the nprobe nearest lists are found (same data, IVF64, nprobe 4: about 0.8 hits). For a
+    /// very selective filter, search the selected vectors exactly instead (<see cref="Reconstruct"/> them into an
+    /// <see cref="ExactVectors"/>).
+    /// </para>
+    /// <para>Thread safety: like the unfiltered search; the selection must not change while the search runs.</para>
+    /// </summary>
+    /// <exception cref="InvalidInputException">k ≤ 0, or a length that is not a multiple of d.</exception>
+    /// <exception cref="FaissNativeException">
+    /// The index type takes no selector (supported: Flat, HNSW&lt;M&gt;,Flat, IVF&lt;n&gt;,Flat, bare or in IDMap/IDMap2); the
+    /// message names the type. An empty selection returns no hits without asking FAISS.
+    /// </exception>
+    public unsafe SearchResult Search(ReadOnlySpan<float> queries, int k, IdSelection? selection)
     {
         if (k <= 0) throw new InvalidInputException($"k must be positive (got {k})");
         int n = Rows(queries, "queries");
         using var _ = EnterRead();
         long count = CountUnlocked();
-        if (n == 0 || count == 0)
+        if (n == 0 || count == 0 || selection is { Count: 0 })
         {
             // Nothing to find; also keeps FAISS away from an empty HNSW graph (no entry point).
             var empty = new DenseHit[n][];
             Array.Fill(empty, Array.Empty<DenseHit>());
             return new SearchResult(empty);
         }
-        // No index returns more than ntotal hits; clamping keeps the result buffers small when k is huge.
-        int kk = (int)Math.Min(k, count);
+        // No index returns more than ntotal hits, nor more than the selection holds; clamping keeps the result buffers
+        // small when k is huge.
+        int kk = (int)Math.Min(Math.Min(k, count), selection?.Count ?? long.MaxValue);
         long total = (long)n * kk;
         if (total > Array.MaxLength)
             throw new InvalidInputException($"search of {n} queries × k={kk} is too large for one batch: split the queries");
@@ -213,7 +248,18 @@ public sealed class FaissIndex : IDisposable
         fixed (float* x = queries)
         fixed (float* d = distances)
         fixed (long* l = labels)
-            NativeMethods.Check(NativeMethods.IndexSearch(_handle, n, x, kk, d, l), $"search(n={n}, k={kk})");
+        {
+            if (selection is null)
+            {
+                NativeMethods.Check(NativeMethods.IndexSearch(_handle, n, x, kk, d, l), $"search(n={n}, k={kk})");
+            }
+            else
+            {
+                fixed (byte* bits = selection.Bits)
+                    NativeMethods.Check(NativeMethods.IndexSearchSelected(_handle, n, x, kk, bits, selection.Capacity, d, l),
+                        $"search_selected(n={n}, k={kk}) on {TypeName}");
+            }
+        }
 
         var perQuery = new DenseHit[n][];
         for (int q = 0; q < n; q++)
@@ -229,8 +275,59 @@ public sealed class FaissIndex : IDisposable
         return new SearchResult(perQuery);
     }
 
+    /// <summary>
+    /// The stored vectors of <paramref name="ids"/> (the ids given at <see cref="Add"/>): row-major ids.Length ×
+    /// <see cref="Dimension"/> floats, row i the vector of ids[i], read in one native call. Flat and HNSW (inside IDMap2)
+    /// return exactly the floats that were added.
+    /// <para>
+    /// Works for IDMap2 over Flat, HNSW&lt;M&gt;,Flat or IVF&lt;n&gt;,Flat, for bare Flat/HNSW (ids are positions) and bare IVF.
+    /// An IVF index needs FAISS's direct map (id → list entry): the first Reconstruct builds one (inside IDMap2 an array over
+    /// its positions, for a bare IVF a hashtable over the ids; later adds keep it up to date, removals from a bare IVF too,
+    /// and it is written with the index), taking the index exclusively for that, like <see cref="Add"/>; the reads
+    /// themselves run beside searches.
+    /// </para>
+    /// </summary>
+    /// <exception cref="InvalidInputException">An id the index does not hold (the message names it), or too many ids for one array.</exception>
+    /// <exception cref="FaissNativeException">
+    /// The index type cannot return vectors by id: "IDMap,…" keeps no map from ids back to vectors (use IDMap2), and some
+    /// types cannot decode theirs. The message names the factory.
+    /// </exception>
+    public unsafe float[] Reconstruct(ReadOnlySpan<long> ids)
+    {
+        long total = (long)ids.Length * Dimension;
+        if (total > Array.MaxLength)
+            throw new InvalidInputException($"cannot reconstruct {ids.Length} vectors of dimension {Dimension} into one array: split the ids");
+        int support;
+        using (EnterRead())
+            NativeMethods.Check(NativeMethods.IndexCanReconstruct(_handle, out support), $"can_reconstruct on {TypeName}");
+        if (support == NativeMethods.ReconstructNeedsDirectMap)
+        {
+            // Building the direct map changes the index: not while it is searched. A no-op when another thread was first.
+            using var write = EnterWrite();
+            NativeMethods.Check(NativeMethods.IvfMakeDirectMap(_handle), $"IndexIVF.make_direct_map on {TypeName}");
+        }
+
+        var vectors = new float[total];
+        using (EnterRead())
+        {
+            int code;
+            long missing;
+            fixed (long* p = ids)
+            fixed (float* v = vectors)
+                code = NativeMethods.IndexReconstructBatch(_handle, ids.Length, p, v, out missing);
+            if (code != 0 && missing >= 0 && missing < ids.Length)
+                throw new InvalidInputException(
+                    $"id {ids[(int)missing]} is not in the FAISS index ({TypeName}, {CountUnlocked()} vectors): no stored vector to return");
+            NativeMethods.Check(code, $"reconstruct(n={ids.Length}) on {TypeName}");
+        }
+        return vectors;
+    }
+
     /// <summary>Removes the vectors with these ids; returns how many were removed (ids not present are ignored).</summary>
-    /// <exception cref="FaissNativeException">The index type cannot remove (HNSW).</exception>
+    /// <exception cref="FaissNativeException">
+    /// The index type cannot remove: HNSW, and IDMap/IDMap2 over IVF (FAISS 1.7.3 would leave the remaining vectors under
+    /// wrong ids; the shim refuses). A bare IVF index ("IVF16,Flat") can.
+    /// </exception>
     public unsafe long Remove(ReadOnlySpan<long> ids)
     {
         using var _ = EnterWrite();
@@ -269,6 +366,17 @@ public sealed class FaissIndex : IDisposable
             using var _ = EnterRead();
             NativeMethods.Check(NativeMethods.HnswEfConstruction(_handle, out int ef), "IndexHNSW.efConstruction");
             return ef < 0 ? null : ef;
+        }
+    }
+
+    /// <summary>The IVF index's FAISS direct map type (0 none, 1 array, 2 hashtable), or -1 for a non-IVF index; for tests.</summary>
+    internal int IvfDirectMapType
+    {
+        get
+        {
+            using var _ = EnterRead();
+            NativeMethods.Check(NativeMethods.IvfDirectMapType(_handle, out int type), "IndexIVF.direct_map_type");
+            return type;
         }
     }
 
@@ -345,6 +453,8 @@ public sealed class FaissIndex : IDisposable
                 $"(expected n × {Dimension} floats, row-major)");
         return data.Length / Dimension;
     }
+
+    string TypeName => Factory ?? "an index of unknown type";
 
     long CountUnlocked()
     {

@@ -94,6 +94,19 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_search")]
     internal static partial int IndexSearch(FaissIndexHandle index, long n, float* queries, long k, float* distances, long* labels);
 
+    [LibraryImport(Library, EntryPoint = "dss_faiss_Index_search_selected")]
+    internal static partial int IndexSearchSelected(FaissIndexHandle index, long n, float* queries, long k, byte* bitmap, long capacity,
+        float* distances, long* labels);
+
+    /// <summary>Answers of <see cref="IndexCanReconstruct"/> (DSS_FAISS_RECONSTRUCT_* in Index_c.h).</summary>
+    internal const int ReconstructNo = 0, ReconstructYes = 1, ReconstructNeedsDirectMap = 2;
+
+    [LibraryImport(Library, EntryPoint = "dss_faiss_Index_can_reconstruct")]
+    internal static partial int IndexCanReconstruct(FaissIndexHandle index, out int answer);
+
+    [LibraryImport(Library, EntryPoint = "dss_faiss_Index_reconstruct_batch")]
+    internal static partial int IndexReconstructBatch(FaissIndexHandle index, long n, long* ids, float* vectors, out long missing);
+
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_remove_ids")]
     internal static partial int IndexRemoveIds(FaissIndexHandle index, long n, long* ids, out long removed);
 
@@ -108,6 +121,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "dss_faiss_IndexHNSW_set_efConstruction")]
     internal static partial int HnswSetEfConstruction(FaissIndexHandle index, int efConstruction);
+
+    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_direct_map_type")]
+    internal static partial int IvfDirectMapType(FaissIndexHandle index, out int type);
+
+    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_make_direct_map")]
+    internal static partial int IvfMakeDirectMap(FaissIndexHandle index);
 
     [LibraryImport(Library, EntryPoint = "dss_faiss_ParameterSpace_set_index_parameters", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int SetIndexParameters(FaissIndexHandle index, string parameters);

@@ -3,7 +3,7 @@ using System.Collections;
 namespace DeepSeek.Search.Index.Dense;
 
 /// <summary>
-/// The result of a batched <see cref="FaissIndex.Search"/>: one array of hits per query, in query order, best first.
+/// The result of a batched <see cref="FaissIndex.Search(ReadOnlySpan{float}, int, IdSelection?)"/>: one array of hits per query, in query order, best first.
 /// A query's array holds at most k hits; it is shorter when the index could not fill k (FAISS's -1 padding is dropped).
 /// </summary>
 public sealed class SearchResult : IReadOnlyList<DenseHit[]>

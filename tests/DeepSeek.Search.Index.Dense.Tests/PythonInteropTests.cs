@@ -56,4 +56,32 @@ public class PythonInteropTests
         Assert.Equal(FaissMetric.InnerProduct, index.Metric);
         Assert.Equal(7 * 42, index.Search(data.AsSpan(42 * D, D), 1)[0][0].Id);
     }
+
+    [PythonFaissFact]
+    public void PythonReadsOurIvfWithDirectMap()
+    {
+        // Reconstruct gives an IVF index a direct map (array inside IDMap2, hashtable bare); the file stays a FAISS file.
+        using var dir = new TempDir();
+        var data = TestVectors.RandomUnit(400, D, seed: 33);
+        var ids = TestVectors.Ids(400, first: 9, step: 11);
+        foreach (var factory in new[] { "IDMap2,IVF8,Flat", "IVF8,Flat" })
+        {
+            using var index = FaissIndex.Create(D, factory);
+            index.Train(data);
+            index.Add(data, ids);
+            index.Reconstruct([ids[0]]);
+            string path = dir.File("ivf.faiss");
+            index.Write(path);
+            const string script = """
+                import sys, faiss, numpy as np
+                index = faiss.read_index(sys.argv[1])
+                print(index.ntotal, ' '.join(repr(float(v)) for v in index.reconstruct(int(sys.argv[2]))))
+                """;
+            var (exit, output, error) = PythonRunner.Run(script, TimeSpan.FromSeconds(60), path, ids[123].ToString());
+            Assert.True(exit == 0, error);
+            var parts = output.Trim().Split(' ');
+            Assert.Equal("400", parts[0]);
+            Assert.Equal(index.Reconstruct([ids[123]]), parts[1..].Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+    }
 }

@@ -1,0 +1,34 @@
+/*
+ * DeepSeek.Search FAISS shim: faiss::IndexIVF's direct map (id -> stored vector).
+ * Both functions look through IndexIDMap / IndexIDMap2 wrappers to the IVF index.
+ */
+#ifndef DSS_FAISS_INDEX_IVF_C_H
+#define DSS_FAISS_INDEX_IVF_C_H
+
+#include "Index_c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same values as faiss::DirectMap::Type. */
+enum { DSS_FAISS_DIRECT_MAP_NONE = 0, DSS_FAISS_DIRECT_MAP_ARRAY = 1, DSS_FAISS_DIRECT_MAP_HASHTABLE = 2 };
+
+/** *type receives the IVF index's direct map type (DSS_FAISS_DIRECT_MAP_*), or -1 when the index is not IVF. */
+int dss_faiss_IndexIVF_direct_map_type(const dss_faiss_Index* index, int* type);
+
+/**
+ * Gives an IVF index without a direct map one, so that its vectors can be reconstructed
+ * by id; later adds keep it up to date and it is written with the index. Inside an
+ * IDMap / IDMap2 (whose IVF numbers its vectors 0..ntotal-1) an array map; a bare IVF
+ * (holding the caller's ids) a hashtable map, with which dss_faiss_Index_remove_ids
+ * still works. A no-op when the index has a map. Mutates the index: callers must not
+ * search it concurrently. Fails when the index is not IVF.
+ */
+int dss_faiss_IndexIVF_make_direct_map(dss_faiss_Index* index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
