@@ -127,12 +127,14 @@ public class LiveCollectionTests
                 var y = b.Rank(q, o);
                 // Equal up to the order of tied documents (this tiny encoder gives many chunks the same score, and float
                 // rounding of other batches may break such ties either way).
+                // Scores agree to 1e-4 relative (the unnormalised tiny encoder scores in the tens).
+                static bool Near(float a, float b) => Math.Abs(a - b) <= 1e-4f * Math.Max(1f, Math.Abs(a));
                 Assert.Equal(x.Count, y.Count);
-                for (int i = 0; i < x.Count; i++) Assert.Equal(x[i].Score, y[i].Score, 4);
+                for (int i = 0; i < x.Count; i++) Assert.True(Near(x[i].Score, y[i].Score), $"{mode} '{q}' rank {i + 1}: {x[i]} vs {y[i]}");
                 var scoreOf = y.ToDictionary(h => h.DocumentId, h => h.Score);
                 foreach (var h in x)
-                    if (scoreOf.TryGetValue(h.DocumentId, out var s)) Assert.Equal(h.Score, s, 4);
-                    else Assert.True(Math.Abs(h.Score - y[^1].Score) < 1e-4, $"{mode} '{q}': {h.DocumentId} missing and not tied with the last hit");
+                    if (scoreOf.TryGetValue(h.DocumentId, out var s)) Assert.True(Near(h.Score, s), $"{mode} '{q}': {h} vs {s}");
+                    else Assert.True(Near(h.Score, y[^1].Score), $"{mode} '{q}': {h.DocumentId} missing and not tied with the last hit");
             }
     }
 
