@@ -233,8 +233,8 @@ public sealed class LexicalIndex : IDisposable
         return values?.Get(doc - leaf.DocBase) ?? 0;
     }
 
-    /// <summary>Every live document id in the index (for consistency checks).</summary>
-    public IEnumerable<string> LiveIds()
+    /// <summary>Every live document: id, version and chunk range, from the doc values (for consistency checks).</summary>
+    public IEnumerable<(string Id, long Version, long FirstChunk, int ChunkCount)> LiveDocuments()
     {
         foreach (var leaf in _reader.Leaves)
         {
@@ -242,12 +242,15 @@ public sealed class LexicalIndex : IDisposable
             var live = r.LiveDocs;
             var ids = r.GetSortedDocValues(LexicalFields.Id);
             if (ids == null) continue;
+            var version = r.GetNumericDocValues(LexicalFields.Version);
+            var first = r.GetNumericDocValues(LexicalFields.ChunkFirst);
+            var count = r.GetNumericDocValues(LexicalFields.ChunkCount);
             var bytes = new BytesRef();
             for (int d = 0; d < r.MaxDoc; d++)
             {
                 if (live != null && !live.Get(d)) continue;
                 ids.Get(d, bytes);
-                yield return bytes.Utf8ToString();
+                yield return (bytes.Utf8ToString(), version?.Get(d) ?? 0, first?.Get(d) ?? 0, (int)(count?.Get(d) ?? 0));
             }
         }
     }

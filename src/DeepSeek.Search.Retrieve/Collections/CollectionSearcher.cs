@@ -325,6 +325,51 @@ public sealed class CollectionSearcher : IDisposable
         }).ToList();
     }
 
+    /// <summary>
+    /// Checks the latest view: Lucene, the store and the vectors must agree (reads every live document; for tests and
+    /// <c>dss info --check</c>, not for serving).
+    /// </summary>
+    public CollectionAudit Audit()
+    {
+        var view = Acquire();
+        try
+        {
+            var problems = new List<string>();
+            var store = view.Snapshot.Documents.DocumentsAt(view.Seq).ToDictionary(d => d.Id, StringComparer.Ordinal);
+            var lexical = view.Lexical.LiveDocuments().ToList();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            long liveChunks = 0;
+            var chunkIds = new List<long>();
+            foreach (var (id, version, first, count) in lexical)
+            {
+                if (!seen.Add(id)) problems.Add($"lexical index holds '{id}' twice");
+                if (!store.TryGetValue(id, out var d)) { problems.Add($"'{id}' is in the lexical index but not in the store at batch {view.Seq}"); continue; }
+                if (d.Version != version) problems.Add($"'{id}': lexical version {version}, store version {d.Version}");
+                if (d.FirstChunk != first || d.ChunkCount != count) problems.Add($"'{id}': lexical chunks {first}+{count}, store chunks {d.FirstChunk}+{d.ChunkCount}");
+                liveChunks += count;
+                for (long c = first; c < first + count; c++) chunkIds.Add(c);
+            }
+            foreach (var id in store.Keys)
+                if (!seen.Contains(id)) problems.Add($"'{id}' is in the store at batch {view.Seq} but not in the lexical index");
+            long vectors = 0;
+            if (view.Snapshot.Dense is { } dense)
+            {
+                var pending = view.Pending?.Ids.ToArray() ?? [];
+                var inIndex = chunkIds.Where(c => Array.BinarySearch(pending, c) < 0).ToArray();
+                vectors = chunkIds.Count - inIndex.Length;
+                try
+                {
+                    if (inIndex.Length > 0) dense.Reconstruct(inIndex);
+                    vectors += inIndex.Length;
+                }
+                catch (Core.SearchException e) { problems.Add($"live chunks without a vector in {view.Snapshot.Snapshot.DensePath}: {e.Message}"); }
+                if (vectors != liveChunks) problems.Add($"{liveChunks} live chunks but {vectors} vectors");
+            }
+            return new CollectionAudit(view.Seq, view.Snapshot.Name, store, lexical.Count, liveChunks, vectors, problems);
+        }
+        finally { view.Release(); }
+    }
+
     public void Dispose()
     {
         lock (_refresh)
