@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Filtering;
 
 namespace DeepSeek.Search.Ingest;
 
@@ -8,9 +9,12 @@ namespace DeepSeek.Search.Ingest;
 /// Streams <see cref="Document"/>s from a JSON Lines file, one JSON object per line. Each record is read as BEIR
 /// (<c>_id</c>, <c>title</c>, <c>text</c>, optional <c>metadata</c>) when it has an <c>_id</c> key and as a generic
 /// record (<c>id</c>, <c>title</c>, <c>text</c>, optional <c>metadata</c>) otherwise; <c>metadata</c>, when it is an
-/// object, is kept as its raw JSON text. A UTF-8 byte order mark, CRLF endings and blank lines are accepted.
-/// Malformed records (bad JSON, not an object, missing or empty id, non-string id/title/text, non-object metadata,
-/// duplicate id, empty title and text) are skipped and reported, or thrown in strict mode, with their 1-based line.
+/// object, is kept as its raw JSON text. Either form may carry an optional <c>acl</c>,
+/// <c>{"principals": ["alice"], "groups": ["finance", "legal"]}</c>, read by <see cref="Acl.FromJson"/> (JSON null or no
+/// <c>acl</c> key: no ACL, readable by every reader). A UTF-8 byte order mark, CRLF endings and blank lines are accepted.
+/// Malformed records (bad JSON, not an object, missing or empty id, non-string id/title/text, metadata that is not an
+/// object or holds an unpaired surrogate escape, an <c>acl</c> that <see cref="Acl.FromJson"/> rejects, duplicate id, empty
+/// title and text) are skipped and reported, or thrown in strict mode, with their 1-based line.
 /// </summary>
 public static class JsonlDocumentReader
 {
@@ -78,11 +82,18 @@ public static class JsonlDocumentReader
             if (root.TryGetProperty("metadata", out var metaEl) && metaEl.ValueKind != JsonValueKind.Null)
             {
                 if (metaEl.ValueKind != JsonValueKind.Object) return (null, $"field \"metadata\" must be a JSON object, got {Kind(metaEl.ValueKind)}", null);
+                if (MetadataJson.Problem(metaEl) is string metaProblem) return (null, "field \"metadata\" " + metaProblem, null);
                 metadata = metaEl.GetRawText();
+            }
+            Acl? acl = null;
+            if (root.TryGetProperty("acl", out var aclEl))
+            {
+                acl = Acl.FromJson(aclEl, out problem);
+                if (problem is not null) return (null, problem, null);
             }
             if (string.IsNullOrWhiteSpace(title) && string.IsNullOrWhiteSpace(text))
                 return (null, $"record '{id}' has empty title and text", null);
-            return (new Document(id, title, text, metadata), null, null);
+            return (new Document(id, title, text, metadata, acl), null, null);
         }
     }
 
