@@ -27,11 +27,12 @@ public sealed class ReadersRaceWritersTests(ITestOutputHelper output)
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "race");
         var enc = TinyEncoder.Copy(tmp);
-        var initial = Enumerable.Range(0, 40).ToDictionary(i => $"p{i}", i => $"mk0 seed document {i} about lava and magma");
+        var initial = Enumerable.Range(0, 40).ToDictionary(i => $"p{i}", i => $"mk1 seed document {i} about lava and magma"); // a new collection's build is batch 1
         var built = CollectionBuilder.Build(store, initial.Select(kv => new Document(kv.Key, "", kv.Value)),
             new BuildOptions { EncoderPath = enc, ChunkTokens = 12, ChunkOverlap = 2 });
         long seq0;
         using (var ds = DocumentStore.Open(built.DocumentStorePath)) seq0 = ds.LastSeq;
+        Assert.Equal(1, seq0);
 
         var log = new ConcurrentDictionary<long, Batch>();
         var observations = new ConcurrentBag<Observation>();

@@ -31,7 +31,7 @@ public class CollectionStoreTests
     }
 
     [Fact]
-    public void Commit_switches_current_and_keeps_one_previous_generation()
+    public void Commit_switches_current_and_removes_old_snapshots_no_reader_holds()
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c1");
@@ -44,14 +44,30 @@ public class CollectionStoreTests
         Assert.Equal(1, store.OpenCurrent().Manifest.Documents);
         Assert.Equal(3, store.OpenCurrent().Manifest.FileSizes["payload.txt"]);
 
-        for (int i = 2; i <= 3; i++)
-            using (var w = store.BeginSnapshot()) w.Commit(NewManifest(i));
+        var (held, lease) = store.OpenCurrentLeased();
+        using (var w = store.BeginSnapshot()) w.Commit(NewManifest(2));
+        Assert.True(Directory.Exists(held.Directory), "a leased snapshot stays");
+        lease.Dispose();
+        using (var w = store.BeginSnapshot()) w.Commit(NewManifest(3));
 
         var current = store.OpenCurrent();
         Assert.Equal(3, current.Manifest.Documents);
         Assert.Equal("c1", current.Manifest.Collection);
         Assert.False(Directory.Exists(first));
-        Assert.Equal(2, Directory.GetDirectories(store.Directory, "gen-*").Length);
+        Assert.Single(Directory.GetDirectories(store.Directory, "gen-*"));
+        Assert.Empty(Directory.GetDirectories(store.Directory, ".pruning-*"));
+    }
+
+    [Fact]
+    public void A_lease_taken_on_a_snapshot_being_removed_is_refused()
+    {
+        using var tmp = new TempDir();
+        var store = CollectionStore.At(tmp.Path, "c7");
+        Snapshot s;
+        using (var w = store.BeginSnapshot()) s = w.Commit(NewManifest(1));
+        Assert.NotNull(store.Lease(s));
+        Directory.Move(s.Directory, Path.Combine(store.Directory, ".pruning-x"));
+        Assert.Null(store.Lease(s));
     }
 
     [Fact]
@@ -103,7 +119,8 @@ public class CollectionStoreTests
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "c4");
         using var first = store.BeginSnapshot();
-        Assert.Throws<InvalidInputException>(() => store.BeginSnapshot());
+        var e = Assert.Throws<CollectionLockedException>(() => store.BeginSnapshot());
+        Assert.Contains($"pid {Environment.ProcessId}", e.Message);
     }
 
     [Fact]
