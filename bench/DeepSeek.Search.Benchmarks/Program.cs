@@ -4,6 +4,7 @@ using System.Text.Json;
 using DeepSeek.Search.Benchmarks;
 
 // usage: Benchmarks [--quick] [--shared DIR] [--results DIR] [SUITE...]
+if (args.Length == 3 && args[0] == "--child-bulk") return LiveBench.RunChild(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]);
 bool quick = args.Contains("--quick");
 string? shared = ArgValue("--shared");
 string results = ArgValue("--results") ?? Path.Combine("bench", "results");

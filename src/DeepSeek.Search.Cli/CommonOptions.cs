@@ -54,14 +54,8 @@ static class CommonOptions
     public static Option<string[]> Groups() => new("--group")
     { Description = "A group the --principal belongs to (repeat for several)", AllowMultipleArgumentsPerToken = false };
 
-    /// <summary>The filter grammar, as <c>--help</c> shows it.</summary>
-    public const string FilterHelp =
-        "Metadata filter, e.g. 'year >= 2020 AND (lang = \"en\" OR lang IN (\"de\", \"fr\")) AND NOT draft = true'. " +
-        "Grammar: expr := term (OR term)* ; term := factor (AND factor)* ; factor := NOT factor | ( expr ) | field op value | field IN ( value, ... ) | field EXISTS ; " +
-        "op := = != < <= > >= ; field: a metadata key, dotted for nested objects (owner.team), or \"quoted\" ; " +
-        "value: \"string\", number, true, false, or a date 2024-01-31 / 2024-01-31T12:00:00Z. Keywords are case-insensitive.";
-
-    public static Option<string?> Filter() => new("--filter") { Description = FilterHelp };
+    public static Option<string?> Filter() => new("--filter")
+    { Description = "Metadata filter, e.g. 'year >= 2020 AND (lang = \"en\" OR lang IN (\"de\", \"fr\")) AND NOT draft = true'.\n" + FilterExpression.Grammar };
 
     /// <summary>The caller and filter of a search from the parsed --principal, --group and --filter.</summary>
     public static (Caller? Caller, FilterExpression? Filter) ParseAccess(ParseResult pr, Option<string?> principal, Option<string[]> groups, Option<string?> filter)

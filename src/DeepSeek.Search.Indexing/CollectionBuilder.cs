@@ -21,6 +21,14 @@ namespace DeepSeek.Search.Indexing;
 /// </summary>
 public static class CollectionBuilder
 {
+    /// <summary>A bulk build with vectors from <paramref name="embedder"/> instead of an encoder (benchmarks: random vectors).</summary>
+    internal static Snapshot BuildWith(CollectionStore store, IEnumerable<Document> documents, BuildOptions options, IChunkEmbedder embedder,
+        IProgress<BuildProgress>? progress = null)
+    {
+        using var writerLock = store.LockWriter("bulk build");
+        return Build(store, writerLock, documents, options, allowEmpty: false, progress, CancellationToken.None, embedder);
+    }
+
     public static Snapshot Build(CollectionStore store, IEnumerable<Document> documents, BuildOptions options,
         IProgress<BuildProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -31,7 +39,7 @@ public static class CollectionBuilder
 
     /// <summary>The build, for a caller that holds the writer lock; <paramref name="allowEmpty"/> makes an empty collection.</summary>
     internal static Snapshot Build(CollectionStore store, WriterLock writerLock, IEnumerable<Document> documents, BuildOptions options,
-        bool allowEmpty, IProgress<BuildProgress>? progress, CancellationToken cancellationToken)
+        bool allowEmpty, IProgress<BuildProgress>? progress, CancellationToken cancellationToken, IChunkEmbedder? substitute = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         options.Validate();
@@ -42,9 +50,9 @@ public static class CollectionBuilder
         using var lexical = LexicalIndexWriter.Open(writer.LexicalPath, options.Bm25, trackIds: false);
         string? encoderCopy = options.EncoderPath != null ? Path.Combine(writer.Directory, CollectionStore.EncoderFolderName) : null;
         if (encoderCopy != null) CopyFolder(options.EncoderPath!, encoderCopy);
-        using var embedder = encoderCopy != null
+        using IChunkEmbedder? embedder = substitute ?? (encoderCopy != null
             ? DocumentEmbedder.Load(encoderCopy, options.ChunkTokens, options.ChunkOverlap, options.Device, options.EncodeBatchSize)
-            : null;
+            : null);
         using var dense = embedder != null
             ? DenseIndexBuilder.Start(embedder, embedder.Dimension, options.Factory, options.EncodeSliceChunks, options.TrainingSampleVectors, progress)
             : null;
@@ -75,8 +83,8 @@ public static class CollectionBuilder
         if (dense != null)
         {
             dense.Complete(writer.DensePath, cancellationToken);
-            denseSection = dense.Describe(Path.GetFullPath(options.EncoderPath!), embedder!.Encoder.Identity,
-                embedder.Encoder.Pooling.ToString().ToLowerInvariant(), embedder.Encoder.Normalize, embedder.Window, embedder.Overlap);
+            denseSection = dense.Describe(options.EncoderPath is { } e ? Path.GetFullPath(e) : "", embedder!.Identity,
+                embedder.Pooling, embedder.Normalize, embedder.Window, embedder.Overlap);
         }
         ds.CommitBatch(seq, "bulk", (int)Math.Min(count, int.MaxValue), 0, nextChunk);
         ds.Complete();

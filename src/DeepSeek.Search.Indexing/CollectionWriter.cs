@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Index.Lexical;
 using DeepSeek.Search.Store;
 
@@ -286,13 +286,8 @@ public sealed class CollectionWriter : IDisposable
             if (!seen.Add(d.Id)) throw new InvalidInputException($"document id '{d.Id}' appears twice in one upsert batch");
             if (d.MetadataJson != null)
             {
-                try
-                {
-                    using var json = JsonDocument.Parse(d.MetadataJson);
-                    if (json.RootElement.ValueKind != JsonValueKind.Object)
-                        throw new InvalidInputException($"document '{d.Id}': metadata must be a JSON object, got {json.RootElement.ValueKind.ToString().ToLowerInvariant()}");
-                }
-                catch (JsonException e) { throw new InvalidInputException($"document '{d.Id}': metadata is not valid JSON: {e.Message}", e); }
+                try { MetadataJson.Parse(d.MetadataJson).Dispose(); }
+                catch (InvalidInputException e) { throw new InvalidInputException($"document '{d.Id}': {e.Message}", e); }
             }
             if (d.Acl is { } acl && (acl.Principals.Any(string.IsNullOrEmpty) || acl.Groups.Any(string.IsNullOrEmpty)))
                 throw new InvalidInputException($"document '{d.Id}': acl names an empty principal or group");

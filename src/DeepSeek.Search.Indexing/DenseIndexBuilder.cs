@@ -13,7 +13,7 @@ namespace DeepSeek.Search.Indexing;
 /// </summary>
 sealed class DenseIndexBuilder : IDisposable
 {
-    readonly DocumentEmbedder? _embedder;
+    readonly IChunkEmbedder? _embedder;
     readonly FaissIndex _index;
     readonly IProgress<BuildProgress>? _progress;
     readonly string _factory;
@@ -26,7 +26,7 @@ sealed class DenseIndexBuilder : IDisposable
     int _sampleCount;
     long _added;
 
-    DenseIndexBuilder(DocumentEmbedder? embedder, int dimension, FaissIndex index, string factory, int slice, int sampleLimit, IProgress<BuildProgress>? progress)
+    DenseIndexBuilder(IChunkEmbedder? embedder, int dimension, FaissIndex index, string factory, int slice, int sampleLimit, IProgress<BuildProgress>? progress)
     {
         _embedder = embedder;
         _dimension = dimension;
@@ -47,7 +47,7 @@ sealed class DenseIndexBuilder : IDisposable
     /// Creates the empty FAISS index for <paramref name="dimension"/>-d vectors. <paramref name="embedder"/> is needed only
     /// for <see cref="AddChunks"/>. Throws for a factory FAISS rejects or slice sizes that do not fit one array.
     /// </summary>
-    public static DenseIndexBuilder Start(DocumentEmbedder? embedder, int dimension, string factory, int slice, int sampleLimit, IProgress<BuildProgress>? progress)
+    public static DenseIndexBuilder Start(IChunkEmbedder? embedder, int dimension, string factory, int slice, int sampleLimit, IProgress<BuildProgress>? progress)
     {
         foreach (var (count, what) in new[] { ((long)slice, "encode slice"), (sampleLimit, "training sample") })
             if (count * dimension > Array.MaxLength)

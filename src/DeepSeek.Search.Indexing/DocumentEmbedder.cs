@@ -5,10 +5,26 @@ using DeepSeek.Search.Text.Chunking;
 namespace DeepSeek.Search.Indexing;
 
 /// <summary>
+/// What turns documents into chunks and chunk texts into vectors on the write side. The product's one implementation is
+/// <see cref="DocumentEmbedder"/>; benchmarks substitute random vectors to measure a build without the encoder's cost.
+/// </summary>
+interface IChunkEmbedder : IDisposable
+{
+    int Dimension { get; }
+    int Window { get; }
+    int Overlap { get; }
+    string Identity { get; }
+    string Pooling { get; }
+    bool Normalize { get; }
+    IReadOnlyList<Chunk> Chunk(Document document, long firstChunkId);
+    float[] Encode(IReadOnlyList<string> texts);
+}
+
+/// <summary>
 /// Chunks documents and embeds chunk texts with a collection's encoder: the one place the write side turns text into
 /// vectors (bulk builds, live upserts). The chunk window and overlap are fixed per collection (the manifest records them).
 /// </summary>
-sealed class DocumentEmbedder : IDisposable
+sealed class DocumentEmbedder : IChunkEmbedder
 {
     readonly TextChunker _chunker;
 
@@ -23,6 +39,9 @@ sealed class DocumentEmbedder : IDisposable
     public int Window { get; }
     public int Overlap => _chunker.Options.OverlapTokens;
     public int Dimension => Encoder.Dimension;
+    public string Identity => Encoder.Identity;
+    public string Pooling => Encoder.Pooling.ToString().ToLowerInvariant();
+    public bool Normalize => Encoder.Normalize;
 
     /// <summary>
     /// Loads the encoder folder <paramref name="encoderDirectory"/>; <paramref name="chunkTokens"/> 0 = as many word pieces

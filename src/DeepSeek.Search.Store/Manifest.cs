@@ -57,7 +57,7 @@ public sealed record Manifest
         catch (JsonException e) { throw new IndexCorruptException($"corrupt manifest {path}: {e.Message}", e); }
         if (m is null) throw new IndexCorruptException($"corrupt manifest {path}: empty");
         if (m.FormatVersion != CurrentFormatVersion)
-            throw new IndexMismatchException($"manifest {path} has format version {m.FormatVersion}; this build reads version {CurrentFormatVersion}");
+            throw new IndexMismatchException($"manifest {path} has format version {m.FormatVersion}; this build reads version {CurrentFormatVersion} (rebuild the collection with dss index)");
         if (m.Dense is { Dimension: <= 0 })
             throw new IndexCorruptException($"corrupt manifest {path}: dense dimension {m.Dense.Dimension}");
         return m;

@@ -44,7 +44,7 @@ public class CliEndToEndTests(CliFixture f) : IClassFixture<CliFixture>
         Assert.Equal(1.0, json.GetProperty("mrr").GetDouble(), 6);
 
         var info = Dss.Ok("info", "-c", "lex", "--index-root", f.IndexRoot);
-        Assert.Contains("documents    6", info.Stdout);
+        Assert.Contains("documents    6 live", info.Stdout);
         Assert.Contains("dense        none", info.Stdout);
     }
 

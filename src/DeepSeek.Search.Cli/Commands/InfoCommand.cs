@@ -22,7 +22,12 @@ static class InfoCommand
             Console.WriteLine($"generation   {m.Snapshot}  ({gen.Directory})");
             Console.WriteLine($"created      {m.CreatedUtc:yyyy-MM-dd HH:mm:ss} UTC");
             Console.WriteLine($"source       {m.Source}");
-            Console.WriteLine($"documents    {m.Documents:N0}");
+            using (var ds = DocumentStore.Open(gen.DocumentStorePath))
+            {
+                long seq = ds.LastSeq;
+                Console.WriteLine($"documents    {ds.CountAt(seq):N0} live at batch {seq} ({m.Documents:N0} when the snapshot was built at batch {m.BuiltAtSeq})");
+                Console.WriteLine($"pending      {ds.CountRemoved():N0} removed rows and {ds.CountPendingVectors():N0} vectors outside the FAISS file until the next compaction; next chunk id {ds.NextChunkId:N0}");
+            }
             if (m.Lexical is { } l)
                 Console.WriteLine($"lexical      Lucene BM25 (k1={l.K1}, b={l.B}, analyzer={l.Analyzer}, fields={l.Fields})  {Size(m, "lexical/")}");
             if (m.Dense is { } d)
