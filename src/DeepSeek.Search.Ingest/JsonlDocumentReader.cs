@@ -111,16 +111,7 @@ public static class JsonlDocumentReader
         return true;
     }
 
-    static string Kind(JsonValueKind k) => k switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => k.ToString(),
-    };
+    static string Kind(JsonValueKind k) => JsonKind.Describe(k);
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }

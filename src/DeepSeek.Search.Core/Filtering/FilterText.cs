@@ -63,14 +63,5 @@ internal static class FilterText
     }
 
     /// <summary>A JSON value kind as a message says it ("a number").</summary>
-    internal static string Kind(JsonValueKind k) => k switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
+    internal static string Kind(JsonValueKind k) => JsonKind.Describe(k);
 }
