@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Filtering;
+using DeepSeek.Search.Core.Fusion;
+using DeepSeek.Search.Indexing;
+using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Store;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Proto = DeepSeek.Search.Service.V1;
+
+namespace DeepSeek.Search.Service.Grpc;
+
+/// <summary>
+/// The SearchService RPCs: request checks and proto ↔ engine mapping only. Searches go to <see cref="CollectionSearcher"/>
+/// with the key's caller and the translated filter; writes to the collection's one <see cref="CollectionWriter"/>.
+/// </summary>
+public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
+{
+    /// <summary>The most characters of a hit's text returned as its snippet.</summary>
+    public const int SnippetChars = 300;
+
+    readonly CollectionRegistry _registry;
+    readonly ServiceSettings _settings;
+
+    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings)
+    {
+        _registry = registry;
+        _settings = settings;
+    }
+
+    public override Task<Proto.SearchResponse> Search(Proto.SearchRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var sw = Stopwatch.StartNew();
+        var identity = ServiceInterceptor.IdentityOf(context);
+        var response = RunSearch(request, identity, "", context.CancellationToken);
+        response.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
+        return Task.FromResult(response);
+    }
+
+    public override Task<Proto.SearchBatchResponse> SearchBatch(Proto.SearchBatchRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var sw = Stopwatch.StartNew();
+        var identity = ServiceInterceptor.IdentityOf(context);
+        if (request.Searches.Count == 0) throw new InvalidInputException("searches: give at least one search") { Setting = "searches" };
+        if (request.Searches.Count > _settings.MaxBatchDocuments)
+            throw new InvalidInputException($"searches: {request.Searches.Count} searches exceed the batch limit of {_settings.MaxBatchDocuments}") { Setting = "searches" };
+        // Rights first, for every search, so a batch fails before any work when one collection is forbidden.
+        foreach (var s in request.Searches) Authorize(identity, s.Collection, AccessRight.Read);
+        var result = new Proto.SearchBatchResponse { Timings = new Proto.Timings() };
+        for (int i = 0; i < request.Searches.Count; i++)
+        {
+            var one = Stopwatch.StartNew();
+            var r = RunSearch(request.Searches[i], identity, $"searches[{i}].", context.CancellationToken);
+            r.Timings.TotalMs = one.Elapsed.TotalMilliseconds;
+            result.Results.Add(r);
+        }
+        result.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
+        result.Timings.SearchMs = result.Results.Sum(r => r.Timings.SearchMs);
+        return Task.FromResult(result);
+    }
+
+    Proto.SearchResponse RunSearch(Proto.SearchRequest request, Identity identity, string at, CancellationToken cancellationToken)
+    {
+        Authorize(identity, request.Collection, AccessRight.Read);
+        if (string.IsNullOrWhiteSpace(request.Query)) throw new InvalidInputException($"{at}query: empty query") { Setting = "query" };
+        if (request.Query.Length > _settings.MaxQueryChars)
+            throw new InvalidInputException($"{at}query: query of {request.Query.Length} characters is longer than the limit of {_settings.MaxQueryChars}") { Setting = "query" };
+        if (request.K < 1 || request.K > _settings.MaxK)
+            throw new InvalidInputException($"{at}k: k must be between 1 and {_settings.MaxK}, got {request.K}") { Setting = "k" };
+        if (request.HasAlpha && !(request.Alpha >= 0 && request.Alpha <= 1))
+            throw new InvalidInputException($"{at}alpha: alpha must be in [0, 1], got {request.Alpha}") { Setting = "alpha" };
+        var options = new SearchOptions
+        {
+            K = request.K,
+            Mode = request.Mode switch
+            {
+                Proto.SearchMode.Unspecified => null,
+                Proto.SearchMode.Bm25 => SearchMode.Bm25,
+                Proto.SearchMode.Dense => SearchMode.Dense,
+                Proto.SearchMode.Hybrid => SearchMode.Hybrid,
+                _ => throw new InvalidInputException($"{at}mode: unknown search mode {(int)request.Mode}") { Setting = "mode" },
+            },
+            Fusion = request.Fusion switch
+            {
+                Proto.FusionMethod.Unspecified => null,
+                Proto.FusionMethod.Rrf => FusionMethod.Rrf,
+                Proto.FusionMethod.Minmax => FusionMethod.MinMax,
+                _ => throw new InvalidInputException($"{at}fusion: unknown fusion method {(int)request.Fusion}") { Setting = "fusion" },
+            },
+            Alpha = request.HasAlpha ? request.Alpha : null,
+            Caller = identity.Caller,
+            Filter = FilterTranslator.Translate(request.Filter),
+            MaxQueryChars = _settings.MaxQueryChars,
+        };
+        var searcher = _registry.Searcher(request.Collection);
+        cancellationToken.ThrowIfCancellationRequested();
+        var sw = Stopwatch.StartNew();
+        var result = searcher.Execute(request.Query, options);
+        double searchMs = sw.Elapsed.TotalMilliseconds;
+        var response = new Proto.SearchResponse { Seq = result.Seq, Timings = new Proto.Timings { SearchMs = searchMs } };
+        foreach (var h in result.Hits)
+        {
+            if (request.HasMinScore && h.Score < request.MinScore) continue;
+            response.Hits.Add(new Proto.SearchHit
+            {
+                Id = h.DocumentId,
+                Score = h.Score,
+                Title = h.Title,
+                Snippet = Snippet(h.Text),
+                Metadata = ToStruct(h.MetadataJson),
+                Version = h.Version,
+                Rank = h.Rank,
+            });
+        }
+        return response;
+    }
+
+    public override Task<Proto.GetDocumentResponse> GetDocument(Proto.GetDocumentRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        Authorize(identity, request.Collection, AccessRight.Read);
+        if (string.IsNullOrEmpty(request.Id)) throw new InvalidInputException("id: empty document id") { Setting = "id" };
+        var searcher = _registry.Searcher(request.Collection);
+        searcher.Refresh();
+        var (snapshot, seq) = (searcher.Snapshot, searcher.Seq);
+        using var store = DocumentStore.Open(snapshot.DocumentStorePath);
+        var d = store.Get(request.Id, seq);
+        // A document the caller may not read is reported exactly like one that does not exist.
+        if (d is null || (d.Acl is { } acl && !acl.Permits(identity.Caller)))
+            throw new DocumentNotFoundException(request.Id, request.Collection);
+        return Task.FromResult(new Proto.GetDocumentResponse
+        {
+            Document = new Proto.Document { Id = d.Id, Title = d.Title, Text = d.Text, Metadata = ToStruct(d.MetadataJson), Acl = ToProto(d.Acl) },
+            Version = d.Version,
+            Seq = seq,
+        });
+    }
+
+    public override async Task UpsertDocuments(IAsyncStreamReader<Proto.UpsertRequest> requestStream, IServerStreamWriter<Proto.UpsertAck> responseStream,
+        ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        string? collection = null;
+        CollectionWriter? writer = null;
+        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        {
+            var batch = requestStream.Current;
+            if (collection is null)
+            {
+                Authorize(identity, batch.Collection, AccessRight.Write);
+                collection = batch.Collection;
+                writer = _registry.Writer(collection);
+            }
+            else if (batch.Collection != collection)
+                throw new InvalidInputException($"collection: batch {batch.BatchNumber} names collection '{batch.Collection}' but the stream writes to '{collection}'") { Setting = "collection" };
+            if (batch.Documents.Count == 0) throw new InvalidInputException($"documents: batch {batch.BatchNumber} holds no documents") { Setting = "documents" };
+            if (batch.Documents.Count > _settings.MaxBatchDocuments)
+                throw new InvalidInputException($"documents: batch {batch.BatchNumber} of {batch.Documents.Count} documents exceeds the batch limit of {_settings.MaxBatchDocuments}") { Setting = "documents" };
+            var docs = batch.Documents.Select(ToEngine).ToList();
+            var r = writer!.Upsert(docs, context.CancellationToken);
+            await responseStream.WriteAsync(new Proto.UpsertAck
+            {
+                BatchNumber = batch.BatchNumber,
+                Seq = r.Seq,
+                Upserted = r.Upserted,
+                Unchanged = r.Unchanged,
+                Chunks = r.Chunks,
+                ElapsedMs = r.Elapsed.TotalMilliseconds,
+            }, context.CancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override Task<Proto.DeleteDocumentsResponse> DeleteDocuments(Proto.DeleteDocumentsRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        Authorize(identity, request.Collection, AccessRight.Write);
+        if (request.Ids.Count > _settings.MaxBatchDocuments)
+            throw new InvalidInputException($"ids: delete of {request.Ids.Count} ids exceeds the batch limit of {_settings.MaxBatchDocuments}") { Setting = "ids" };
+        var r = _registry.Writer(request.Collection).Delete([.. request.Ids], context.CancellationToken);
+        return Task.FromResult(new Proto.DeleteDocumentsResponse { Seq = r.Seq, Deleted = r.Deleted });
+    }
+
+    public override Task<Proto.GetCollectionResponse> GetCollection(Proto.GetCollectionRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        Authorize(identity, request.Collection, AccessRight.Read);
+        return Task.FromResult(new Proto.GetCollectionResponse { Collection = Info(request.Collection, identity) });
+    }
+
+    public override Task<Proto.ListCollectionsResponse> ListCollections(Proto.ListCollectionsRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        var response = new Proto.ListCollectionsResponse();
+        foreach (var name in _registry.Names())
+            if (identity.Has(name, AccessRight.Read)) response.Collections.Add(Info(name, identity));
+        return Task.FromResult(response);
+    }
+
+    public override Task<Proto.CreateCollectionResponse> CreateCollection(Proto.CreateCollectionRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        Authorize(identity, request.Collection, AccessRight.Admin);
+        if (request.ChunkTokens < 0) throw new InvalidInputException($"chunk_tokens must be >= 0, got {request.ChunkTokens}") { Setting = "chunk_tokens" };
+        var build = new BuildOptions
+        {
+            EncoderPath = request.EncoderPath.Length == 0 ? null : Path.GetFullPath(request.EncoderPath, _registry.IndexRoot),
+            ChunkTokens = request.ChunkTokens,
+            ChunkOverlap = request.ChunkTokens is > 0 and <= 32 ? request.ChunkTokens / 4 : 32,
+            Factory = request.FaissFactory.Length == 0 ? "IDMap2,Flat" : request.FaissFactory,
+            Device = _settings.Device,
+            Source = "grpc CreateCollection",
+        };
+        _registry.Create(request.Collection, build);
+        return Task.FromResult(new Proto.CreateCollectionResponse { Collection = Info(request.Collection, identity) });
+    }
+
+    public override Task<Proto.DropCollectionResponse> DropCollection(Proto.DropCollectionRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        Authorize(identity, request.Collection, AccessRight.Admin);
+        _registry.Drop(request.Collection);
+        return Task.FromResult(new Proto.DropCollectionResponse());
+    }
+
+    Proto.CollectionInfo Info(string name, Identity identity)
+    {
+        var s = _registry.Searcher(name);
+        s.Refresh();
+        var dense = s.Manifest.Dense;
+        return new Proto.CollectionInfo
+        {
+            Name = name,
+            Seq = s.Seq,
+            // The count includes documents the caller may not read: only admins see it.
+            Documents = identity.Has(name, AccessRight.Admin) ? s.DocumentCount : 0,
+            HasDense = s.HasDense,
+            Encoder = dense?.EncoderIdentity ?? "",
+            Dimension = dense?.Dimension ?? 0,
+            Snapshot = Path.GetFileName(s.Snapshot.Directory),
+        };
+    }
+
+    /// <summary>The name must be valid and the identity must hold <paramref name="needed"/> on it (checked before existence).</summary>
+    static void Authorize(Identity identity, string collection, AccessRight needed)
+    {
+        if (string.IsNullOrEmpty(collection)) throw new InvalidInputException("collection: a collection name is required") { Setting = "collection" };
+        if (!identity.Has(collection, needed))
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                $"key '{identity.KeyId}' (principal '{identity.Caller.Principal}') lacks the {needed.ToString().ToLowerInvariant()} right on collection '{collection}'"));
+    }
+
+    static Document ToEngine(Proto.Document d) =>
+        new(d.Id, d.Title, d.Text, d.Metadata is null ? null : JsonFormatter.Default.Format(d.Metadata),
+            d.Acl is null ? null : new Acl([.. d.Acl.Principals.Distinct(StringComparer.Ordinal)], [.. d.Acl.Groups.Distinct(StringComparer.Ordinal)]));
+
+    static Proto.Acl? ToProto(Acl? acl)
+    {
+        if (acl is null) return null;
+        var p = new Proto.Acl();
+        p.Principals.AddRange(acl.Principals);
+        p.Groups.AddRange(acl.Groups);
+        return p;
+    }
+
+    static Struct? ToStruct(string? json) => json is null ? null : JsonParser.Default.Parse<Struct>(json);
+
+    /// <summary>The start of <paramref name="text"/>: at most <see cref="SnippetChars"/> characters, cut at a space, "…" when cut.</summary>
+    public static string Snippet(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length <= SnippetChars) return text;
+        int cut = text.LastIndexOf(' ', SnippetChars);
+        if (cut < SnippetChars / 2) cut = SnippetChars;
+        return string.Concat(text.AsSpan(0, cut).TrimEnd(), "…");
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Service.Grpc;
+using Grpc.Health.V1;
+using Grpc.HealthCheck;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DeepSeek.Search.Service;
+
+/// <summary>
+/// Builds the gRPC server: Kestrel on <see cref="ServiceSettings.Address"/>:<see cref="ServiceSettings.Port"/>, HTTP/2
+/// without TLS (h2c), serving <c>deepseek.search.v1.SearchService</c>, <c>grpc.health.v1.Health</c> (the overall status
+/// "" and one <see cref="HealthName"/> per collection) and server reflection. The collections are a
+/// <see cref="CollectionRegistry"/> over <see cref="ServiceSettings.IndexRoot"/>, disposed (writers released) when the
+/// application stops.
+/// </summary>
+public static class SearchServer
+{
+    /// <summary>The health service name of a collection.</summary>
+    public static string HealthName(string collection) => $"{V1.SearchService.Descriptor.FullName}/{collection}";
+
+    /// <summary>
+    /// The server, not started. <paramref name="authenticators"/>: how callers are identified; null means API keys from
+    /// <see cref="ServiceSettings.EffectiveKeysFile"/>. <paramref name="logging"/> configures logging (default: warnings to the console).
+    /// </summary>
+    public static WebApplication Build(ServiceSettings settings, IEnumerable<IAuthenticator>? authenticators = null, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var auth = authenticators?.ToList() ?? [new ApiKeyAuthenticator(settings.EffectiveKeysFile)];
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        if (logging != null) logging(builder.Logging);
+        else builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = null;
+            k.Listen(IPAddress.Parse(settings.Address), settings.Port, l => l.Protocols = HttpProtocols.Http2);
+        });
+        builder.Services.AddRouting();
+        builder.Services.AddSingleton(settings);
+        foreach (var a in auth) builder.Services.AddSingleton(a);
+        builder.Services.AddSingleton(_ => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments));
+        builder.Services.AddSingleton<ServiceInterceptor>();
+        builder.Services.AddSingleton<HealthServiceImpl>();
+        builder.Services.AddGrpc(o =>
+        {
+            // The hard cap of the transport; the interceptor enforces MaxMessageBytes itself with an INVALID_ARGUMENT naming the
+            // size. Beyond twice the limit grpc-dotnet refuses the message as RESOURCE_EXHAUSTED before any handler runs.
+            o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, 2L * settings.MaxMessageBytes);
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = false;
+        }).AddServiceOptions<SearchRpcService>(o => o.Interceptors.Add<ServiceInterceptor>());
+        builder.Services.AddGrpcReflection();
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.MapGrpcService<SearchRpcService>();
+        app.MapGrpcService<HealthServiceImpl>();
+        app.MapGrpcReflectionService();
+
+        var registry = app.Services.GetRequiredService<CollectionRegistry>();
+        var health = app.Services.GetRequiredService<HealthServiceImpl>();
+        health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
+        health.SetStatus(V1.SearchService.Descriptor.FullName, HealthCheckResponse.Types.ServingStatus.Serving);
+        foreach (var name in registry.Names()) health.SetStatus(HealthName(name), HealthCheckResponse.Types.ServingStatus.Serving);
+        registry.Changed += (_, name) =>
+        {
+            if (registry.Names().Contains(name)) health.SetStatus(HealthName(name), HealthCheckResponse.Types.ServingStatus.Serving);
+            else health.ClearStatus(HealthName(name));
+        };
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
+        });
+        lifetime.ApplicationStopped.Register(registry.Dispose);
+        return app;
+    }
+
+    /// <summary>The address a started server listens on, e.g. <c>http://127.0.0.1:50051</c> (the real port when Port was 0).</summary>
+    public static string Address(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        return addresses?.FirstOrDefault() ?? throw new InvalidOperationException("the server is not listening yet: start it first");
+    }
+}

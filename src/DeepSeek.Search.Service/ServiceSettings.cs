@@ -1,0 +1,87 @@
+using DeepSeek.Search.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace DeepSeek.Search.Service;
+
+/// <summary>
+/// Settings of the gRPC server. <see cref="Load"/> reads them from the section <c>Service</c> of, in increasing precedence,
+/// <c>appsettings.json</c> (in the given folder), environment variables prefixed <c>DSS_</c> (<c>DSS_Service__Port=50051</c>)
+/// and the command line (<c>--Service:Port=50051</c>): the usual .NET order.
+/// </summary>
+public sealed record ServiceSettings
+{
+    /// <summary>The configuration section the settings are read from.</summary>
+    public const string SectionName = "Service";
+
+    /// <summary>The folder holding the collections (one folder each).</summary>
+    public string IndexRoot { get; init; } = "indexes";
+    /// <summary>The IP address to listen on (h2c, no TLS in this slice): loopback by default.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+    /// <summary>The TCP port; 0 picks a free one (read it from <see cref="SearchServer.Address"/> after start).</summary>
+    public int Port { get; init; } = 50051;
+    /// <summary>The API keys file; null: <see cref="DefaultKeysFile"/>.</summary>
+    public string? KeysFile { get; init; }
+    /// <summary>The longest query accepted, in characters.</summary>
+    public int MaxQueryChars { get; init; } = 8192;
+    /// <summary>The largest k accepted.</summary>
+    public int MaxK { get; init; } = 1000;
+    /// <summary>The most documents in one upsert or delete batch, and the most searches in one SearchBatch.</summary>
+    public int MaxBatchDocuments { get; init; } = 1000;
+    /// <summary>The largest request message accepted, in bytes.</summary>
+    public int MaxMessageBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Calls of SearchService served at once; more wait in a queue.</summary>
+    public int MaxConcurrentCalls { get; init; } = 64;
+    /// <summary>Calls allowed to wait for a slot; beyond that a call is RESOURCE_EXHAUSTED at once.</summary>
+    public int MaxQueuedCalls { get; init; } = 256;
+    /// <summary>Where the encoder runs for dense searches and upserts ("cpu", "cuda", "cuda:N").</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
+    public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();
+
+    /// <summary>
+    /// <c>$DSS_HOME/keys.json</c>, else <c>$XDG_CONFIG_HOME/dss/keys.json</c>, else <c>~/.config/dss/keys.json</c>: keys are
+    /// per-user configuration, kept apart from the index root (which may be shared or copied).
+    /// </summary>
+    public static string DefaultKeysFile()
+    {
+        if (Environment.GetEnvironmentVariable("DSS_HOME") is { Length: > 0 } home) return Path.Combine(home, "keys.json");
+        if (Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg) return Path.Combine(xdg, "dss", "keys.json");
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "dss", "keys.json");
+    }
+
+    /// <summary>Reads the settings: appsettings.json in <paramref name="directory"/>, then DSS_ variables, then <paramref name="args"/>.</summary>
+    public static ServiceSettings Load(string directory, string[] args)
+    {
+        var config = new ConfigurationBuilder()
+            .SetBasePath(Path.GetFullPath(directory))
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables("DSS_")
+            .AddCommandLine(args)
+            .Build();
+        var settings = config.GetSection(SectionName).Get<ServiceSettings>() ?? new ServiceSettings();
+        settings.Validate();
+        return settings;
+    }
+
+    /// <summary>Throws <see cref="InvalidInputException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(IndexRoot)) throw new InvalidInputException("setting IndexRoot is empty") { Setting = "IndexRoot" };
+        if (!System.Net.IPAddress.TryParse(Address, out _))
+            throw new InvalidInputException($"setting Address must be an IP address, got '{Address}'") { Setting = "Address" };
+        Check(Port, 0, 65535, nameof(Port));
+        Check(MaxQueryChars, 1, int.MaxValue, nameof(MaxQueryChars));
+        Check(MaxK, 1, 10_000, nameof(MaxK));
+        Check(MaxBatchDocuments, 1, 10_000, nameof(MaxBatchDocuments));
+        Check(MaxMessageBytes, 1024, int.MaxValue / 2, nameof(MaxMessageBytes));
+        Check(MaxConcurrentCalls, 1, 100_000, nameof(MaxConcurrentCalls));
+        Check(MaxQueuedCalls, 0, 1_000_000, nameof(MaxQueuedCalls));
+    }
+
+    static void Check(int value, int min, int max, string name)
+    {
+        if (value < min || value > max)
+            throw new InvalidInputException($"setting {name} must be between {min} and {max}, got {value}") { Setting = name };
+    }
+}
