@@ -1,0 +1,104 @@
+using DeepSeek.Search.Service.V1;
+using DeepSeek.Search.Store;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Health.V1;
+
+namespace DeepSeek.Search.Service.Tests;
+
+/// <summary>CreateCollection, the upsert stream's acknowledgements, deletes and DropCollection, on a collection of their own.</summary>
+[Collection("server")]
+public sealed class LiveWriteTests(ServerFixture f)
+{
+    static V1.Document Doc(string id, string text, string? principal = null, string? group = null)
+    {
+        var d = new V1.Document { Id = id, Title = id, Text = text, Metadata = new Struct { Fields = { ["tag"] = Value.ForString("live") } } };
+        if (principal != null || group != null)
+        {
+            d.Acl = new V1.Acl();
+            if (principal != null) d.Acl.Principals.Add(principal);
+            if (group != null) d.Acl.Groups.Add(group);
+        }
+        return d;
+    }
+
+    [Fact]
+    public async Task Create_upsert_stream_search_delete_and_drop()
+    {
+        var admin = ServerFixture.Bearer(f.AdminKey);
+        var created = f.Client.CreateCollection(new CreateCollectionRequest { Collection = "live", EncoderPath = f.Encoder, ChunkTokens = 16 }, admin).Collection;
+        Assert.Equal("live", created.Name);
+        Assert.True(created.HasDense);
+        Assert.Equal(StatusCode.InvalidArgument, Assert.Throws<RpcException>(() => f.Client.CreateCollection(new CreateCollectionRequest { Collection = "live" }, admin)).StatusCode);
+        var health = new Health.HealthClient(f.Channel);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Check(new HealthCheckRequest { Service = SearchServer.HealthName("live") }).Status);
+
+        using (var call = f.Client.UpsertDocuments(ServerFixture.Bearer(f.WriterKey)))
+        {
+            await call.RequestStream.WriteAsync(new UpsertRequest { Collection = "live", BatchNumber = 7, Documents = { Doc("l1", "quasar radio telescope", principal: "alice"), Doc("l2", "quasar jets and black holes", group: "team-b") } });
+            Assert.True(await call.ResponseStream.MoveNext());
+            var ack = call.ResponseStream.Current;
+            Assert.Equal(7, ack.BatchNumber);
+            Assert.Equal(2, ack.Upserted);
+            Assert.True(ack.Seq >= 1);
+            Assert.True(ack.Chunks >= 2);
+
+            // acknowledged means visible: the next search sees it
+            var seen = f.Client.Search(new SearchRequest { Collection = "live", Query = "quasar", K = 10, Mode = SearchMode.Bm25 }, ServerFixture.Bearer(f.BobKey));
+            Assert.Equal(["l2"], seen.Hits.Select(h => h.Id));
+            Assert.True(seen.Seq >= ack.Seq);
+
+            await call.RequestStream.WriteAsync(new UpsertRequest { Collection = "live", BatchNumber = 8, Documents = { Doc("l3", "public quasar catalogue"), Doc("l1", "quasar radio telescope", principal: "alice") } });
+            Assert.True(await call.ResponseStream.MoveNext());
+            var second = call.ResponseStream.Current;
+            Assert.Equal(8, second.BatchNumber);
+            Assert.Equal(1, second.Upserted);
+            Assert.Equal(1, second.Unchanged);
+            Assert.True(second.Seq > ack.Seq);
+
+            // a bad batch ends the stream with INVALID_ARGUMENT; the acknowledged batches stay
+            await call.RequestStream.WriteAsync(new UpsertRequest { Collection = "live", BatchNumber = 9 });
+            var bad = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+            Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+            Assert.Contains("batch 9 holds no documents", bad.Status.Detail, StringComparison.Ordinal);
+        }
+
+        foreach (var mode in new[] { SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid })
+        {
+            var bob = f.Client.Search(new SearchRequest { Collection = "live", Query = "quasar", K = 10, Mode = mode }, ServerFixture.Bearer(f.BobKey));
+            Assert.Equal(["l2", "l3"], bob.Hits.Select(h => h.Id).Order());
+        }
+        Assert.Equal("live", f.Client.GetDocument(new GetDocumentRequest { Collection = "live", Id = "l3" }, ServerFixture.Bearer(f.BobKey)).Document.Metadata.Fields["tag"].StringValue);
+
+        var del = f.Client.DeleteDocuments(new DeleteDocumentsRequest { Collection = "live", Ids = { "l2" } }, ServerFixture.Bearer(f.WriterKey));
+        Assert.Equal(1, del.Deleted);
+        Assert.Equal(["l3"], f.Client.Search(new SearchRequest { Collection = "live", Query = "quasar", K = 10, Mode = SearchMode.Hybrid }, ServerFixture.Bearer(f.BobKey)).Hits.Select(h => h.Id));
+        var unknown = Assert.Throws<RpcException>(() => f.Client.DeleteDocuments(new DeleteDocumentsRequest { Collection = "live", Ids = { "nope" } }, ServerFixture.Bearer(f.WriterKey)));
+        Assert.Equal(StatusCode.InvalidArgument, unknown.StatusCode);
+        Assert.Contains("unknown document id 'nope'", unknown.Status.Detail, StringComparison.Ordinal);
+
+        f.Client.DropCollection(new DropCollectionRequest { Collection = "live" }, admin);
+        Assert.False(Directory.Exists(Path.Combine(f.Root, "live")));
+        Assert.Equal(StatusCode.NotFound, Assert.Throws<RpcException>(() => f.Client.Search(new SearchRequest { Collection = "live", Query = "quasar", K = 1 }, ServerFixture.Bearer(f.BobKey))).StatusCode);
+        Assert.Equal(StatusCode.NotFound, Assert.Throws<RpcException>(() => health.Check(new HealthCheckRequest { Service = SearchServer.HealthName("live") })).StatusCode);
+        Assert.Equal(StatusCode.NotFound, Assert.Throws<RpcException>(() => f.Client.DropCollection(new DropCollectionRequest { Collection = "live" }, admin)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_collection_locked_by_another_writer_is_failed_precondition_naming_the_holder()
+    {
+        var admin = ServerFixture.Bearer(f.AdminKey);
+        f.Client.CreateCollection(new CreateCollectionRequest { Collection = "locked" }, admin);
+        f.Client.DropCollection(new DropCollectionRequest { Collection = "locked" }, admin);
+        // built outside the server, then locked as another writer would
+        DeepSeek.Search.Indexing.CollectionBuilder.Build(CollectionStore.At(f.Root, "locked2"), [new Core.Document("d", "t", "locked text")], new DeepSeek.Search.Indexing.BuildOptions());
+        using var held = CollectionStore.At(f.Root, "locked2").LockWriter("test holder");
+        var e = Assert.Throws<RpcException>(() => f.Client.DeleteDocuments(new DeleteDocumentsRequest { Collection = "locked2", Ids = { "d" } }, ServerFixture.Bearer(f.WriterKey)));
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Contains("locked by another writer", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("test holder", e.Status.Detail, StringComparison.Ordinal);
+        // reads still work
+        Assert.Equal("d", f.Client.Search(new SearchRequest { Collection = "locked2", Query = "locked", K = 1 }, ServerFixture.Bearer(f.BobKey)).Hits.Single().Id);
+        await Task.CompletedTask;
+    }
+}
