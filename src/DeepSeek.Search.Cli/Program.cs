@@ -16,5 +16,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     TrainCommand.Create(),
     TrainLmCommand.Create(),
     GenerateCommand.Create(),
+    ServeCommand.Create(),
+    KeysCommand.Create(),
 };
 return CliRunner.Invoke(root, args);
