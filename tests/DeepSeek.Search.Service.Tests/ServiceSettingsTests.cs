@@ -1,0 +1,35 @@
+using DeepSeek.Search.Core;
+using DeepSeek.Search.TestKit;
+
+namespace DeepSeek.Search.Service.Tests;
+
+public sealed class ServiceSettingsTests
+{
+    [Fact]
+    public void Settings_come_from_appsettings_then_DSS_variables_then_the_command_line()
+    {
+        using var tmp = new TempDir("dss-settings");
+        File.WriteAllText(tmp.File("appsettings.json"), """{ "Service": { "Port": 1111, "MaxK": 5, "MaxQueuedCalls": 3, "IndexRoot": "from-json" } }""");
+        Environment.SetEnvironmentVariable("DSS_Service__MaxQueuedCalls", "7");
+        Environment.SetEnvironmentVariable("DSS_Service__MaxConcurrentCalls", "9");
+        try
+        {
+            var s = ServiceSettings.Load(tmp.Path, ["--Service:MaxConcurrentCalls=11"]);
+            Assert.Equal(1111, s.Port);              // appsettings.json
+            Assert.Equal(5, s.MaxK);
+            Assert.Equal("from-json", s.IndexRoot);
+            Assert.Equal(7, s.MaxQueuedCalls);       // a DSS_ variable over appsettings.json
+            Assert.Equal(11, s.MaxConcurrentCalls);  // the command line over a DSS_ variable
+            Assert.Equal(8192, s.MaxQueryChars);     // the default
+            Assert.Equal(16 * 1024 * 1024, s.MaxMessageBytes);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DSS_Service__MaxQueuedCalls", null);
+            Environment.SetEnvironmentVariable("DSS_Service__MaxConcurrentCalls", null);
+        }
+        var e = Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, ["--Service:MaxK=0"]));
+        Assert.Equal("setting MaxK must be between 1 and 10000, got 0", e.Message);
+        Assert.Throws<InvalidInputException>(() => new ServiceSettings { Address = "localhost:1" }.Validate());
+    }
+}
