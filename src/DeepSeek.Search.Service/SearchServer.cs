@@ -83,6 +83,14 @@ public static class SearchServer
         {
             health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
         });
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SearchServer));
+            if (!logger.IsEnabled(LogLevel.Information)) return;
+            string address = Address(app), keys = settings.EffectiveKeysFile;
+            Log.Serving(logger, registry.IndexRoot, address, settings.MaxQueryChars, settings.MaxK, settings.MaxBatchDocuments, settings.MaxMessageBytes,
+                settings.MaxConcurrentCalls, settings.MaxQueuedCalls, keys);
+        });
         lifetime.ApplicationStopped.Register(registry.Dispose);
         return app;
     }

@@ -2,6 +2,7 @@ using DeepSeek.Search.Service.Auth;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
 
 namespace DeepSeek.Search.Service.Grpc;
 
@@ -18,12 +19,14 @@ public sealed class ServiceInterceptor : Interceptor, IDisposable
     readonly ServiceSettings _settings;
     readonly IReadOnlyList<IAuthenticator> _authenticators;
     readonly SemaphoreSlim _slots;
+    readonly ILogger<ServiceInterceptor> _logger;
     int _admitted;
 
-    public ServiceInterceptor(ServiceSettings settings, IEnumerable<IAuthenticator> authenticators)
+    public ServiceInterceptor(ServiceSettings settings, IEnumerable<IAuthenticator> authenticators, ILogger<ServiceInterceptor> logger)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
+        _logger = logger;
         _authenticators = [.. authenticators];
         _slots = new SemaphoreSlim(settings.MaxConcurrentCalls, settings.MaxConcurrentCalls);
     }
@@ -79,9 +82,13 @@ public sealed class ServiceInterceptor : Interceptor, IDisposable
                 Authenticate(context);
                 return await call().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not RpcException)
+            catch (Exception e)
             {
-                throw StatusMapping.ToRpc(e, context);
+                var rpc = StatusMapping.ToRpc(e, context);
+                if (rpc.StatusCode == StatusCode.Internal) Log.CallFailed(_logger, context.Method, rpc.StatusCode, e);
+                else Log.CallRefused(_logger, context.Method, rpc.StatusCode, rpc.Status.Detail);
+                if (ReferenceEquals(rpc, e)) throw;
+                throw rpc;
             }
             finally { _slots.Release(); }
         }

@@ -1,0 +1,18 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace DeepSeek.Search.Service;
+
+/// <summary>The service's log messages, each declared once with a stable event id. Query text is never logged.</summary>
+static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "serving {IndexRoot} on {Address}: MaxQueryChars {MaxQueryChars}, MaxK {MaxK}, MaxBatchDocuments {MaxBatch}, MaxMessageBytes {MaxMessageBytes}, MaxConcurrentCalls {MaxConcurrent}, MaxQueuedCalls {MaxQueued}, keys {KeysFile}")]
+    public static partial void Serving(ILogger logger, string indexRoot, string address, int maxQueryChars, int maxK, int maxBatch, int maxMessageBytes,
+        int maxConcurrent, int maxQueued, string keysFile);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Method} failed with {Status}")]
+    public static partial void CallFailed(ILogger logger, string method, StatusCode status, Exception exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Method} answered {Status}: {Detail}")]
+    public static partial void CallRefused(ILogger logger, string method, StatusCode status, string detail);
+}
