@@ -30,6 +30,9 @@ public sealed class LimitsTests
             await app.StopAsync();
             await app.DisposeAsync();
         }
+        // a graceful stop released the collection's writer (and its lock): another writer can open it now
+        using var after = CollectionWriter.Open(CollectionStore.At(root, "c"));
+        Assert.True(after.LastSeq >= 1);
     }
 
     [Fact]
