@@ -161,14 +161,37 @@ public sealed class CollectionSearcher : IDisposable
 
     public IReadOnlyList<SearchHit> Search(string query, SearchOptions options) => Execute(query, options).Hits;
 
-    /// <summary>The hits with their stored fields, and the batch they were read at.</summary>
-    public SearchResponse Execute(string query, SearchOptions options)
+    /// <summary>
+    /// The hits with their stored fields, and the batch they were read at. <paramref name="cancellationToken"/> is checked
+    /// between the stages (before and after encoding the query, between the two sides of a hybrid search, before the stored
+    /// fields are read).
+    /// </summary>
+    public SearchResponse Execute(string query, SearchOptions options, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var view = Acquire();
         try
         {
-            var hits = Rank(view, query, options, null);
+            var hits = Rank(view, query, options, null, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
             return new SearchResponse(view.Seq, Describe(view, hits));
+        }
+        finally { view.Release(); }
+    }
+
+    /// <summary>
+    /// The stored document <paramref name="id"/> as of the latest view, and that view's batch; null when the collection does
+    /// not hold it or <paramref name="caller"/> may not read it (the two are indistinguishable on purpose).
+    /// </summary>
+    public (StoredDocument? Document, long Seq) Get(string id, Caller? caller)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var view = Acquire();
+        try
+        {
+            var d = view.Snapshot.Documents.Get(id, view.Seq);
+            if (d is not null && caller is not null && d.Acl is { } acl && !acl.Permits(caller)) d = null;
+            return (d, view.Seq);
         }
         finally { view.Release(); }
     }
@@ -212,7 +235,7 @@ public sealed class CollectionSearcher : IDisposable
         finally { view.Release(); }
     }
 
-    static IReadOnlyList<Hit> Rank(CollectionView view, string query, SearchOptions options, float[]? queryVector)
+    static IReadOnlyList<Hit> Rank(CollectionView view, string query, SearchOptions options, float[]? queryVector, CancellationToken cancellationToken = default)
     {
         options.Validate();
         if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("empty query");
@@ -224,14 +247,19 @@ public sealed class CollectionSearcher : IDisposable
             throw new NoDenseIndexException(view.Snapshot.Snapshot.Manifest.Collection, mode.ToString().ToLowerInvariant());
         int depth = Math.Max(options.Depth, options.K);
         var (caller, filter) = (options.Caller, options.Filter);
-        return mode switch
+        if (mode == SearchMode.Bm25) return view.Lexical.Search(query, options.K, caller, filter);
+        if (mode != SearchMode.Bm25 && queryVector is null)
         {
-            SearchMode.Bm25 => view.Lexical.Search(query, options.K, caller, filter),
-            SearchMode.Dense => DenseSearch(view, query, options.K, caller, filter, queryVector),
-            _ => EffectiveFusion(view, options) is var (fusion, alpha) && fusion == FusionMethod.Rrf
-                ? ReciprocalRankFusion.Fuse([view.Lexical.Search(query, depth, caller, filter), DenseSearch(view, query, depth, caller, filter, queryVector)], options.K)
-                : MinMaxFusion.Fuse(view.Lexical.Search(query, depth, caller, filter), DenseSearch(view, query, depth, caller, filter, queryVector), alpha, options.K),
-        };
+            cancellationToken.ThrowIfCancellationRequested();
+            queryVector = view.Snapshot.Encoder!.EncodeQueries([query])[0];
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        if (mode == SearchMode.Dense) return DenseSearch(view, query, options.K, caller, filter, queryVector);
+        var lexical = view.Lexical.Search(query, depth, caller, filter);
+        cancellationToken.ThrowIfCancellationRequested();
+        var dense = DenseSearch(view, query, depth, caller, filter, queryVector);
+        var (fusion, alpha) = EffectiveFusion(view, options);
+        return fusion == FusionMethod.Rrf ? ReciprocalRankFusion.Fuse([lexical, dense], options.K) : MinMaxFusion.Fuse(lexical, dense, alpha, options.K);
     }
 
     /// <summary>

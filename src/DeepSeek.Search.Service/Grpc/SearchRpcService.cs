@@ -102,7 +102,7 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         var searcher = _registry.Searcher(request.Collection);
         cancellationToken.ThrowIfCancellationRequested();
         var sw = Stopwatch.StartNew();
-        var result = searcher.Execute(request.Query, options);
+        var result = searcher.Execute(request.Query, options, cancellationToken);
         double searchMs = sw.Elapsed.TotalMilliseconds;
         var response = new Proto.SearchResponse { Seq = result.Seq, Timings = new Proto.Timings { SearchMs = searchMs } };
         foreach (var h in result.Hits)
@@ -130,13 +130,9 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         Authorize(identity, request.Collection, AccessRight.Read);
         if (string.IsNullOrEmpty(request.Id)) throw new InvalidInputException("id: empty document id") { Setting = "id" };
         var searcher = _registry.Searcher(request.Collection);
-        searcher.Refresh();
-        var (snapshot, seq) = (searcher.Snapshot, searcher.Seq);
-        using var store = DocumentStore.Open(snapshot.DocumentStorePath);
-        var d = store.Get(request.Id, seq);
         // A document the caller may not read is reported exactly like one that does not exist.
-        if (d is null || (d.Acl is { } acl && !acl.Permits(identity.Caller)))
-            throw new DocumentNotFoundException(request.Id, request.Collection);
+        var (d, seq) = searcher.Get(request.Id, identity.Caller);
+        if (d is null) throw new DocumentNotFoundException(request.Id, request.Collection);
         return Task.FromResult(new Proto.GetDocumentResponse
         {
             Document = new Proto.Document { Id = d.Id, Title = d.Title, Text = d.Text, Metadata = ToStruct(d.MetadataJson), Acl = ToProto(d.Acl) },
