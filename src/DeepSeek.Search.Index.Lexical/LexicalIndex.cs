@@ -211,28 +211,6 @@ public sealed class LexicalIndex : IDisposable
         return collector.Count;
     }
 
-    /// <summary>The live document count <paramref name="caller"/> may read that match <paramref name="filter"/>.</summary>
-    public long CountPermitted(Caller? caller, FilterExpression? filter)
-    {
-        var restriction = FilterQuery.Build(caller, filter);
-        if (restriction == null) return _reader.NumDocs;
-        var c = new TotalHitCountCollector();
-        _searcher.Search(restriction, c);
-        return c.TotalHits;
-    }
-
-    /// <summary>The version of the live document <paramref name="id"/>, or null when the index does not hold it.</summary>
-    public long? VersionOf(string id)
-    {
-        var top = _searcher.Search(new TermQuery(new Term(LexicalFields.Id, id)), 2);
-        if (top.TotalHits == 0) return null;
-        if (top.TotalHits > 1) throw new IndexCorruptException($"lexical index at {Path} holds {top.TotalHits} live documents with id '{id}'");
-        int doc = top.ScoreDocs[0].Doc;
-        var leaf = _reader.Leaves[ReaderUtil.SubIndex(doc, _reader.Leaves)];
-        var values = leaf.AtomicReader.GetNumericDocValues(LexicalFields.Version);
-        return values?.Get(doc - leaf.DocBase) ?? 0;
-    }
-
     /// <summary>Every live document: id, version and chunk range, from the doc values (for consistency checks).</summary>
     public IEnumerable<(string Id, long Version, long FirstChunk, int ChunkCount)> LiveDocuments()
     {

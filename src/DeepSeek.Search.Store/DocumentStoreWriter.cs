@@ -22,14 +22,12 @@ public sealed class DocumentStoreWriter : IDisposable
 
     readonly SqliteConnection _db;
     readonly bool _bulk;
-    readonly string _path;
     SqliteTransaction? _tx;
     int _pending;
     readonly SqliteCommand _insertDoc, _insertChunk, _getLive, _markDeleted, _insertChange;
 
     DocumentStoreWriter(string path, bool bulk)
     {
-        _path = path;
         _bulk = bulk;
         _db = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -278,6 +276,5 @@ public sealed class DocumentStoreWriter : IDisposable
         _tx?.Dispose();
         foreach (var c in new[] { _insertDoc, _insertChunk, _getLive, _markDeleted, _insertChange }) c.Dispose();
         _db.Dispose();
-        _ = _path;
     }
 }

@@ -96,7 +96,7 @@ public sealed class FilterSelectivityTests : IClassFixture<FilterSelectivityTest
                 Assert.All(hits, h => Assert.Contains(h.DocumentId, permitted));
                 int expected = Math.Min(10, mode == SearchMode.Bm25 ? MatchingBm25(permitted, q) : permitted.Count);
                 Assert.True(hits.Count == expected, $"{factory} {mode} '{q}' filter '{filter}' caller {caller?.Principal}: {hits.Count} hits, {permitted.Count} permitted, expected {expected}");
-                if (mode == SearchMode.Dense && factory == "IDMap2,Flat") AssertExact(searcher, q, hits, permitted);
+                if (mode == SearchMode.Dense && factory == "IDMap2,Flat") AssertExact(q, hits, permitted);
             }
     }
 
@@ -108,7 +108,7 @@ public sealed class FilterSelectivityTests : IClassFixture<FilterSelectivityTest
     }
 
     // The exhaustive answer: every permitted document's single chunk scored against the query.
-    void AssertExact(CollectionSearcher searcher, string q, IReadOnlyList<Hit> hits, HashSet<string> permitted)
+    void AssertExact(string q, IReadOnlyList<Hit> hits, HashSet<string> permitted)
     {
         if (permitted.Count > 2000) return; // checked at the selective end, where the fallback to exact search runs
         using var encoder = TextEncoder.Load(_c.Encoder);
@@ -119,6 +119,5 @@ public sealed class FilterSelectivityTests : IClassFixture<FilterSelectivityTest
             .OrderByDescending(x => x.Score).ThenBy(x => x.Id, StringComparer.Ordinal).Take(10).ToList();
         Assert.Equal(best.Count, hits.Count);
         for (int i = 0; i < hits.Count; i++) Assert.Equal(best[i].Score, hits[i].Score, 2);
-        _ = searcher;
     }
 }

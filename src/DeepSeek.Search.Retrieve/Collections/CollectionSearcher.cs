@@ -248,16 +248,16 @@ public sealed class CollectionSearcher : IDisposable
         int depth = Math.Max(options.Depth, options.K);
         var (caller, filter) = (options.Caller, options.Filter);
         if (mode == SearchMode.Bm25) return view.Lexical.Search(query, options.K, caller, filter);
-        if (mode != SearchMode.Bm25 && queryVector is null)
+        if (queryVector is null)
         {
             cancellationToken.ThrowIfCancellationRequested();
             queryVector = view.Snapshot.Encoder!.EncodeQueries([query])[0];
             cancellationToken.ThrowIfCancellationRequested();
         }
-        if (mode == SearchMode.Dense) return DenseSearch(view, query, options.K, caller, filter, queryVector);
+        if (mode == SearchMode.Dense) return DenseSearch(view, queryVector, options.K, caller, filter);
         var lexical = view.Lexical.Search(query, depth, caller, filter);
         cancellationToken.ThrowIfCancellationRequested();
-        var dense = DenseSearch(view, query, depth, caller, filter, queryVector);
+        var dense = DenseSearch(view, queryVector, depth, caller, filter);
         var (fusion, alpha) = EffectiveFusion(view, options);
         return fusion == FusionMethod.Rrf ? ReciprocalRankFusion.Fuse([lexical, dense], options.K) : MinMaxFusion.Fuse(lexical, dense, alpha, options.K);
     }
@@ -277,9 +277,8 @@ public sealed class CollectionSearcher : IDisposable
         return (fusion, alpha);
     }
 
-    static IReadOnlyList<Hit> DenseSearch(CollectionView view, string query, int k, Caller? caller, FilterExpression? filter, float[]? queryVector)
+    static IReadOnlyList<Hit> DenseSearch(CollectionView view, float[] q, int k, Caller? caller, FilterExpression? filter)
     {
-        var q = queryVector ?? view.Snapshot.Encoder!.EncodeQueries([query])[0];
         var selection = view.Permitted(caller, filter, out long permitted);
         if (permitted == 0) return [];
         if (selection != null && permitted <= ExactSearchMaxChunks) return BestPerDocument(view, ExactOverPermitted(view, q, selection, (int)permitted), k);
@@ -298,16 +297,9 @@ public sealed class CollectionSearcher : IDisposable
             var best = BestPerDocument(view, merged, k);
             if (best.Count >= k || fetch >= permitted) return best;
             // An approximate index (HNSW, IVF) may return fewer hits than asked even though enough permitted chunks exist.
-            if (merged.Count < Math.Min(f, permitted)) return BestPerDocument(view, ExactOverPermitted(view, q, selection ?? view.Permitted(null, null, out _) ?? AllChunks(view), (int)Math.Min(permitted, int.MaxValue)), k);
+            if (merged.Count < Math.Min(f, permitted)) return BestPerDocument(view, ExactOverPermitted(view, q, selection ?? view.PermittedIds(caller, filter), (int)Math.Min(permitted, int.MaxValue)), k);
             fetch = Math.Min(permitted, fetch * 4);
         }
-    }
-
-    static IdSelection AllChunks(CollectionView view)
-    {
-        var all = new IdSelection(Math.Max(1, view.ChunkEnd));
-        view.Lexical.ForEachPermitted(null, null, (first, count) => all.AddRange(first, count));
-        return all;
     }
 
     // Exact inner products with every permitted chunk: vectors from the FAISS file (reconstructed) and the pending ones.

@@ -12,7 +12,7 @@ namespace DeepSeek.Search.Retrieve.Collections;
 sealed class CollectionView
 {
     int _refs = 1;
-    readonly Lazy<(IdSelection? Live, long LiveChunks)> _live;
+    readonly Lazy<(IdSelection Live, long LiveChunks)> _live;
 
     public CollectionView(SnapshotReader snapshot, LexicalIndex lexical, ExactVectors? pending)
     {
@@ -22,7 +22,7 @@ sealed class CollectionView
         Pending = pending;
         ChunkPrefix = snapshot.Chunks.Count;
         ChunkEnd = snapshot.Chunks.EndAt(ChunkPrefix);
-        _live = new Lazy<(IdSelection?, long)>(ComputeLive, LazyThreadSafetyMode.ExecutionAndPublication);
+        _live = new Lazy<(IdSelection, long)>(() => Select(null, null), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public SnapshotReader Snapshot { get; }
@@ -48,8 +48,19 @@ sealed class CollectionView
         {
             var (live, liveChunks) = _live.Value;
             permittedChunks = liveChunks;
-            return live;
+            // Every stored vector is live: no selection needed (the common case of a freshly built or compacted collection).
+            return liveChunks == VectorCount ? null : live;
         }
+        (var selection, permittedChunks) = Select(caller, filter);
+        return selection;
+    }
+
+    /// <summary>The permitted chunks as a selection, also when every vector is permitted (an exact scan needs the ids).</summary>
+    public IdSelection PermittedIds(Caller? caller, FilterExpression? filter) =>
+        caller is null && filter is null ? _live.Value.Live : Select(caller, filter).Selection;
+
+    (IdSelection Selection, long Chunks) Select(Caller? caller, FilterExpression? filter)
+    {
         var selection = new IdSelection(Math.Max(1, ChunkEnd));
         long n = 0;
         Lexical.ForEachPermitted(caller, filter, (first, count) =>
@@ -57,21 +68,7 @@ sealed class CollectionView
             selection.AddRange(first, count);
             n += count;
         });
-        permittedChunks = n;
-        return selection;
-    }
-
-    (IdSelection?, long) ComputeLive()
-    {
-        var selection = new IdSelection(Math.Max(1, ChunkEnd));
-        long n = 0;
-        Lexical.ForEachPermitted(null, null, (first, count) =>
-        {
-            selection.AddRange(first, count);
-            n += count;
-        });
-        // Every stored vector is live: no selection needed (the common case of a freshly built or compacted collection).
-        return n == VectorCount ? (null, n) : (selection, n);
+        return (selection, n);
     }
 
     public CollectionView Retain()
