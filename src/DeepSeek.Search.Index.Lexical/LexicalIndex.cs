@@ -265,6 +265,28 @@ public sealed class LexicalIndex : IDisposable
         return terms;
     }
 
+    /// <summary>
+    /// The character spans (start, end exclusive, in UTF-16 units of <paramref name="text"/>) of the tokens of
+    /// <paramref name="text"/> whose analysed term is a term of <paramref name="query"/> under this index's analyzer: what a
+    /// BM25 match of the query rests on (stemmed, so "volcanoes" marks "volcano"). In text order; empty when nothing matches.
+    /// </summary>
+    public IReadOnlyList<(int Start, int End)> MatchingSpans(string query, string text)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(text);
+        var terms = new HashSet<string>(Analyze(query), StringComparer.Ordinal);
+        var spans = new List<(int, int)>();
+        if (terms.Count == 0 || text.Length == 0) return spans;
+        using var ts = _analyzer.GetTokenStream(_fields[^1], new StringReader(text));
+        var term = ts.AddAttribute<ICharTermAttribute>();
+        var offset = ts.AddAttribute<IOffsetAttribute>();
+        ts.Reset();
+        while (ts.IncrementToken())
+            if (terms.Contains(term.ToString())) spans.Add((offset.StartOffset, offset.EndOffset));
+        ts.End();
+        return spans;
+    }
+
     /// <summary>The bag-of-words query for <paramref name="text"/>, or null when it has no terms.</summary>
     Query? BuildQuery(string text)
     {

@@ -35,6 +35,37 @@ public sealed class SearchServiceTests(ServerFixture f)
     }
 
     [Fact]
+    public void Hybrid_hits_carry_score_parts_chunk_highlights_and_stage_timings()
+    {
+        var r = Search(f.BobKey, "volcano lava temperature", SearchMode.Hybrid, k: 5);
+        Assert.NotEmpty(r.Hits);
+        Assert.True(r.Timings.EncodeMs > 0 && r.Timings.Bm25Ms > 0 && r.Timings.DenseMs > 0 && r.Timings.FuseMs > 0 && r.Timings.FetchMs > 0, r.Timings.ToString());
+        Assert.True(r.Timings.SearchMs >= r.Timings.EncodeMs + r.Timings.Bm25Ms + r.Timings.DenseMs);
+        foreach (var h in r.Hits)
+        {
+            Assert.True(h.HasDenseScore, h.Id); // every document of the tiny collection is within the dense side's depth
+            Assert.NotNull(h.Chunk);
+            Assert.InRange(h.Chunk.Start, 0, h.Chunk.End);
+            foreach (var span in h.Highlights)
+                Assert.Contains(h.Snippet[span.Start..span.End].ToLowerInvariant(), new[] { "volcano", "volcano's", "volcanoes", "lava", "temperature" });
+        }
+        var b1 = r.Hits.Single(h => h.Id == "b1"); // "Team B measured the volcano's lava temperature."
+        Assert.True(b1.HasBm25Score && b1.Bm25Score > 0);
+        Assert.Equal(3, b1.Highlights.Count);
+
+        var bm25 = Search(f.BobKey, "volcano lava temperature", SearchMode.Bm25, k: 5);
+        Assert.All(bm25.Hits, h => { Assert.False(h.HasDenseScore); Assert.Equal(h.Score, h.Bm25Score); });
+        Assert.Equal(0, bm25.Timings.EncodeMs);
+
+        var bare = f.Client.Search(new SearchRequest { Collection = "docs", Query = "volcano", K = 2, SnippetChars = 0 }, ServerFixture.Bearer(f.BobKey));
+        Assert.All(bare.Hits, h => { Assert.Equal("", h.Snippet); Assert.Empty(h.Highlights); });
+        var e = Fails(() => f.Client.Search(new SearchRequest { Collection = "docs", Query = "volcano", K = 2, SnippetChars = 20_000 }, ServerFixture.Bearer(f.BobKey)));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("snippet_chars", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("20000", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Two_principals_never_see_each_others_documents_in_any_mode()
     {
         foreach (var mode in Modes)

@@ -38,7 +38,7 @@ static class SearchCommand
                 Depth = pr.GetValue(depth),
             };
             var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
-            options = options with { Caller = caller, Filter = filterExpr };
+            options = options with { Caller = caller, Filter = filterExpr, SnippetChars = pr.GetValue(json) ? 240 : 160 };
             options.Validate();
             var q = pr.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(q)) throw new Core.InvalidInputException("empty query");
@@ -56,7 +56,13 @@ static class SearchCommand
                     mode = effective.ToString().ToLowerInvariant(),
                     fusion = effective == SearchMode.Hybrid ? CommonOptions.FusionName(fusionUsed) : null,
                     alpha = effective == SearchMode.Hybrid && fusionUsed == Core.Fusion.FusionMethod.MinMax ? alphaUsed : (float?)null,
-                    hits = hits.Select(h => new { rank = h.Rank, id = h.DocumentId, score = h.Score, title = h.Title, snippet = Snippet(h.Text, 240) }),
+                    hits = hits.Select(h => new
+                    {
+                        rank = h.Rank, id = h.DocumentId, score = h.Score, bm25_score = h.Bm25Score, dense_score = h.DenseScore, title = h.Title,
+                        chunk = h.Chunk is { } c ? new { id = c.ChunkId, start = c.Start, end = c.End } : null,
+                        snippet = h.Snippet?.Text,
+                        highlights = h.Snippet?.Highlights.Select(x => new[] { x.Start, x.End }),
+                    }),
                 }));
             }
             else
@@ -66,7 +72,7 @@ static class SearchCommand
                 foreach (var h in hits)
                 {
                     Console.WriteLine($"{h.Rank,3}. {h.Score,9:F4}  {h.DocumentId}  {h.Title}");
-                    Console.WriteLine($"     {Snippet(h.Text, 160)}");
+                    Console.WriteLine($"     {Snippet(h.Snippet?.Text ?? h.Text, 170)}");
                 }
             }
             return CliRunner.ExitOk;

@@ -4,6 +4,7 @@ using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Index.Lexical;
 using DeepSeek.Search.Store;
+using DeepSeek.Search.Text.Chunking;
 
 namespace DeepSeek.Search.Retrieve.Collections;
 
@@ -162,19 +163,23 @@ public sealed class CollectionSearcher : IDisposable
     public IReadOnlyList<SearchHit> Search(string query, SearchOptions options) => Execute(query, options).Hits;
 
     /// <summary>
-    /// The hits with their stored fields, and the batch they were read at. <paramref name="cancellationToken"/> is checked
-    /// between the stages (before and after encoding the query, between the two sides of a hybrid search, before the stored
-    /// fields are read).
+    /// The hits with their stored fields, score parts, chunk and snippet, the batch they were read at and the stage timings.
+    /// <paramref name="cancellationToken"/> is checked between the stages (before and after encoding the query, between
+    /// the two sides of a hybrid search, before the stored fields are read).
     /// </summary>
     public SearchResponse Execute(string query, SearchOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested();
         var view = Acquire();
         try
         {
-            var hits = Rank(view, query, options, null, cancellationToken);
+            var clock = new StageClock();
+            var ranking = Rank(view, query, options, null, clock, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
-            return new SearchResponse(view.Seq, Describe(view, hits));
+            List<SearchHit> hits;
+            using (clock.Time(SearchStage.Fetch)) hits = Describe(view, ranking, query, options.SnippetChars);
+            return new SearchResponse(view.Seq, hits, clock.ToTimings());
         }
         finally { view.Release(); }
     }
@@ -200,7 +205,7 @@ public sealed class CollectionSearcher : IDisposable
     public IReadOnlyList<Hit> Rank(string query, SearchOptions options)
     {
         var view = Acquire();
-        try { return Rank(view, query, options, null); }
+        try { return Rank(view, query, options, null, new StageClock()).Hits; }
         finally { view.Release(); }
     }
 
@@ -228,14 +233,23 @@ public sealed class CollectionSearcher : IDisposable
                 var byIndex = new float[]?[n];
                 if (vectors != null) for (int j = 0; j < usable.Count; j++) byIndex[usable[j].i] = vectors[j];
                 for (int i = 0; i < n; i++)
-                    results[start + i] = string.IsNullOrWhiteSpace(texts[i]) ? Array.Empty<Hit>() : Rank(view, texts[i], options, byIndex[i]);
+                    results[start + i] = string.IsNullOrWhiteSpace(texts[i]) ? Array.Empty<Hit>() : Rank(view, texts[i], options, byIndex[i], new StageClock()).Hits;
             }
             return results;
         }
         finally { view.Release(); }
     }
 
-    static IReadOnlyList<Hit> Rank(CollectionView view, string query, SearchOptions options, float[]? queryVector, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A ranking: the final list, and per document what each side found (the lexical side's BM25 score; the dense side's
+    /// best chunk and its inner product), null for a side that did not run.
+    /// </summary>
+    sealed record Ranking(IReadOnlyList<Hit> Hits, Dictionary<string, float>? Lexical, Dictionary<string, DenseDocument>? Dense);
+
+    /// <summary>A document as the dense side found it: its best chunk and that chunk's score.</summary>
+    readonly record struct DenseDocument(float Score, long ChunkId);
+
+    static Ranking Rank(CollectionView view, string query, SearchOptions options, float[]? queryVector, StageClock clock, CancellationToken cancellationToken = default)
     {
         options.Validate();
         if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("empty query");
@@ -247,19 +261,43 @@ public sealed class CollectionSearcher : IDisposable
             throw new NoDenseIndexException(view.Snapshot.Snapshot.Manifest.Collection, mode.ToString().ToLowerInvariant());
         int depth = Math.Max(options.Depth, options.K);
         var (caller, filter) = (options.Caller, options.Filter);
-        if (mode == SearchMode.Bm25) return view.Lexical.Search(query, options.K, caller, filter);
+        IReadOnlyList<Hit> Lexical(int k)
+        {
+            using (clock.Time(SearchStage.Bm25)) return view.Lexical.Search(query, k, caller, filter);
+        }
+        List<(string Doc, DenseDocument Best)> Dense(int k)
+        {
+            using (clock.Time(SearchStage.Dense)) return DenseSearch(view, queryVector!, k, caller, filter);
+        }
+        static Dictionary<string, float> ByDocument(IReadOnlyList<Hit> hits) => hits.ToDictionary(h => h.DocumentId, h => h.Score, StringComparer.Ordinal);
+        static Dictionary<string, DenseDocument> DenseByDocument(List<(string Doc, DenseDocument Best)> hits) => hits.ToDictionary(h => h.Doc, h => h.Best, StringComparer.Ordinal);
+        static List<Hit> AsHits(List<(string Doc, DenseDocument Best)> hits) => hits.ConvertAll(h => new Hit(h.Doc, h.Best.Score));
+
+        if (mode == SearchMode.Bm25)
+        {
+            var bm25 = Lexical(options.K);
+            return new Ranking(bm25, ByDocument(bm25), null);
+        }
         if (queryVector is null)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            queryVector = view.Snapshot.Encoder!.EncodeQueries([query])[0];
+            using (clock.Time(SearchStage.Encode)) queryVector = view.Snapshot.Encoder!.EncodeQueries([query])[0];
             cancellationToken.ThrowIfCancellationRequested();
         }
-        if (mode == SearchMode.Dense) return DenseSearch(view, queryVector, options.K, caller, filter);
-        var lexical = view.Lexical.Search(query, depth, caller, filter);
+        if (mode == SearchMode.Dense)
+        {
+            var only = Dense(options.K);
+            return new Ranking(AsHits(only), null, DenseByDocument(only));
+        }
+        var lexical = Lexical(depth);
         cancellationToken.ThrowIfCancellationRequested();
-        var dense = DenseSearch(view, queryVector, depth, caller, filter);
+        var dense = Dense(depth);
         var (fusion, alpha) = EffectiveFusion(view, options);
-        return fusion == FusionMethod.Rrf ? ReciprocalRankFusion.Fuse([lexical, dense], options.K) : MinMaxFusion.Fuse(lexical, dense, alpha, options.K);
+        var denseHits = AsHits(dense);
+        IReadOnlyList<Hit> fused;
+        using (clock.Time(SearchStage.Fuse))
+            fused = fusion == FusionMethod.Rrf ? ReciprocalRankFusion.Fuse([lexical, denseHits], options.K) : MinMaxFusion.Fuse(lexical, denseHits, alpha, options.K);
+        return new Ranking(fused, ByDocument(lexical), DenseByDocument(dense));
     }
 
     /// <summary>
@@ -277,7 +315,7 @@ public sealed class CollectionSearcher : IDisposable
         return (fusion, alpha);
     }
 
-    static IReadOnlyList<Hit> DenseSearch(CollectionView view, float[] q, int k, Caller? caller, FilterExpression? filter)
+    static List<(string Doc, DenseDocument Best)> DenseSearch(CollectionView view, float[] q, int k, Caller? caller, FilterExpression? filter)
     {
         var selection = view.Permitted(caller, filter, out long permitted);
         if (permitted == 0) return [];
@@ -321,28 +359,71 @@ public sealed class CollectionSearcher : IDisposable
         return hits;
     }
 
-    static List<Hit> BestPerDocument(CollectionView view, IEnumerable<DenseHit> hits, int k)
+    static List<(string Doc, DenseDocument Best)> BestPerDocument(CollectionView view, IEnumerable<DenseHit> hits, int k)
     {
-        var best = new Dictionary<string, float>(StringComparer.Ordinal);
+        var best = new Dictionary<string, DenseDocument>(StringComparer.Ordinal);
         foreach (var h in hits)
         {
             var doc = view.DocumentOfChunk(h.Id)
                       ?? throw new IndexCorruptException($"vector index returned chunk id {h.Id}, which the document store of '{view.Snapshot.Snapshot.Manifest.Collection}' does not hold");
-            if (!best.TryGetValue(doc, out var s) || h.Score > s) best[doc] = h.Score;
+            if (!best.TryGetValue(doc, out var s) || h.Score > s.Score) best[doc] = new DenseDocument(h.Score, h.Id);
         }
-        return best.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-            .Take(k).Select(kv => new Hit(kv.Key, kv.Value)).ToList();
+        return best.OrderByDescending(kv => kv.Value.Score).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Take(k).Select(kv => (kv.Key, kv.Value)).ToList();
     }
 
-    static List<SearchHit> Describe(CollectionView view, IReadOnlyList<Hit> hits)
+    /// <summary>
+    /// The stored fields of the ranked documents, each with its score parts, the chunk it rests on (the dense side's best
+    /// chunk, else the chunk holding most of the query's term matches) and, when <paramref name="snippetChars"/> &gt; 0, a
+    /// snippet around that chunk with the matches marked.
+    /// </summary>
+    static List<SearchHit> Describe(CollectionView view, Ranking ranking, string query, int snippetChars)
     {
+        var hits = ranking.Hits;
         var docs = view.Snapshot.Documents.GetMany(hits.Select(h => h.DocumentId), view.Seq);
-        return hits.Select((h, i) =>
+        var result = new List<SearchHit>(hits.Count);
+        for (int i = 0; i < hits.Count; i++)
         {
+            var h = hits[i];
             if (!docs.TryGetValue(h.DocumentId, out var d))
                 throw new IndexCorruptException($"search of '{view.Snapshot.Snapshot.Manifest.Collection}' at batch {view.Seq} found document '{h.DocumentId}', which its store does not hold at that batch");
-            return new SearchHit(i + 1, h.DocumentId, h.Score, d.Title, d.Text, d.MetadataJson, d.Version);
-        }).ToList();
+            float? bm25 = ranking.Lexical != null && ranking.Lexical.TryGetValue(h.DocumentId, out var b) ? b : null;
+            DenseDocument? dense = ranking.Dense != null && ranking.Dense.TryGetValue(h.DocumentId, out var dd) ? dd : null;
+            bool wantMatches = snippetChars > 0 || (dense is null && d.ChunkCount > 1);
+            var matches = wantMatches ? view.Lexical.MatchingSpans(query, d.Text) : [];
+            ChunkSpan? chunk = null;
+            int bodyStart = TextChunker.BodyStart(d.Title, d.Text);
+            if (dense is { } best && view.Snapshot.Documents.GetChunk(best.ChunkId) is { } c)
+                chunk = InBody(c, bodyStart, d.Text.Length);
+            else if (d.ChunkCount > 0)
+                chunk = MostMatches(view.Snapshot.Documents.ChunksOf(d.Id, d.Version).Select(x => InBody(x, bodyStart, d.Text.Length)), matches);
+            Snippet? snippet = null;
+            if (snippetChars > 0)
+                snippet = Snippets.Cut(d.Text, chunk?.Start ?? (matches.Count > 0 ? matches[0].Start : 0), snippetChars, matches);
+            result.Add(new SearchHit(i + 1, h.DocumentId, h.Score, d.Title, d.Text, d.MetadataJson, d.Version)
+            {
+                Bm25Score = bm25, DenseScore = dense?.Score, Chunk = chunk, Snippet = snippet,
+            });
+        }
+        return result;
+    }
+
+    /// <summary>A stored chunk's span (in the title + body text the chunker composed) as a span of the body.</summary>
+    static ChunkSpan InBody(StoredChunk c, int bodyStart, int bodyLength) =>
+        new(c.ChunkId, Math.Clamp(c.Start - bodyStart, 0, bodyLength), Math.Clamp(c.End - bodyStart, 0, bodyLength));
+
+    /// <summary>The chunk holding most of <paramref name="matches"/> (the first such chunk on a tie), or null when there are no chunks.</summary>
+    static ChunkSpan? MostMatches(IEnumerable<ChunkSpan> chunks, IReadOnlyList<(int Start, int End)> matches)
+    {
+        ChunkSpan? best = null;
+        int bestCount = -1;
+        foreach (var c in chunks)
+        {
+            int n = 0;
+            foreach (var (s, e) in matches) if (s >= c.Start && e <= c.End) n++;
+            if (n > bestCount) (best, bestCount) = (c, n);
+        }
+        return best;
     }
 
     /// <summary>

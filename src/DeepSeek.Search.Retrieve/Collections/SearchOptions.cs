@@ -27,8 +27,16 @@ public sealed record SearchOptions
     /// <summary>Queries longer than this many characters are rejected (a query is not a document).</summary>
     public int MaxQueryChars { get; init; } = 8192;
 
+    /// <summary>
+    /// Characters of text per hit snippet (<see cref="Snippets.Cut"/>, with the query's term matches marked); 0: no snippets.
+    /// Used by <see cref="CollectionSearcher.Execute"/> only (rankings for evaluation carry no stored fields).
+    /// </summary>
+    public int SnippetChars { get; init; } = Snippets.DefaultChars;
+
     public void Validate()
     {
+        if (SnippetChars < 0 || SnippetChars > Snippets.MaxChars)
+            throw new InvalidInputException($"snippet length must be between 0 and {Snippets.MaxChars} characters, got {SnippetChars}");
         if (K < 1 || K > 10_000) throw new InvalidInputException($"k must be between 1 and 10000, got {K}");
         if (Depth < 1 || Depth > 100_000) throw new InvalidInputException($"depth must be between 1 and 100000, got {Depth}");
         if (Alpha is float a && !(a >= 0 && a <= 1)) throw new InvalidInputException($"alpha must be in [0, 1], got {a}");

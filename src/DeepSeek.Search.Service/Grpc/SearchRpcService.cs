@@ -19,9 +19,6 @@ namespace DeepSeek.Search.Service.Grpc;
 /// </summary>
 public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
 {
-    /// <summary>The most characters of a hit's text returned as its snippet.</summary>
-    public const int SnippetChars = 300;
-
     readonly CollectionRegistry _registry;
     readonly ServiceSettings _settings;
 
@@ -63,6 +60,11 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         }
         result.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
         result.Timings.SearchMs = result.Results.Sum(r => r.Timings.SearchMs);
+        result.Timings.EncodeMs = result.Results.Sum(r => r.Timings.EncodeMs);
+        result.Timings.Bm25Ms = result.Results.Sum(r => r.Timings.Bm25Ms);
+        result.Timings.DenseMs = result.Results.Sum(r => r.Timings.DenseMs);
+        result.Timings.FuseMs = result.Results.Sum(r => r.Timings.FuseMs);
+        result.Timings.FetchMs = result.Results.Sum(r => r.Timings.FetchMs);
         return Task.FromResult(result);
     }
 
@@ -74,6 +76,8 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             throw new InvalidInputException($"{at}query: query of {request.Query.Length} characters is longer than the limit of {_settings.MaxQueryChars}") { Setting = "query" };
         if (request.K < 1 || request.K > _settings.MaxK)
             throw new InvalidInputException($"{at}k: k must be between 1 and {_settings.MaxK}, got {request.K}") { Setting = "k" };
+        if (request.HasSnippetChars && (request.SnippetChars < 0 || request.SnippetChars > Snippets.MaxChars))
+            throw new InvalidInputException($"{at}snippet_chars: snippet_chars must be between 0 and {Snippets.MaxChars}, got {request.SnippetChars}") { Setting = "snippet_chars" };
         if (request.HasAlpha && !(request.Alpha >= 0 && request.Alpha <= 1))
             throw new InvalidInputException($"{at}alpha: alpha must be in [0, 1], got {request.Alpha}") { Setting = "alpha" };
         var options = new SearchOptions
@@ -98,26 +102,42 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             Caller = identity.Caller,
             Filter = FilterTranslator.Translate(request.Filter),
             MaxQueryChars = _settings.MaxQueryChars,
+            SnippetChars = request.HasSnippetChars ? request.SnippetChars : Snippets.DefaultChars,
         };
         var searcher = _registry.Searcher(request.Collection);
         cancellationToken.ThrowIfCancellationRequested();
         var sw = Stopwatch.StartNew();
         var result = searcher.Execute(request.Query, options, cancellationToken);
         double searchMs = sw.Elapsed.TotalMilliseconds;
-        var response = new Proto.SearchResponse { Seq = result.Seq, Timings = new Proto.Timings { SearchMs = searchMs } };
+        var t = result.Timings;
+        var response = new Proto.SearchResponse
+        {
+            Seq = result.Seq,
+            Timings = new Proto.Timings
+            {
+                SearchMs = searchMs, EncodeMs = t.EncodeMs, Bm25Ms = t.Bm25Ms, DenseMs = t.DenseMs, FuseMs = t.FuseMs, FetchMs = t.FetchMs,
+            },
+        };
         foreach (var h in result.Hits)
         {
             if (request.HasMinScore && h.Score < request.MinScore) continue;
-            response.Hits.Add(new Proto.SearchHit
+            var hit = new Proto.SearchHit
             {
                 Id = h.DocumentId,
                 Score = h.Score,
                 Title = h.Title,
-                Snippet = Snippet(h.Text),
+                Snippet = h.Snippet?.Text ?? "",
+                SnippetStart = h.Snippet?.DocumentStart ?? 0,
                 Metadata = ToStruct(h.MetadataJson),
                 Version = h.Version,
                 Rank = h.Rank,
-            });
+            };
+            if (h.Bm25Score is { } bm25) hit.Bm25Score = bm25;
+            if (h.DenseScore is { } dense) hit.DenseScore = dense;
+            if (h.Chunk is { } c) hit.Chunk = new Proto.ChunkRef { Id = c.ChunkId, Start = c.Start, End = c.End };
+            if (h.Snippet is { } sn)
+                foreach (var (start, end) in sn.Highlights) hit.Highlights.Add(new Proto.TextSpan { Start = start, End = end });
+            response.Hits.Add(hit);
         }
         return response;
     }
@@ -280,14 +300,4 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
     }
 
     static Struct? ToStruct(string? json) => json is null ? null : JsonParser.Default.Parse<Struct>(json);
-
-    /// <summary>The start of <paramref name="text"/>: at most <see cref="SnippetChars"/> characters, cut at a space, "…" when cut.</summary>
-    public static string Snippet(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (text.Length <= SnippetChars) return text;
-        int cut = text.LastIndexOf(' ', SnippetChars);
-        if (cut < SnippetChars / 2) cut = SnippetChars;
-        return string.Concat(text.AsSpan(0, cut).TrimEnd(), "…");
-    }
 }

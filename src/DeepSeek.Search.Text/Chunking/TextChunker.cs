@@ -88,6 +88,17 @@ public sealed class TextChunker
         return t[^1] is '.' or '!' or '?' or ':' or ';' ? t + " " + b : t + ". " + b;
     }
 
+    /// <summary>
+    /// Where <paramref name="body"/> starts in <see cref="ComposeText(string?, string?)"/> of the two: subtract it from a
+    /// chunk's span to get the span in the body (a part before 0 lies in the title). A blank body is not in the composed
+    /// text: its start is the composed text's end.
+    /// </summary>
+    public static int BodyStart(string? title, string? body)
+    {
+        string composed = ComposeText(title, body);
+        return string.IsNullOrWhiteSpace(body) ? composed.Length : composed.Length - body.Length;
+    }
+
     /// <summary><see cref="ComposeText(string?, string?)"/> of a document's title and text.</summary>
     public static string ComposeText(Document document) => ComposeText(document.Title, document.Text);
 

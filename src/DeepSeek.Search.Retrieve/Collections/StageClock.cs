@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace DeepSeek.Search.Retrieve.Collections;
+
+/// <summary>The stages of one search, as timed and traced.</summary>
+enum SearchStage { Encode, Bm25, Dense, Fuse, Fetch }
+
+/// <summary>
+/// Times the stages of one search and opens a trace span per stage (<see cref="RetrieveTelemetry.Source"/>, named
+/// <c>search.encode</c>, <c>search.bm25</c>, …; free when nothing listens). Not thread-safe: one clock per search.
+/// </summary>
+sealed class StageClock
+{
+    static readonly string[] SpanNames = ["search.encode", "search.bm25", "search.dense", "search.fuse", "search.fetch"];
+    readonly double[] _ms = new double[SpanNames.Length];
+
+    public Timer Time(SearchStage stage) => new(this, stage, RetrieveTelemetry.Source.StartActivity(SpanNames[(int)stage]));
+
+    public SearchTimings ToTimings() => new(_ms[0], _ms[1], _ms[2], _ms[3], _ms[4]);
+
+    /// <summary>One running stage: adds its elapsed time to the clock and ends its span when disposed.</summary>
+    public readonly struct Timer(StageClock clock, SearchStage stage, Activity? span) : IDisposable
+    {
+        readonly long _started = Stopwatch.GetTimestamp();
+
+        public void Dispose()
+        {
+            clock._ms[(int)stage] += Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+            span?.Dispose();
+        }
+    }
+}
