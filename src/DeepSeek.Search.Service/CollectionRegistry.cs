@@ -3,6 +3,8 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Store;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DeepSeek.Search.Service;
 
@@ -11,6 +13,11 @@ namespace DeepSeek.Search.Service;
 /// moves itself to newer commits), and on the first write one <see cref="CollectionWriter"/>, held (with the collection's
 /// writer lock) until the collection is dropped or the server stops. A collection another process writes to is
 /// <see cref="CollectionLockedException"/> (naming the holder) on write; reads still work.
+/// <para>
+/// With <c>autoCompact</c>, every committed write of a held writer is followed, off the caller's thread, by a check of
+/// <see cref="CollectionWriter.CompactionAdvised"/> and, when advised, a <see cref="CollectionWriter.Compact"/> in the
+/// background (at most one per collection; reads and writes go on meanwhile). Drop and Dispose cancel it and wait for it.
+/// </para>
 /// </summary>
 public sealed class CollectionRegistry : IDisposable
 {
@@ -20,14 +27,28 @@ public sealed class CollectionRegistry : IDisposable
     readonly ConcurrentDictionary<string, Lazy<CollectionSearcher>> _searchers = new(StringComparer.Ordinal);
     readonly Dictionary<string, CollectionWriter> _writers = new(StringComparer.Ordinal);
     readonly Lock _gate = new();
+    readonly bool _autoCompact;
+    readonly ILogger _logger;
+    readonly Dictionary<string, (Task Task, CancellationTokenSource Stop)> _compactions = new(StringComparer.Ordinal);
     bool _disposed;
 
-    public CollectionRegistry(string indexRoot, string device = "cpu", int maxBatchDocuments = 1000)
+    public CollectionRegistry(string indexRoot, string device = "cpu", int maxBatchDocuments = 1000, bool autoCompact = true, ILogger? logger = null)
     {
         _root = Path.GetFullPath(indexRoot);
         _device = device;
         _maxBatch = maxBatchDocuments;
+        _autoCompact = autoCompact;
+        _logger = logger ?? NullLogger.Instance;
         Directory.CreateDirectory(_root);
+    }
+
+    /// <summary>Raised after a background compaction switched a collection to a new snapshot.</summary>
+    public event EventHandler<(string Collection, CompactionResult Result)>? Compacted;
+
+    /// <summary>The background compactions running now, by collection (for tests and shutdown).</summary>
+    public IReadOnlyList<Task> RunningCompactions()
+    {
+        lock (_compactions) return [.. _compactions.Values.Select(c => c.Task)];
     }
 
     public string IndexRoot => _root;
@@ -75,7 +96,7 @@ public sealed class CollectionRegistry : IDisposable
             if (_writers.TryGetValue(name, out var w)) return w;
             if (!store.Exists) throw new CollectionNotFoundException(name, _root);
             w = CollectionWriter.Open(store, Options(null));
-            _writers[name] = w;
+            Hold(name, w);
             return w;
         }
     }
@@ -90,7 +111,7 @@ public sealed class CollectionRegistry : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (store.Exists) throw new InvalidInputException($"collection '{name}' already exists") { Setting = "collection" };
             w = CollectionWriter.Open(store, Options(build));
-            _writers[name] = w;
+            Hold(name, w);
         }
         Changed?.Invoke(this, name);
         return w;
@@ -107,6 +128,7 @@ public sealed class CollectionRegistry : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!store.Exists) throw new CollectionNotFoundException(name, _root);
+            StopCompaction(name);
             if (_writers.Remove(name, out var w)) w.Dispose();
             if (_searchers.TryRemove(name, out var s) && s.IsValueCreated) s.Value.Dispose();
             using (store.LockWriter("drop"))
@@ -119,6 +141,60 @@ public sealed class CollectionRegistry : IDisposable
         Changed?.Invoke(this, name);
     }
 
+    void Hold(string name, CollectionWriter writer)
+    {
+        _writers[name] = writer;
+        if (_autoCompact) writer.Committed += (_, _) => CompactIfAdvised(name, writer);
+    }
+
+    // Called after each committed batch (under the writer's gate): only starts a task, which does the checking.
+    void CompactIfAdvised(string name, CollectionWriter writer)
+    {
+        lock (_compactions)
+        {
+            if (_disposed || _compactions.ContainsKey(name)) return;
+            var stop = new CancellationTokenSource();
+            var task = new Task(() => RunCompaction(name, writer, stop.Token), TaskCreationOptions.LongRunning);
+            _compactions[name] = (task, stop);
+            task.Start(TaskScheduler.Default);
+        }
+    }
+
+    void RunCompaction(string name, CollectionWriter writer, CancellationToken stop)
+    {
+        try
+        {
+            if (stop.IsCancellationRequested || !writer.CompactionAdvised()) return;
+            Log.CompactionStarted(_logger, name);
+            var r = writer.Compact(null, stop);
+            Log.Compacted(_logger, name, r.Snapshot, r.Documents, r.ReclaimedRows, r.IndexedVectors, r.Elapsed.TotalMilliseconds);
+            Compacted?.Invoke(this, (name, r));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        catch (ObjectDisposedException) when (stop.IsCancellationRequested) { }
+        catch (Exception e) when (e is SearchException or IOException or InvalidOperationException)
+        {
+            // The collection keeps serving from its current snapshot; the next write tries again.
+            Log.CompactionFailed(_logger, name, e);
+        }
+        finally
+        {
+            lock (_compactions) _compactions.Remove(name);
+        }
+    }
+
+    /// <summary>Cancels the background compaction of <paramref name="name"/>, if any, and waits for it to end.</summary>
+    void StopCompaction(string name)
+    {
+        (Task Task, CancellationTokenSource Stop) c;
+        lock (_compactions)
+            if (!_compactions.TryGetValue(name, out c)) return;
+        c.Stop.Cancel();
+        try { c.Task.Wait(); }
+        catch (AggregateException) { }
+        c.Stop.Dispose();
+    }
+
     WriterOptions Options(BuildOptions? create) => new() { Device = _device, MaxBatchDocuments = _maxBatch, CreateWith = create };
 
     /// <summary>Closes every writer (releasing the writer locks) and searcher.</summary>
@@ -127,7 +203,8 @@ public sealed class CollectionRegistry : IDisposable
         lock (_gate)
         {
             if (_disposed) return;
-            _disposed = true;
+            lock (_compactions) _disposed = true;
+            foreach (var name in _writers.Keys) StopCompaction(name);
             foreach (var w in _writers.Values) w.Dispose();
             _writers.Clear();
             foreach (var s in _searchers.Values)

@@ -15,4 +15,13 @@ static partial class Log
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Method} answered {Status}: {Detail}")]
     public static partial void CallRefused(ILogger logger, string method, StatusCode status, string detail);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "compacting collection {Collection} in the background")]
+    public static partial void CompactionStarted(ILogger logger, string collection);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "compacted collection {Collection} into {Snapshot}: {Documents} documents, {Reclaimed} rows reclaimed, {Vectors} vectors indexed, {ElapsedMs:F0} ms")]
+    public static partial void Compacted(ILogger logger, string collection, string snapshot, long documents, long reclaimed, long vectors, double elapsedMs);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "background compaction of collection {Collection} failed; it keeps serving its current snapshot")]
+    public static partial void CompactionFailed(ILogger logger, string collection, Exception exception);
 }

@@ -49,7 +49,8 @@ public static class SearchServer
         builder.Services.AddRouting();
         builder.Services.AddSingleton(settings);
         foreach (var a in auth) builder.Services.AddSingleton(a);
-        builder.Services.AddSingleton(_ => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments));
+        builder.Services.AddSingleton(sp => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments, settings.AutoCompact,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>()));
         builder.Services.AddSingleton<ServiceInterceptor>();
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddGrpc(o =>

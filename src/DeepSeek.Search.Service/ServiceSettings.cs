@@ -35,6 +35,11 @@ public sealed record ServiceSettings
     public int MaxQueuedCalls { get; init; } = 256;
     /// <summary>Where the encoder runs for dense searches and upserts ("cpu", "cuda", "cuda:N").</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// Compact a collection in the background when its writes make it advisable (removed rows reach 10% of the documents,
+    /// or 50,000 vectors wait outside the FAISS file), as <c>dss upsert</c> does after its batches.
+    /// </summary>
+    public bool AutoCompact { get; init; } = true;
 
     /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
     public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();

@@ -3,6 +3,7 @@ using DeepSeek.Search.Store;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepSeek.Search.Service.Tests;
 
@@ -100,5 +101,60 @@ public sealed class LiveWriteTests(ServerFixture f)
         // reads still work
         Assert.Equal("d", f.Client.Search(new SearchRequest { Collection = "locked2", Query = "locked", K = 1 }, ServerFixture.Bearer(f.BobKey)).Hits.Single().Id);
         await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Deletes_past_the_threshold_compact_the_collection_in_the_background_while_searches_go_on()
+    {
+        const string name = "autocompact";
+        var admin = ServerFixture.Bearer(f.AdminKey);
+        var writer = ServerFixture.Bearer(f.WriterKey);
+        var reader = ServerFixture.Bearer(f.BobKey);
+        var before = f.Client.CreateCollection(new CreateCollectionRequest { Collection = name, EncoderPath = f.Encoder, ChunkTokens = 16 }, admin).Collection;
+        using (var call = f.Client.UpsertDocuments(writer))
+        {
+            var batch = new UpsertRequest { Collection = name, BatchNumber = 1 };
+            for (int i = 0; i < 20; i++) batch.Documents.Add(Doc($"c{i}", $"comet number {i} has a tail of dust and ice"));
+            await call.RequestStream.WriteAsync(batch);
+            Assert.True(await call.ResponseStream.MoveNext());
+            await call.RequestStream.CompleteAsync();
+            Assert.False(await call.ResponseStream.MoveNext());
+        }
+        var registry = f.App.Services.GetRequiredService<CollectionRegistry>();
+        var compacted = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnCompacted(object? _, (string Collection, Indexing.CompactionResult Result) e) { if (e.Collection == name) compacted.TrySetResult(e.Result.Snapshot); }
+        registry.Compacted += OnCompacted;
+        try
+        {
+            // 5 of 20 removed: past the 10% threshold, so the server compacts on its own.
+            f.Client.DeleteDocuments(new DeleteDocumentsRequest { Collection = name, Ids = { "c0", "c1", "c2", "c3", "c4" } }, writer);
+            using var stop = new CancellationTokenSource();
+            var searches = Task.Run(() =>
+            {
+                int n = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    var r = f.Client.Search(new SearchRequest { Collection = name, Query = "comet tail", K = 50, Mode = SearchMode.Hybrid }, reader);
+                    Assert.Equal(15, r.Hits.Count);
+                    Assert.DoesNotContain(r.Hits, h => h.Id is "c0" or "c1" or "c2" or "c3" or "c4");
+                    n++;
+                }
+                return n;
+            });
+            var snapshot = await compacted.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await Task.Delay(200);
+            stop.Cancel();
+            Assert.True(await searches > 0);
+            var after = f.Client.GetCollection(new GetCollectionRequest { Collection = name }, admin).Collection;
+            Assert.Equal(snapshot, after.Snapshot);
+            Assert.NotEqual(before.Snapshot, after.Snapshot);
+            Assert.Equal(15, after.Documents);
+            Assert.Empty(registry.Searcher(name).Audit().Problems);
+        }
+        finally
+        {
+            registry.Compacted -= OnCompacted;
+            f.Client.DropCollection(new DropCollectionRequest { Collection = name }, admin);
+        }
     }
 }
