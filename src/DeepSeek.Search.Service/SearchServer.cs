@@ -60,12 +60,18 @@ public static class SearchServer
             o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, 2L * settings.MaxMessageBytes);
             o.MaxSendMessageSize = null;
             o.EnableDetailedErrors = false;
-        }).AddServiceOptions<SearchRpcService>(o => o.Interceptors.Add<ServiceInterceptor>());
+        }).AddServiceOptions<SearchEndpoint>(o => o.Interceptors.Add<ServiceInterceptor>());
+        builder.Services.AddSingleton<SearchRpcService>();
+        builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<SearchEndpoint>, SearchServiceMethods>();
+        // SearchService is mapped under SearchEndpoint (see SearchServiceMethods), which reflection cannot trace back to its
+        // descriptor: name the services it lists here (registered first, so AddGrpcReflection keeps this one).
+        builder.Services.AddSingleton(new global::Grpc.Reflection.ReflectionServiceImpl(
+            V1.SearchService.Descriptor, Health.Descriptor, global::Grpc.Reflection.V1Alpha.ServerReflection.Descriptor));
         builder.Services.AddGrpcReflection();
 
         var app = builder.Build();
         app.UseRouting();
-        app.MapGrpcService<SearchRpcService>();
+        app.MapGrpcService<SearchEndpoint>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
 
