@@ -34,7 +34,7 @@ public static class SearchServer
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        var auth = authenticators?.ToList() ?? [new ApiKeyAuthenticator(settings.EffectiveKeysFile)];
+        var auth = authenticators?.ToList() ?? DefaultAuthenticators(settings);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -100,6 +100,15 @@ public static class SearchServer
         });
         lifetime.ApplicationStopped.Register(registry.Dispose);
         return app;
+    }
+
+    /// <summary>API keys from the keys file, and JWT bearer tokens when <see cref="ServiceSettings.Jwt"/> is configured.</summary>
+    public static List<IAuthenticator> DefaultAuthenticators(ServiceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        List<IAuthenticator> auth = [new ApiKeyAuthenticator(settings.EffectiveKeysFile)];
+        if (settings.Jwt.Enabled) auth.Add(new JwtAuthenticator(settings.Jwt));
+        return auth;
     }
 
     /// <summary>The address a started server listens on, e.g. <c>http://127.0.0.1:50051</c> (the real port when Port was 0).</summary>

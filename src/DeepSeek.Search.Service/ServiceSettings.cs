@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Service.Auth;
 using Microsoft.Extensions.Configuration;
 
 namespace DeepSeek.Search.Service;
@@ -41,6 +42,9 @@ public sealed record ServiceSettings
     /// </summary>
     public bool AutoCompact { get; init; } = true;
 
+    /// <summary>JWT bearer tokens (section <c>Service:Jwt</c>); off unless <see cref="JwtSettings.Algorithm"/> is set.</summary>
+    public JwtSettings Jwt { get; init; } = new();
+
     /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
     public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();
 
@@ -82,6 +86,7 @@ public sealed record ServiceSettings
         Check(MaxMessageBytes, 1024, int.MaxValue / 2, nameof(MaxMessageBytes));
         Check(MaxConcurrentCalls, 1, 100_000, nameof(MaxConcurrentCalls));
         Check(MaxQueuedCalls, 0, 1_000_000, nameof(MaxQueuedCalls));
+        Jwt.Validate();
     }
 
     static void Check(int value, int min, int max, string name)

@@ -29,6 +29,7 @@ public sealed class ApiKeyAuthenticator : IAuthenticator
             const string bearer = "Bearer ";
             if (!auth.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)) return AuthResult.NotPresented;
             key = auth[bearer.Length..].Trim();
+            if (JwtAuthenticator.LooksLikeJwt(key)) return AuthResult.NotPresented;   // a JWT: JwtAuthenticator's
         }
         key ??= headers.GetValue("x-api-key")?.Trim();
         if (key is null) return AuthResult.NotPresented;

@@ -109,7 +109,7 @@ public sealed class ServiceInterceptor : Interceptor, IDisposable
             problem ??= r.Problem;
         }
         throw new RpcException(new Status(StatusCode.Unauthenticated,
-            problem ?? "missing credential: send 'authorization: Bearer <key>' or 'x-api-key: <key>' (dss keys add makes a key)"));
+            problem ?? "missing credential: send 'authorization: Bearer <API key or JWT>' or 'x-api-key: <key>' (dss keys add makes a key)"));
     }
 
     internal void CheckSize(object? message)
