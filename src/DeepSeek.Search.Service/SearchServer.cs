@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -44,7 +45,11 @@ public static class SearchServer
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null;
-            k.Listen(IPAddress.Parse(settings.Address), settings.Port, l => l.Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Parse(settings.Address), settings.Port, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (settings.Tls.Enabled) UseTls(l, settings.Tls);
+            });
         });
         builder.Services.AddRouting();
         builder.Services.AddSingleton(settings);
@@ -100,6 +105,24 @@ public static class SearchServer
         });
         lifetime.ApplicationStopped.Register(registry.Dispose);
         return app;
+    }
+
+    static void UseTls(ListenOptions listen, TlsSettings tls)
+    {
+        var certificate = tls.LoadCertificate();
+        var ca = tls.LoadClientCa();
+        listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = certificate,
+            ClientCertificateMode = tls.ClientCertificates switch
+            {
+                ClientCertificates.Require => ClientCertificateMode.RequireCertificate,
+                ClientCertificates.Allow => ClientCertificateMode.AllowCertificate,
+                _ => ClientCertificateMode.NoCertificate,
+            },
+            // Only the configured CA is trusted for client certificates (not the machine's store).
+            ClientCertificateValidation = (cert, _, _) => ca is not null && TlsSettings.ChainsTo(cert, ca),
+        });
     }
 
     /// <summary>API keys from the keys file, and JWT bearer tokens when <see cref="ServiceSettings.Jwt"/> is configured.</summary>

@@ -16,7 +16,7 @@ public sealed record ServiceSettings
 
     /// <summary>The folder holding the collections (one folder each).</summary>
     public string IndexRoot { get; init; } = "indexes";
-    /// <summary>The IP address to listen on (h2c, no TLS in this slice): loopback by default.</summary>
+    /// <summary>The IP address to listen on: loopback by default (h2c unless <see cref="Tls"/> is configured).</summary>
     public string Address { get; init; } = "127.0.0.1";
     /// <summary>The TCP port; 0 picks a free one (read it from <see cref="SearchServer.Address"/> after start).</summary>
     public int Port { get; init; } = 50051;
@@ -41,6 +41,9 @@ public sealed record ServiceSettings
     /// or 50,000 vectors wait outside the FAISS file), as <c>dss upsert</c> does after its batches.
     /// </summary>
     public bool AutoCompact { get; init; } = true;
+
+    /// <summary>TLS for the gRPC listener (section <c>Service:Tls</c>); off unless <see cref="TlsSettings.CertificateFile"/> is set.</summary>
+    public TlsSettings Tls { get; init; } = new();
 
     /// <summary>JWT bearer tokens (section <c>Service:Jwt</c>); off unless <see cref="JwtSettings.Algorithm"/> is set.</summary>
     public JwtSettings Jwt { get; init; } = new();
@@ -87,6 +90,7 @@ public sealed record ServiceSettings
         Check(MaxConcurrentCalls, 1, 100_000, nameof(MaxConcurrentCalls));
         Check(MaxQueuedCalls, 0, 1_000_000, nameof(MaxQueuedCalls));
         Jwt.Validate();
+        Tls.Validate();
     }
 
     static void Check(int value, int min, int max, string name)
