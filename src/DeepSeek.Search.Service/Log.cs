@@ -15,4 +15,8 @@ static partial class Log
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Method} answered {Status}: {Detail}")]
     public static partial void CallRefused(ILogger logger, string method, StatusCode status, string detail);
+
+    /// <summary>The call log line (category <see cref="Telemetry.TelemetryNames.CallLogCategory"/>): never the query text or a secret.</summary>
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "call {Method} collection={Collection} status={Status} duration_ms={DurationMs:F2} principal={PrincipalHash} key={KeyId}")]
+    public static partial void Call(ILogger logger, string method, string collection, string status, double durationMs, string principalHash, string keyId);
 }

@@ -5,6 +5,7 @@ using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Service.Telemetry;
 using DeepSeek.Search.Store;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -24,11 +25,13 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
 
     readonly CollectionRegistry _registry;
     readonly ServiceSettings _settings;
+    readonly ServiceMetrics _metrics;
 
-    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings)
+    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics)
     {
         _registry = registry;
         _settings = settings;
+        _metrics = metrics;
     }
 
     public override Task<Proto.SearchResponse> Search(Proto.SearchRequest request, ServerCallContext context)
@@ -39,6 +42,7 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         var identity = ServiceInterceptor.IdentityOf(context);
         var response = RunSearch(request, identity, "", context.CancellationToken);
         response.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
+        _metrics.RecordSearchStages(request.Collection, new Dictionary<string, double> { ["search"] = response.Timings.SearchMs, ["total"] = response.Timings.TotalMs });
         return Task.FromResult(response);
     }
 
@@ -59,6 +63,7 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             var one = Stopwatch.StartNew();
             var r = RunSearch(request.Searches[i], identity, $"searches[{i}].", context.CancellationToken);
             r.Timings.TotalMs = one.Elapsed.TotalMilliseconds;
+            _metrics.RecordSearchStages(request.Searches[i].Collection, new Dictionary<string, double> { ["search"] = r.Timings.SearchMs, ["total"] = r.Timings.TotalMs });
             result.Results.Add(r);
         }
         result.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
