@@ -10,7 +10,7 @@ namespace DeepSeek.Search.Service.Telemetry;
 /// <list type="bullet">
 /// <item><c>dss.rpc.requests</c> counter {method, status}: finished SearchService calls.</item>
 /// <item><c>dss.rpc.duration</c> histogram (s) {method}: a call from admission to its status, queueing included.</item>
-/// <item><c>dss.rpc.in_flight</c> up-down counter: calls admitted and not finished.</item>
+/// <item><c>dss.rpc.in_flight</c> up-down counter: calls received and not finished (queued ones included).</item>
 /// <item><c>dss.search.stage.duration</c> histogram (s) {collection, stage}: the stages of each search (<see cref="RecordSearchStages"/>).</item>
 /// <item>observable gauges {collection}, of the collections this server has open: <c>dss.collection.documents</c> (live
 /// documents), <c>dss.collection.seq</c> (the generation: sequence number of the newest batch seen),
@@ -38,7 +38,7 @@ public sealed class ServiceMetrics : IDisposable
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _requests = _meter.CreateCounter<long>("dss.rpc.requests", "{call}", "SearchService calls finished, by method and status code");
         _duration = _meter.CreateHistogram("dss.rpc.duration", "s", "Duration of SearchService calls, admission to status", null, advice);
-        _inFlight = _meter.CreateUpDownCounter<long>("dss.rpc.in_flight", "{call}", "SearchService calls admitted and not finished");
+        _inFlight = _meter.CreateUpDownCounter<long>("dss.rpc.in_flight", "{call}", "SearchService calls received and not finished, queued ones included");
         _stage = _meter.CreateHistogram("dss.search.stage.duration", "s", "Duration of the stages of a search, by collection and stage", null, advice);
         Gauge(registry, "dss.collection.documents", "{document}", "Live documents of an open collection", s => s.DocumentCount);
         Gauge(registry, "dss.collection.seq", "{batch}", "Generation of an open collection: sequence number of its newest batch", s => s.Seq);
@@ -50,7 +50,7 @@ public sealed class ServiceMetrics : IDisposable
     /// <summary>The source of the per-RPC spans (<see cref="TelemetryNames.ActivitySource"/>).</summary>
     public ActivitySource Spans { get; }
 
-    /// <summary>A call was admitted.</summary>
+    /// <summary>A call arrived.</summary>
     public void CallStarted() => _inFlight.Add(1);
 
     /// <summary>A call ended with <paramref name="status"/> after <paramref name="elapsed"/>.</summary>
