@@ -86,6 +86,10 @@ public sealed class CollectionRegistry : IDisposable
         }
     }
 
+    /// <summary>The searchers opened so far (name → searcher), for the per-collection gauges; opens nothing.</summary>
+    public IReadOnlyDictionary<string, CollectionSearcher> OpenSearchers() =>
+        _searchers.Where(kv => kv.Value.IsValueCreated).ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal);
+
     /// <summary>The writer of <paramref name="name"/>, opened (taking the writer lock) on first use.</summary>
     public CollectionWriter Writer(string name)
     {

@@ -24,4 +24,8 @@ static partial class Log
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "background compaction of collection {Collection} failed; it keeps serving its current snapshot")]
     public static partial void CompactionFailed(ILogger logger, string collection, Exception exception);
+
+    /// <summary>The call log line (category <see cref="Telemetry.TelemetryNames.CallLogCategory"/>): never the query text or a secret.</summary>
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "call {Method} collection={Collection} status={Status} duration_ms={DurationMs:F2} principal={PrincipalHash} key={KeyId}")]
+    public static partial void Call(ILogger logger, string method, string collection, string status, double durationMs, string principalHash, string keyId);
 }

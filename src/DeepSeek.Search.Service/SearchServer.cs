@@ -1,24 +1,29 @@
 using System.Net;
 using DeepSeek.Search.Service.Auth;
 using DeepSeek.Search.Service.Grpc;
+using DeepSeek.Search.Service.Telemetry;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace DeepSeek.Search.Service;
 
 /// <summary>
 /// Builds the gRPC server: Kestrel on <see cref="ServiceSettings.Address"/>:<see cref="ServiceSettings.Port"/>, HTTP/2
 /// without TLS (h2c), serving <c>deepseek.search.v1.SearchService</c>, <c>grpc.health.v1.Health</c> (the overall status
-/// "" and one <see cref="HealthName"/> per collection) and server reflection. The collections are a
+/// "" and one <see cref="HealthName"/> per collection) and server reflection; with <see cref="ServiceSettings.MetricsPort"/> also a Prometheus scrape endpoint
+/// (<see cref="TelemetryNames.MetricsPath"/>, HTTP/1.1) on a listener of its own. The collections are a
 /// <see cref="CollectionRegistry"/> over <see cref="ServiceSettings.IndexRoot"/>, disposed (writers released) when the
 /// application stops.
 /// </summary>
@@ -50,13 +55,18 @@ public static class SearchServer
                 l.Protocols = HttpProtocols.Http2;
                 if (settings.Tls.Enabled) UseTls(l, settings.Tls);
             });
+            // The Prometheus scrape endpoint: a listener of its own, HTTP/1.1 (the gRPC one is HTTP/2 only), serving /metrics alone.
+            if (settings.MetricsPort is { } metricsPort)
+                k.Listen(IPAddress.Parse(settings.MetricsAddress), metricsPort, l => l.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddRouting();
         builder.Services.AddSingleton(settings);
         foreach (var a in auth) builder.Services.AddSingleton(a);
         builder.Services.AddSingleton(sp => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments, settings.AutoCompact,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>()));
+        builder.Services.AddSingleton<ServiceMetrics>();
         builder.Services.AddSingleton<ServiceInterceptor>();
+        AddOpenTelemetry(builder.Services, settings);
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddGrpc(o =>
         {
@@ -75,6 +85,17 @@ public static class SearchServer
         builder.Services.AddGrpcReflection();
 
         var app = builder.Build();
+        if (settings.MetricsPort is not null)
+        {
+            // HTTP/1.x requests only reach the metrics listener: there, /metrics is the scrape endpoint and nothing else is served.
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(c => !HttpProtocol.IsHttp2(c.Request.Protocol) && c.Request.Path == TelemetryNames.MetricsPath);
+            app.Use((HttpContext c, RequestDelegate next) =>
+            {
+                if (HttpProtocol.IsHttp2(c.Request.Protocol)) return next(c);
+                c.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        }
         app.UseRouting();
         app.MapGrpcService<SearchEndpoint>();
         app.MapGrpcService<HealthServiceImpl>();
@@ -132,6 +153,35 @@ public static class SearchServer
         List<IAuthenticator> auth = [new ApiKeyAuthenticator(settings.EffectiveKeysFile)];
         if (settings.Jwt.Enabled) auth.Add(new JwtAuthenticator(settings.Jwt));
         return auth;
+    }
+
+    /// <summary>
+    /// The metrics of <see cref="TelemetryNames.Meter"/> to the Prometheus exporter when <see cref="ServiceSettings.MetricsPort"/> is
+    /// set; the spans of <see cref="TelemetryNames.ActivitySource"/> and <see cref="TelemetryNames.RetrieveActivitySource"/> over
+    /// OTLP when <see cref="ServiceSettings.TracingOtlpEndpoint"/> is. Spans are created either way (cheap when nothing listens).
+    /// </summary>
+    static void AddOpenTelemetry(IServiceCollection services, ServiceSettings settings)
+    {
+        if (settings.MetricsPort is null && settings.TracingOtlpEndpoint is not { Length: > 0 }) return;
+        var otel = services.AddOpenTelemetry();
+        if (settings.MetricsPort is not null) otel.WithMetrics(m => m.AddMeter(TelemetryNames.Meter).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        if (settings.TracingOtlpEndpoint is { Length: > 0 } otlp)
+            otel.WithTracing(t => t.AddSource(TelemetryNames.ActivitySource, TelemetryNames.RetrieveActivitySource)
+                .AddOtlpExporter(o => o.Endpoint = new Uri(otlp)));
+    }
+
+    /// <summary>
+    /// The address of a started server's metrics listener, e.g. <c>http://127.0.0.1:9464</c> (scrape <c>/metrics</c> there);
+    /// <see cref="InvalidOperationException"/> when <see cref="ServiceSettings.MetricsPort"/> is not set.
+    /// </summary>
+    public static string MetricsAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<ServiceSettings>().MetricsPort is null)
+            throw new InvalidOperationException("the server has no metrics listener: set Service:MetricsPort");
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        // Kestrel reports the listeners in the order they were configured: gRPC first, then metrics.
+        return addresses?.Skip(1).FirstOrDefault() ?? throw new InvalidOperationException("the server is not listening yet: start it first");
     }
 
     /// <summary>The address a started server listens on, e.g. <c>http://127.0.0.1:50051</c> (the real port when Port was 0).</summary>

@@ -48,6 +48,16 @@ public sealed record ServiceSettings
     /// <summary>JWT bearer tokens (section <c>Service:Jwt</c>); off unless <see cref="JwtSettings.Algorithm"/> is set.</summary>
     public JwtSettings Jwt { get; init; } = new();
 
+    /// <summary>
+    /// The TCP port of the Prometheus scrape endpoint (<c>/metrics</c>, plain HTTP/1.1, a listener of its own: the gRPC one is
+    /// HTTP/2 only); null (the default): no metrics listener; 0 picks a free one (<see cref="SearchServer.MetricsAddress"/>).
+    /// </summary>
+    public int? MetricsPort { get; init; }
+    /// <summary>The IP address of the metrics listener: loopback by default.</summary>
+    public string MetricsAddress { get; init; } = "127.0.0.1";
+    /// <summary>An OTLP endpoint (e.g. <c>http://127.0.0.1:4317</c>) to export the call and search-stage spans to; null (the default): no export.</summary>
+    public string? TracingOtlpEndpoint { get; init; }
+
     /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
     public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();
 
@@ -91,6 +101,17 @@ public sealed record ServiceSettings
         Check(MaxQueuedCalls, 0, 1_000_000, nameof(MaxQueuedCalls));
         Jwt.Validate();
         Tls.Validate();
+        if (MetricsPort is { } metrics)
+        {
+            Check(metrics, 0, 65535, nameof(MetricsPort));
+            if (metrics != 0 && metrics == Port)
+                throw new InvalidInputException($"setting MetricsPort must differ from Port: both are {Port}") { Setting = nameof(MetricsPort) };
+            if (!System.Net.IPAddress.TryParse(MetricsAddress, out _))
+                throw new InvalidInputException($"setting MetricsAddress must be an IP address, got '{MetricsAddress}'") { Setting = nameof(MetricsAddress) };
+        }
+        if (TracingOtlpEndpoint is { Length: > 0 } otlp
+            && !(Uri.TryCreate(otlp, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+            throw new InvalidInputException($"setting TracingOtlpEndpoint must be an absolute http(s) URI, got '{otlp}'") { Setting = nameof(TracingOtlpEndpoint) };
     }
 
     static void Check(int value, int min, int max, string name)

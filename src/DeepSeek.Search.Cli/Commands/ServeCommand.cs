@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using DeepSeek.Search.Service;
+using DeepSeek.Search.Service.Telemetry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 
 namespace DeepSeek.Search.Cli.Commands;
 
@@ -19,9 +21,13 @@ static class ServeCommand
         var address = new Option<string?>("--address") { Description = "IP address to listen on (plain HTTP/2, no TLS yet) [default: 127.0.0.1]" };
         var keys = new Option<string?>("--keys") { Description = "API keys file (dss keys add) [default: $DSS_HOME/keys.json, else ~/.config/dss/keys.json]" };
         var device = CommonOptions.Device("the encoder of dense searches and upserts");
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics on http://<Service:MetricsAddress>:PORT/metrics; 0 picks a free one [default: setting Service:MetricsPort, else off]" };
+        var logFormat = new Option<string>("--log-format") { Description = "Log lines on stderr as text (one line each) or json", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var noCallLog = new Option<bool>("--no-call-log") { Description = "Leave out the one line per call (method, collection, status, duration, principal hash); warnings and errors are still logged" };
         var settingArgs = new Argument<string[]>("settings") { Description = "Further settings as --Service:Name=value (e.g. --Service:MaxK=500)", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("serve", "Serve the collections over gRPC (SearchService, grpc.health.v1, reflection) until Ctrl-C / SIGTERM; every call needs an API key.")
-        { root, port, address, keys, device, settingArgs };
+        { root, port, address, keys, device, metricsPort, logFormat, noCallLog, settingArgs };
         cmd.TreatUnmatchedTokensAsErrors = false;
         cmd.SetAction(pr =>
         {
@@ -34,17 +40,28 @@ static class ServeCommand
             if (pr.GetValue(address) is { } a) settings = settings with { Address = a };
             if (pr.GetValue(keys) is { } k) settings = settings with { KeysFile = k };
             if (pr.GetResult(device) is { Implicit: false }) settings = settings with { Device = pr.GetValue(device)! };
+            if (pr.GetValue(metricsPort) is { } mp) settings = settings with { MetricsPort = mp };
             settings.Validate();
-            return Run(settings).GetAwaiter().GetResult();
+            return Run(settings, Logging(pr.GetValue(logFormat) == "json", !pr.GetValue(noCallLog))).GetAwaiter().GetResult();
         });
         return cmd;
     }
 
-    static async Task<int> Run(ServiceSettings settings)
+    /// <summary>Console logging on stderr, text or JSON: warnings and errors, and (unless turned off) the call log at Information.</summary>
+    static Action<ILoggingBuilder> Logging(bool json, bool calls) => l =>
+    {
+        if (json) l.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        else l.AddSimpleConsole(o => { o.SingleLine = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
+        l.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        l.SetMinimumLevel(LogLevel.Warning);
+        if (calls) l.AddFilter(TelemetryNames.CallLogCategory, LogLevel.Information);
+    };
+
+    static async Task<int> Run(ServiceSettings settings, Action<ILoggingBuilder> logging)
     {
         if (!File.Exists(settings.EffectiveKeysFile))
             Console.Error.WriteLine($"dss: warning: no keys file at {settings.EffectiveKeysFile}: every call will be refused until `dss keys add` makes one");
-        var app = SearchServer.Build(settings);
+        var app = SearchServer.Build(settings, logging: logging);
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -61,6 +78,7 @@ static class ServeCommand
         {
             await app.StartAsync().ConfigureAwait(false);
             Console.WriteLine($"dss: serving {Path.GetFullPath(settings.IndexRoot)} on {SearchServer.Address(app)} (keys: {settings.EffectiveKeysFile})");
+            if (settings.MetricsPort is not null) Console.WriteLine($"dss: metrics on {SearchServer.MetricsAddress(app)}{TelemetryNames.MetricsPath}");
             Console.Out.Flush();
             await stop.Task.ConfigureAwait(false);
             Console.Error.WriteLine("dss: stopping");

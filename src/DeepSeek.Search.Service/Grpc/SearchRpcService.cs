@@ -5,6 +5,7 @@ using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Service.Telemetry;
 using DeepSeek.Search.Store;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -21,11 +22,13 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
 {
     readonly CollectionRegistry _registry;
     readonly ServiceSettings _settings;
+    readonly ServiceMetrics _metrics;
 
-    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings)
+    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics)
     {
         _registry = registry;
         _settings = settings;
+        _metrics = metrics;
     }
 
     public override Task<Proto.SearchResponse> Search(Proto.SearchRequest request, ServerCallContext context)
@@ -36,6 +39,7 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         var identity = ServiceInterceptor.IdentityOf(context);
         var response = RunSearch(request, identity, "", context.CancellationToken);
         response.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
+        _metrics.RecordSearchStages(request.Collection, Stages(response.Timings));
         return Task.FromResult(response);
     }
 
@@ -56,6 +60,7 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             var one = Stopwatch.StartNew();
             var r = RunSearch(request.Searches[i], identity, $"searches[{i}].", context.CancellationToken);
             r.Timings.TotalMs = one.Elapsed.TotalMilliseconds;
+            _metrics.RecordSearchStages(request.Searches[i].Collection, Stages(r.Timings));
             result.Results.Add(r);
         }
         result.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
@@ -67,6 +72,12 @@ public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         result.Timings.FetchMs = result.Results.Sum(r => r.Timings.FetchMs);
         return Task.FromResult(result);
     }
+
+    /// <summary>The stages of one search for the stage-latency histogram: total, search, and the engine's encode/bm25/dense/fuse/fetch.</summary>
+    static Dictionary<string, double> Stages(Proto.Timings t) => new(StringComparer.Ordinal)
+    {
+        ["total"] = t.TotalMs, ["search"] = t.SearchMs, ["encode"] = t.EncodeMs, ["bm25"] = t.Bm25Ms, ["dense"] = t.DenseMs, ["fuse"] = t.FuseMs, ["fetch"] = t.FetchMs,
+    };
 
     Proto.SearchResponse RunSearch(Proto.SearchRequest request, Identity identity, string at, CancellationToken cancellationToken)
     {
