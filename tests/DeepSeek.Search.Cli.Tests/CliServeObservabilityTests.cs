@@ -72,6 +72,7 @@ public class CliServeObservabilityTests(CliFixture f) : IClassFixture<CliFixture
             Assert.Equal(["OK", "Unauthenticated"], calls.Select(c => c.GetProperty("State").GetProperty("Status").GetString()));
             Assert.All(calls, c => Assert.Equal("Search", c.GetProperty("State").GetProperty("Method").GetString()));
             Assert.All(calls, c => Assert.Equal("observed", c.GetProperty("State").GetProperty("Collection").GetString()));
+            Assert.All(calls, c => Assert.True(DateTime.TryParse(c.GetProperty("Timestamp").GetString(), CultureInfo.InvariantCulture, out _)));
             Assert.All(stdout.Concat(stderr), l => Assert.DoesNotContain(key, l, StringComparison.Ordinal));
             Assert.All(stdout.Concat(stderr), l => Assert.DoesNotContain("insulin", l, StringComparison.Ordinal));
         }

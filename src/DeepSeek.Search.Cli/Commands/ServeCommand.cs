@@ -50,7 +50,7 @@ static class ServeCommand
     /// <summary>Console logging on stderr, text or JSON: warnings and errors, and (unless turned off) the call log at Information.</summary>
     static Action<ILoggingBuilder> Logging(bool json, bool calls) => l =>
     {
-        if (json) l.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        if (json) l.AddJsonConsole(o => { o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ"; });
         else l.AddSimpleConsole(o => { o.SingleLine = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
         l.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         l.SetMinimumLevel(LogLevel.Warning);
