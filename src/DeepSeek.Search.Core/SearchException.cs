@@ -53,7 +53,10 @@ public sealed class MalformedRecordException : InvalidInputException
 public sealed class CollectionNotFoundException : SearchException
 {
     public CollectionNotFoundException(string name, string root)
-        : base($"unknown collection '{name}' (no committed index under {Path.Combine(root, name)})") { }
+        : base($"unknown collection '{name}' (no committed index under {Path.Combine(root, name)})") => Name = name;
+
+    /// <summary>The collection name asked for.</summary>
+    public string Name { get; } = "";
 }
 
 /// <summary>An index file (manifest, FAISS, Lucene, document store) that is damaged or unreadable.</summary>

@@ -217,6 +217,7 @@ public sealed class SearchServiceTests(ServerFixture f)
         var e = Fails(() => Search(f.BobKey, query, SearchMode.Bm25, k, collection));
         Assert.Equal(code, e.StatusCode);
         Assert.Contains(message, e.Status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(f.Root, e.Status.Detail, StringComparison.Ordinal); // no server paths over the wire
         Assert.NotEmpty(Search(f.BobKey, "volcano", SearchMode.Bm25, 3).Hits);
     }
 

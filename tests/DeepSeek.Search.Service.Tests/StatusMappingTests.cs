@@ -46,7 +46,8 @@ public sealed class StatusMappingTests
     {
         var rpc = StatusMapping.ToRpc(e, new Context(DateTime.MaxValue));
         Assert.Equal(code, rpc.StatusCode);
-        if (e is SearchException) Assert.Equal(e.Message, rpc.Status.Detail);
+        if (e is CollectionNotFoundException c) Assert.Equal($"unknown collection '{c.Name}'", rpc.Status.Detail); // no server path
+        else if (e is SearchException) Assert.Equal(e.Message, rpc.Status.Detail);
     }
 
     [Fact]

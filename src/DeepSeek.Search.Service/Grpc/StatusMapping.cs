@@ -27,7 +27,9 @@ public static class StatusMapping
             RpcException rpc => rpc,
             CollectionLockedException => Status(StatusCode.FailedPrecondition, e.Message),
             InvalidInputException => Status(StatusCode.InvalidArgument, e.Message),
-            CollectionNotFoundException or DocumentNotFoundException => Status(StatusCode.NotFound, e.Message),
+            // Over the wire the name only: the message's index path is the server's business.
+            CollectionNotFoundException c => Status(StatusCode.NotFound, $"unknown collection '{c.Name}'"),
+            DocumentNotFoundException => Status(StatusCode.NotFound, e.Message),
             IndexMismatchException => Status(StatusCode.FailedPrecondition, e.Message),
             IndexCorruptException => Status(StatusCode.Internal, e.Message),
             OperationCanceledException when context.Deadline <= DateTime.UtcNow => Status(StatusCode.DeadlineExceeded, "the call's deadline passed"),
