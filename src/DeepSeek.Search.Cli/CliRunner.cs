@@ -28,6 +28,14 @@ static class CliRunner
             Console.Error.WriteLine($"dss: error: {OneLine(CliErrors.Describe(e))}");
             return ExitBadInput;
         }
+        catch (Grpc.Core.RpcException e)
+        {
+            // A --server verb: the service's status and detail (its messages never echo a key), or that it cannot be reached.
+            Console.Error.WriteLine(e.StatusCode == Grpc.Core.StatusCode.Unavailable
+                ? $"dss: error: the server is unreachable (UNAVAILABLE: {OneLine(e.Status.Detail)})"
+                : $"dss: error: the server answered {e.StatusCode}: {OneLine(e.Status.Detail)}");
+            return ExitBadInput;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"dss: error: {OneLine(e.Message)}");

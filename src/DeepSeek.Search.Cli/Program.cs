@@ -9,6 +9,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     WriteCommands.Delete(),
     WriteCommands.Compact(),
     SearchCommand.Create(),
+    QueryCommand.Create(),
     EvalCommand.Create(),
     EmbedCommand.Create(),
     InfoCommand.Create(),

@@ -25,7 +25,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public string Encoder { get; private set; } = "";
     public WebApplication App { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
-    public SearchService.SearchServiceClient Client { get; private set; } = null!;
+    internal SearchService.SearchServiceClient Client { get; private set; } = null!;  // internal: the Service's generated types are (the Client package is their public home)
     public string Address { get; private set; } = "";
     public string AliceKey { get; private set; } = "";
     public string BobKey { get; private set; } = "";

@@ -27,9 +27,11 @@ static class WriteCommands
         var noCompact = NoCompact();
         var root = CommonOptions.IndexRoot();
         var device = CommonOptions.Device();
+        var server = QueryCommand.Server(required: false);
+        var key = QueryCommand.Key();
 
         var cmd = new Command("upsert", "Add or replace documents in a collection (created if needed), batch by batch; a document equal to its stored version is left as it is. The whole input is checked before anything is written.")
-        { collection, input, batch, encoder, factory, noCompact, root, device };
+        { collection, input, batch, encoder, factory, noCompact, root, device, server, key };
         cmd.SetAction(pr =>
         {
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
@@ -39,6 +41,8 @@ static class WriteCommands
             // Checked whole first (strict: the first malformed record stops everything), so bad input writes nothing.
             long total = DocumentSource.Open(path, new IngestOptions { Strict = true }).LongCount();
             if (total == 0) throw new InvalidInputException($"{path} holds no documents");
+            if (pr.GetValue(server) is { } address)
+                return UpsertRemote(address, pr.GetValue(key), pr.GetValue(collection)!, path, total, size);
             var options = new WriterOptions
             {
                 Device = pr.GetValue(device)!,
@@ -80,8 +84,10 @@ static class WriteCommands
         var idsFile = new Option<string?>("--ids-file") { Description = "A file of document ids to delete, one per line" };
         var noCompact = NoCompact();
         var root = CommonOptions.IndexRoot();
+        var server = QueryCommand.Server(required: false);
+        var key = QueryCommand.Key();
         var cmd = new Command("delete", "Delete documents from a collection, in one atomic batch; an unknown id deletes nothing.")
-        { collection, ids, idsFile, noCompact, root };
+        { collection, ids, idsFile, noCompact, root, server, key };
         cmd.SetAction(pr =>
         {
             var list = new List<string>(pr.GetValue(ids) ?? []);
@@ -91,6 +97,13 @@ static class WriteCommands
                 list.AddRange(File.ReadLines(file).Select(l => l.Trim()).Where(l => l.Length > 0));
             }
             if (list.Count == 0) throw new InvalidInputException("nothing to delete: give --id ID or --ids-file FILE");
+            if (pr.GetValue(server) is { } address)
+            {
+                using var client = QueryCommand.Connect(address, pr.GetValue(key));
+                var d = client.DeleteAsync(pr.GetValue(collection)!, list).GetAwaiter().GetResult();
+                Console.WriteLine($"acknowledged batch: seq {d.Seq}, {d.Deleted} deleted from '{pr.GetValue(collection)}' at {client.Address}");
+                return CliRunner.ExitOk;
+            }
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
             using var writer = CollectionWriter.Open(store, new WriterOptions { MaxBatchDocuments = Math.Max(list.Count, new WriterOptions().MaxBatchDocuments) });
             var r = writer.Delete(list);
@@ -115,6 +128,29 @@ static class WriteCommands
             return CliRunner.ExitOk;
         });
         return cmd;
+    }
+
+    /// <summary>`dss upsert --server`: the same checked input, streamed batch by batch through the service (which compacts by itself).</summary>
+    static int UpsertRemote(string address, string? key, string collection, string path, long total, int size)
+    {
+        using var client = QueryCommand.Connect(address, key);
+        Console.Error.WriteLine($"dss: upserting {total:N0} documents from {path} into '{collection}' at {client.Address} in batches of {size}");
+        var batches = DocumentSource.Open(path, new IngestOptions { Strict = true }).Chunk(size)
+            .Select(part => (IReadOnlyList<Service.V1.Document>)[.. part.Select(Client.DocumentMessages.From)]);
+        var acks = client.UpsertAsync(collection, batches).GetAwaiter().GetResult();
+        long done = 0, upserted = 0, unchanged = 0, last = 0;
+        foreach (var r in acks)
+        {
+            done += r.Upserted + r.Unchanged;
+            upserted += r.Upserted;
+            unchanged += r.Unchanged;
+            last = Math.Max(last, r.Seq);
+            Console.WriteLine(r.Seq > 0
+                ? $"acknowledged batch {r.BatchNumber}: seq {r.Seq}, {r.Upserted} upserted, {r.Unchanged} unchanged, {r.Chunks} chunks, {r.ElapsedMs:F0} ms ({done:N0}/{total:N0})"
+                : $"batch {r.BatchNumber}: nothing to write ({r.Unchanged} unchanged) ({done:N0}/{total:N0})");
+        }
+        Console.WriteLine($"upserted {upserted:N0}, unchanged {unchanged:N0} in '{collection}' at {client.Address}; last seq {last}");
+        return CliRunner.ExitOk;
     }
 
     static Option<bool> NoCompact() => new("--no-compact")

@@ -9,7 +9,7 @@ namespace DeepSeek.Search.Service.Grpc;
 /// Every problem is an <see cref="InvalidInputException"/> (setting <c>filter</c>) naming the node's place in the tree,
 /// e.g. <c>filter.and[1].compare.value</c>, and what is wrong with it.
 /// </summary>
-public static class FilterTranslator
+static class FilterTranslator
 {
     /// <summary>The expression of <paramref name="filter"/>; null when the request has no filter.</summary>
     public static FilterExpression? Translate(Proto.Filter? filter)

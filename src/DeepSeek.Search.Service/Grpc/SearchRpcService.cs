@@ -18,7 +18,7 @@ namespace DeepSeek.Search.Service.Grpc;
 /// The SearchService RPCs: request checks and proto ↔ engine mapping only. Searches go to <see cref="CollectionSearcher"/>
 /// with the key's caller and the translated filter; writes to the collection's one <see cref="CollectionWriter"/>.
 /// </summary>
-public sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
+sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
 {
     readonly CollectionRegistry _registry;
     readonly ServiceSettings _settings;

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using DeepSeek.Search.Client;
+using DeepSeek.Search.Core;
+using Proto = DeepSeek.Search.Service.V1;
+
+namespace DeepSeek.Search.Cli.Commands;
+
+/// <summary>
+/// `dss query --server URL`: one search through the gRPC service (the Client library), printed like `dss search`.
+/// Also the home of the options every `--server` verb shares (<see cref="Server"/>, <see cref="Key"/>, <see cref="Connect"/>).
+/// </summary>
+static class QueryCommand
+{
+    /// <summary>The environment variable read when --key is not given.</summary>
+    public const string KeyVariable = "DSS_API_KEY";
+
+    public static Option<string> Server(bool required = true) => new("--server")
+    { Description = "The service's address, e.g. http://127.0.0.1:50051 (see dss serve)", Required = required };
+
+    public static Option<string?> Key() => new("--key")
+    { Description = $"The API key (dss keys add); default: the {KeyVariable} environment variable" };
+
+    /// <summary>A client of <paramref name="server"/> with the key from --key or DSS_API_KEY; bad input names the problem (never the key).</summary>
+    public static SearchClient Connect(string server, string? key)
+    {
+        key ??= Environment.GetEnvironmentVariable(KeyVariable);
+        if (string.IsNullOrEmpty(key)) throw new InvalidInputException($"an API key is needed: give --key or set {KeyVariable}") { Setting = "key" };
+        if (key.Any(char.IsWhiteSpace)) throw new InvalidInputException("the API key contains whitespace") { Setting = "key" };
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new InvalidInputException($"--server must be an http:// or https:// URL, got '{server}'") { Setting = "server" };
+        return new SearchClient(server, SearchCredential.ApiKey(key));
+    }
+
+    public static Command Create()
+    {
+        var server = Server();
+        var key = Key();
+        var collection = CommonOptions.Collection();
+        var query = new Option<string>("--query", "-q") { Description = "The query text", Required = true };
+        var mode = CommonOptions.Mode();
+        var k = new Option<int>("--k", "-k") { Description = "Number of results", DefaultValueFactory = _ => 10 };
+        var fusion = CommonOptions.Fusion();
+        var alpha = CommonOptions.Alpha();
+        var filter = CommonOptions.Filter();
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
+
+        var cmd = new Command("query", "Search a collection through a running dss serve (gRPC).")
+        { server, key, collection, query, mode, k, fusion, alpha, filter, json };
+        cmd.SetAction(pr =>
+        {
+            var q = pr.GetValue(query)!;
+            if (string.IsNullOrWhiteSpace(q)) throw new InvalidInputException("empty query");
+            var request = new Proto.SearchRequest
+            {
+                Collection = pr.GetValue(collection)!,
+                Query = q,
+                K = pr.GetValue(k),
+                Mode = Mode(CommonOptions.ParseMode(pr.GetValue(mode))),
+                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)) switch
+                {
+                    Core.Fusion.FusionMethod.Rrf => Proto.FusionMethod.Rrf,
+                    Core.Fusion.FusionMethod.MinMax => Proto.FusionMethod.Minmax,
+                    _ => Proto.FusionMethod.Unspecified,
+                },
+                SnippetChars = pr.GetValue(json) ? 240 : 160,
+            };
+            if (pr.GetValue(alpha) is { } a) request.Alpha = a;
+            if (pr.GetValue(filter) is { } f) request.Filter = FilterMessages.From(Core.Filtering.FilterExpression.Parse(f));
+            using var client = Connect(pr.GetValue(server)!, pr.GetValue(key));
+            var response = client.SearchAsync(request).GetAwaiter().GetResult();
+            string modeName = request.Mode == Proto.SearchMode.Unspecified ? "default" : Name(request.Mode);
+            if (pr.GetValue(json))
+            {
+                Console.WriteLine(Json.Serialize(new
+                {
+                    server = client.Address.ToString(),
+                    collection = request.Collection,
+                    query = q,
+                    mode = modeName,
+                    seq = response.Seq,
+                    hits = response.Hits.Select(h => new
+                    {
+                        rank = h.Rank, id = h.Id, score = h.Score, bm25_score = h.HasBm25Score ? h.Bm25Score : (float?)null,
+                        dense_score = h.HasDenseScore ? h.DenseScore : (float?)null, title = h.Title, version = h.Version,
+                        chunk = h.Chunk is { } c ? new { id = c.Id, start = c.Start, end = c.End } : null,
+                        snippet = h.Snippet,
+                        highlights = h.Highlights.Select(x => new[] { x.Start, x.End }),
+                    }),
+                    timings_ms = response.Timings is { } t ? new { total = t.TotalMs, search = t.SearchMs } : null,
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"{modeName} results for \"{q}\" in '{request.Collection}' at {client.Address} (seq {response.Seq}):");
+                if (response.Hits.Count == 0) Console.WriteLine("  (no results)");
+                foreach (var h in response.Hits)
+                {
+                    Console.WriteLine($"{h.Rank,3}. {h.Score,9:F4}  {h.Id}  {h.Title}");
+                    Console.WriteLine($"     {SearchCommand.Snippet(h.Snippet, 170)}");
+                }
+            }
+            return CliRunner.ExitOk;
+        });
+        return cmd;
+    }
+
+    static Proto.SearchMode Mode(Retrieve.Collections.SearchMode? mode) => mode switch
+    {
+        Retrieve.Collections.SearchMode.Bm25 => Proto.SearchMode.Bm25,
+        Retrieve.Collections.SearchMode.Dense => Proto.SearchMode.Dense,
+        Retrieve.Collections.SearchMode.Hybrid => Proto.SearchMode.Hybrid,
+        _ => Proto.SearchMode.Unspecified,
+    };
+
+    static string Name(Proto.SearchMode mode) => mode switch
+    {
+        Proto.SearchMode.Bm25 => "bm25",
+        Proto.SearchMode.Dense => "dense",
+        _ => "hybrid",
+    };
+}
