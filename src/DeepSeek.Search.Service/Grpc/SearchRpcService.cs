@@ -298,8 +298,25 @@ sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
     }
 
     static Document ToEngine(Proto.Document d) =>
-        new(d.Id, d.Title, d.Text, d.Metadata is null ? null : JsonFormatter.Default.Format(d.Metadata),
+        new(d.Id, d.Title, d.Text, d.Metadata is null ? null : JsonFormatter.Default.Format(KeysSorted(d.Metadata)),
             d.Acl is null ? null : new Acl([.. d.Acl.Principals.Distinct(StringComparer.Ordinal)], [.. d.Acl.Groups.Distinct(StringComparer.Ordinal)]));
+
+    // A Struct is a map, and map entries have no order on the wire (Python's C++ runtime sends them in a different order
+    // each time): sorting the keys, at every depth, makes the stored JSON, and so the content hash that tells an
+    // unchanged document, depend only on the metadata itself.
+    static Struct KeysSorted(Struct s)
+    {
+        var sorted = new Struct();
+        foreach (var (key, value) in s.Fields.OrderBy(f => f.Key, StringComparer.Ordinal)) sorted.Fields.Add(key, KeysSorted(value));
+        return sorted;
+    }
+
+    static Value KeysSorted(Value v) => v.KindCase switch
+    {
+        Value.KindOneofCase.StructValue => Value.ForStruct(KeysSorted(v.StructValue)),
+        Value.KindOneofCase.ListValue => Value.ForList([.. v.ListValue.Values.Select(KeysSorted)]),
+        _ => v,
+    };
 
     static Proto.Acl? ToProto(Acl? acl)
     {
