@@ -157,4 +157,37 @@ public sealed class LiveWriteTests(ServerFixture f)
             f.Client.DropCollection(new DropCollectionRequest { Collection = name }, admin);
         }
     }
+
+    [Fact]
+    public async Task Metadata_keys_in_another_wire_order_are_the_same_document()
+    {
+        const string name = "keyorder";
+        var admin = ServerFixture.Bearer(f.AdminKey);
+        f.Client.CreateCollection(new CreateCollectionRequest { Collection = name }, admin);
+        try
+        {
+            static V1.Document WithMeta(params (string Key, Value Value)[] fields)
+            {
+                var d = new V1.Document { Id = "k1", Title = "t", Text = "metadata order" , Metadata = new Struct() };
+                foreach (var (k, v) in fields) d.Metadata.Fields.Add(k, v);
+                return d;
+            }
+            var nested = new Struct { Fields = { ["y"] = Value.ForNumber(1), ["x"] = Value.ForNumber(2) } };
+            var nestedReordered = new Struct { Fields = { ["x"] = Value.ForNumber(2), ["y"] = Value.ForNumber(1) } };
+            using var call = f.Client.UpsertDocuments(ServerFixture.Bearer(f.WriterKey));
+            async Task<UpsertAck> Send(long n, V1.Document d)
+            {
+                await call.RequestStream.WriteAsync(new UpsertRequest { Collection = name, BatchNumber = n, Documents = { d } });
+                Assert.True(await call.ResponseStream.MoveNext());
+                return call.ResponseStream.Current;
+            }
+            Assert.Equal(1, (await Send(1, WithMeta(("a", Value.ForString("1")), ("b", Value.ForStruct(nested))))).Upserted);
+            var same = await Send(2, WithMeta(("b", Value.ForStruct(nestedReordered)), ("a", Value.ForString("1"))));
+            Assert.Equal((0, 1), (same.Upserted, same.Unchanged));
+            var changed = await Send(3, WithMeta(("b", Value.ForStruct(nestedReordered)), ("a", Value.ForString("2"))));
+            Assert.Equal((1, 0), (changed.Upserted, changed.Unchanged));
+            await call.RequestStream.CompleteAsync();
+        }
+        finally { f.Client.DropCollection(new DropCollectionRequest { Collection = name }, admin); }
+    }
 }
