@@ -130,7 +130,7 @@ static class LoadtestCommand
         var lastSeq = new long[n];
         var phase = Run("service", n, seconds, (i, worker) =>
         {
-            var request = new Proto.SearchRequest { Collection = collection, Query = texts[i % texts.Count], K = k, Mode = ToProto(mode), SnippetChars = 0 };
+            var request = new Proto.SearchRequest { Collection = collection, Query = texts[i % texts.Count], K = k, Mode = QueryCommand.Mode(mode), SnippetChars = 0 };
             var r = client.SearchAsync(request, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
             bool torn = r.Seq < lastSeq[worker] || r.Hits.Any(h => h.Version > r.Seq);
             lastSeq[worker] = Math.Max(lastSeq[worker], r.Seq);
@@ -176,14 +176,6 @@ static class LoadtestCommand
         phase.Seconds = end.Elapsed.TotalSeconds;
         return phase;
     }
-
-    static Proto.SearchMode ToProto(SearchMode? mode) => mode switch
-    {
-        SearchMode.Bm25 => Proto.SearchMode.Bm25,
-        SearchMode.Dense => Proto.SearchMode.Dense,
-        SearchMode.Hybrid => Proto.SearchMode.Hybrid,
-        _ => Proto.SearchMode.Unspecified,
-    };
 
     static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 

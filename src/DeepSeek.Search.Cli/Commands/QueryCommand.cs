@@ -104,7 +104,8 @@ static class QueryCommand
         return cmd;
     }
 
-    static Proto.SearchMode Mode(Retrieve.Collections.SearchMode? mode) => mode switch
+    /// <summary>The engine's search mode as the contract's (null: unspecified, the collection's default); shared by query and loadtest.</summary>
+    internal static Proto.SearchMode Mode(Retrieve.Collections.SearchMode? mode) => mode switch
     {
         Retrieve.Collections.SearchMode.Bm25 => Proto.SearchMode.Bm25,
         Retrieve.Collections.SearchMode.Dense => Proto.SearchMode.Dense,

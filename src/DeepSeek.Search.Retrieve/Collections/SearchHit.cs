@@ -30,14 +30,7 @@ public readonly record struct ChunkSpan(long ChunkId, int Start, int End);
 public sealed record Snippet(string Text, int DocumentStart, IReadOnlyList<(int Start, int End)> Highlights);
 
 /// <summary>Where the time of one search went, in milliseconds; a stage that did not run is 0.</summary>
-public sealed record SearchTimings(double EncodeMs, double Bm25Ms, double DenseMs, double FuseMs, double FetchMs)
-{
-    /// <summary>The stages by their names (encode, bm25, dense, fuse, fetch), e.g. for metrics.</summary>
-    public IReadOnlyDictionary<string, double> ByStage() => new Dictionary<string, double>(StringComparer.Ordinal)
-    {
-        ["encode"] = EncodeMs, ["bm25"] = Bm25Ms, ["dense"] = DenseMs, ["fuse"] = FuseMs, ["fetch"] = FetchMs,
-    };
-}
+public sealed record SearchTimings(double EncodeMs, double Bm25Ms, double DenseMs, double FuseMs, double FetchMs);
 
 /// <summary>The hits of one search, the sequence number of the committed state it saw (every hit is as of that batch), and its stage timings.</summary>
 public sealed record SearchResponse(long Seq, IReadOnlyList<SearchHit> Hits, SearchTimings Timings);
