@@ -25,6 +25,8 @@ static class LoadtestCommand
 {
     public const int MaxConcurrency = 1024;
     public const int MaxDurationSeconds = 3600;
+    /// <summary>Most copies the writer sends in one upsert batch.</summary>
+    public const int MaxUpsertBatch = 500;
 
     sealed class Phase(string name)
     {
@@ -67,7 +69,7 @@ static class LoadtestCommand
             var searchMode = CommonOptions.ParseMode(pr.GetValue(mode));
             using var client = QueryCommand.Connect(address, pr.GetValue(key));
 
-            var service = RunService(client, coll, texts, searchMode, kk, n, seconds, rate, out int upserts, out int upsertErrors);
+            var service = RunService(client, coll, texts, searchMode, kk, n, seconds, rate, out int upserts, out int upsertBatches, out int upsertErrors);
             Phase? local = null;
             if (pr.GetValue(inProcess) is { } root)
             {
@@ -78,7 +80,7 @@ static class LoadtestCommand
                     return true;
                 });
             }
-            Report(pr.GetValue(outDir)!, pr.GetValue(name)!, address, coll, searchMode, kk, n, seconds, rate, texts.Count, service, local, upserts, upsertErrors);
+            Report(pr.GetValue(outDir)!, pr.GetValue(name)!, address, coll, searchMode, kk, n, seconds, rate, texts.Count, service, local, upserts, upsertBatches, upsertErrors);
             return service.Errors.IsEmpty && service.TornReads == 0 && upsertErrors == 0 ? CliRunner.ExitOk : CliRunner.ExitUnexpected;
         });
         return cmd;
@@ -95,16 +97,31 @@ static class LoadtestCommand
         return texts;
     }
 
-    static Phase RunService(SearchClient client, string collection, List<string> texts, SearchMode? mode, int k, int n, int seconds, double rate,
-        out int upserts, out int upsertErrors)
+    /// <summary>Up to 64 documents the searches find (the top 3 of the first queries), read once: what the writer copies.</summary>
+    static List<Proto.Document> Originals(SearchClient client, string collection, List<string> texts, SearchMode? mode)
     {
-        var seenIds = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+        var ids = new List<string>();
+        foreach (var q in texts.Take(32))
+        {
+            var r = client.SearchAsync(new Proto.SearchRequest { Collection = collection, Query = q, K = 3, Mode = QueryCommand.Mode(mode), SnippetChars = 0 }).GetAwaiter().GetResult();
+            foreach (var h in r.Hits)
+                if (!h.Id.StartsWith("loadtest-", StringComparison.Ordinal) && !ids.Contains(h.Id) && ids.Count < 64) ids.Add(h.Id);
+        }
+        if (ids.Count == 0) throw new InvalidInputException($"the first queries find no document in '{collection}' to copy for --upsert-rate") { Setting = "upsert-rate" };
+        return ids.Select(id => client.GetDocumentAsync(collection, id).GetAwaiter().GetResult().Document).ToList();
+    }
+
+    static Phase RunService(SearchClient client, string collection, List<string> texts, SearchMode? mode, int k, int n, int seconds, double rate,
+        out int upserts, out int upsertBatches, out int upsertErrors)
+    {
         using var stop = new CancellationTokenSource();
-        int written = 0, writeErrors = 0;
+        int written = 0, writeErrors = 0, batches = 0;
         var ours = new ConcurrentBag<string>();
         Task writer = Task.CompletedTask;
         if (rate > 0)
         {
+            // the documents the writer copies, read before the clock starts (so the writer's own reads do not queue behind the searchers)
+            var originals = Originals(client, collection, texts, mode);
             writer = Task.Run(async () =>
             {
                 var clock = Stopwatch.StartNew();
@@ -112,18 +129,25 @@ static class LoadtestCommand
                 string run = Guid.NewGuid().ToString("N")[..8];
                 while (!stop.IsCancellationRequested)
                 {
-                    if (sent >= clock.Elapsed.TotalSeconds * rate || seenIds.IsEmpty) { await Task.Delay(5, CancellationToken.None); continue; }
-                    var source = seenIds.Keys.ElementAt(sent % seenIds.Count);
+                    // every round sends, as one batch, the copies due by now, at most one second's worth (so writes stay steady rather
+                    // than bursty); a writer slower than the rate falls behind, and the report shows the rate it reached
+                    int due = Math.Min(Math.Min(MaxUpsertBatch, Math.Max(1, (int)Math.Ceiling(rate))), (int)(clock.Elapsed.TotalSeconds * rate) - sent);
+                    if (due <= 0) { await Task.Delay(5, CancellationToken.None); continue; }
                     try
                     {
-                        var d = (await client.GetDocumentAsync(collection, source)).Document;
-                        var copy = new Proto.Document { Id = $"loadtest-{run}-{sent}", Title = d.Title, Text = d.Text + $" (load test copy {sent})", Metadata = d.Metadata };
-                        await client.UpsertAsync(collection, [[copy]]);
-                        ours.Add(copy.Id);
-                        Interlocked.Increment(ref written);
+                        var batch = new List<Proto.Document>(due);
+                        for (int j = 0; j < due; j++)
+                        {
+                            var d = originals[(sent + j) % originals.Count];
+                            batch.Add(new Proto.Document { Id = $"loadtest-{run}-{sent + j}", Title = d.Title, Text = d.Text + $" (load test copy {sent + j})", Metadata = d.Metadata });
+                        }
+                        await client.UpsertAsync(collection, [batch]);
+                        foreach (var c in batch) ours.Add(c.Id);
+                        Interlocked.Add(ref written, batch.Count);
+                        Interlocked.Increment(ref batches);
                     }
                     catch (RpcException) { Interlocked.Increment(ref writeErrors); }
-                    sent++;
+                    sent += due;
                 }
             });
         }
@@ -134,7 +158,6 @@ static class LoadtestCommand
             var r = client.SearchAsync(request, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
             bool torn = r.Seq < lastSeq[worker] || r.Hits.Any(h => h.Version > r.Seq);
             lastSeq[worker] = Math.Max(lastSeq[worker], r.Seq);
-            foreach (var h in r.Hits.Take(3)) if (!h.Id.StartsWith("loadtest-", StringComparison.Ordinal)) seenIds.TryAdd(h.Id, 0);
             return !torn;
         });
         stop.Cancel();
@@ -146,6 +169,7 @@ static class LoadtestCommand
             catch (RpcException) { writeErrors++; }
         }
         upserts = written;
+        upsertBatches = batches;
         upsertErrors = writeErrors;
         return phase;
     }
@@ -191,7 +215,7 @@ static class LoadtestCommand
     }
 
     static void Report(string outDir, string name, string address, string collection, SearchMode? mode, int k, int n, int seconds, double rate, int queries,
-        Phase service, Phase? local, int upserts, int upsertErrors)
+        Phase service, Phase? local, int upserts, int upsertBatches, int upsertErrors)
     {
         if (name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
             throw new InvalidInputException($"--name may hold letters, digits, '-' and '_' only, got '{name}'") { Setting = "name" };
@@ -202,7 +226,7 @@ static class LoadtestCommand
         var report = new
         {
             server = address, collection, mode = mode?.ToString().ToLowerInvariant() ?? "default", k, concurrency = n, duration_s = seconds,
-            upsert_rate = rate, upserts_acknowledged = upserts, upsert_errors = upsertErrors, distinct_queries = queries,
+            upsert_rate = rate, upserts_acknowledged = upserts, upsert_batches = upsertBatches, upsert_errors = upsertErrors, distinct_queries = queries,
             machine = $"{Environment.ProcessorCount} cores", when_utc = DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture),
             service = sv, in_process = lv, service_to_in_process_qps = ratio,
         };
@@ -211,7 +235,7 @@ static class LoadtestCommand
         AtomicFile.WriteAllText(json, Json.Serialize(report) + "\n");
         var lines = new List<string>
         {
-            $"# dss loadtest: {collection}, {report.mode}, k = {k}, {n} concurrent searchers × {seconds} s, upserts {rate}/s ({upserts} acknowledged)", "",
+            $"# dss loadtest: {collection}, {report.mode}, k = {k}, {n} concurrent searchers × {seconds} s, upserts {rate}/s asked ({upserts} documents acknowledged in {upsertBatches} batches: {upserts / Math.Max(service.Seconds, 1e-9):F1}/s)", "",
             "| phase | searches | QPS | p50 ms | p95 ms | p99 ms | max ms | errors | torn reads |", "|---|---|---|---|---|---|---|---|---|",
         };
         foreach (var p in new[] { service, local }.OfType<Phase>())
