@@ -10,6 +10,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     WriteCommands.Compact(),
     SearchCommand.Create(),
     QueryCommand.Create(),
+    AskCommand.Create(),
     LoadtestCommand.Create(),
     EvalCommand.Create(),
     EmbedCommand.Create(),

@@ -19,6 +19,7 @@ namespace DeepSeek.Search.Client;
 /// <item><term>DeleteDocuments</term><description>never: a delete that reached the server but whose answer was lost
 /// would be retried as a delete of unknown ids (INVALID_ARGUMENT)</description></item>
 /// <item><term>CreateCollection, DropCollection</term><description>never: a repeat answers ALREADY_EXISTS / NOT_FOUND</description></item>
+/// <item><term>Ask</term><description>never: a server stream already partly read cannot be replayed, and a repeat generates again</description></item>
 /// </list>
 /// </summary>
 public sealed class SearchClient : IDisposable
@@ -151,6 +152,17 @@ public sealed class SearchClient : IDisposable
     /// <summary>Drops a collection and everything in it (admin right).</summary>
     public async Task DropCollectionAsync(string collection, TimeSpan? timeout = null, CancellationToken cancel = default) =>
         await _stub.DropCollectionAsync(new Proto.DropCollectionRequest { Collection = collection }, Call(timeout, cancel)).ResponseAsync.ConfigureAwait(false);
+
+    /// <summary>
+    /// Asks a question (RAG): yields the answer's deltas as the server streams them, then the one result with the citations.
+    /// Never retried (a second attempt would generate again). Cancelling <paramref name="cancel"/> stops the server's generation.
+    /// </summary>
+    public async IAsyncEnumerable<Proto.AskResponse> AskAsync(Proto.AskRequest request, TimeSpan? timeout = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        using var call = _stub.Ask(request, Call(timeout, cancel));
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancel).ConfigureAwait(false)) yield return message;
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _channel.Dispose();

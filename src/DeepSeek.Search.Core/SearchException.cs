@@ -76,3 +76,16 @@ public sealed class CheckpointException : SearchException
 {
     public CheckpointException(string message, Exception? inner = null) : base(message, inner) { }
 }
+
+/// <summary>
+/// Re-ranking or an answer was asked for a collection that has no generator: none is configured and the collection has no
+/// <c>generator/</c> folder of its own.
+/// </summary>
+public sealed class NoGeneratorException : SearchException
+{
+    public NoGeneratorException(string collection)
+        : base($"no generator for collection '{collection}': configure one (Generator:Model, or --model) or train one on the collection into its folder (dss train-lm --corpus ... --out INDEX_ROOT/{collection}/generator)") =>
+        Collection = collection;
+
+    public string Collection { get; }
+}

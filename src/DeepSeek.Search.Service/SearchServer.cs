@@ -1,3 +1,5 @@
+using DeepSeek.Search.Generate;
+using DeepSeek.Search.Rag;
 using System.Net;
 using DeepSeek.Search.Service.Auth;
 using DeepSeek.Search.Service.Grpc;
@@ -64,6 +66,11 @@ public static class SearchServer
         foreach (var a in auth) builder.Services.AddSingleton(a);
         builder.Services.AddSingleton(sp => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments, settings.AutoCompact,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>()));
+        builder.Services.AddSingleton(_ => new GeneratorPool(settings.Generator.Model, new DeepSeekModelOptions
+        {
+            Device = settings.Generator.Device,
+            DType = settings.Generator.DType switch { "bfloat16" => TorchSharp.torch.ScalarType.BFloat16, "float16" => TorchSharp.torch.ScalarType.Float16, _ => TorchSharp.torch.ScalarType.Float32 },
+        }));
         builder.Services.AddSingleton<ServiceMetrics>();
         builder.Services.AddSingleton<ServiceInterceptor>();
         AddOpenTelemetry(builder.Services, settings);
@@ -125,6 +132,7 @@ public static class SearchServer
                 settings.MaxConcurrentCalls, settings.MaxQueuedCalls, keys);
         });
         lifetime.ApplicationStopped.Register(registry.Dispose);
+        lifetime.ApplicationStopped.Register(app.Services.GetRequiredService<GeneratorPool>().Dispose);
         return app;
     }
 

@@ -42,6 +42,9 @@ public sealed record ServiceSettings
     /// </summary>
     public bool AutoCompact { get; init; } = true;
 
+    /// <summary>The generator used by re-ranking and Ask (section <c>Service:Generator</c>).</summary>
+    public GeneratorSettings Generator { get; init; } = new();
+
     /// <summary>TLS for the gRPC listener (section <c>Service:Tls</c>); off unless <see cref="TlsSettings.CertificateFile"/> is set.</summary>
     public TlsSettings Tls { get; init; } = new();
 
@@ -100,6 +103,7 @@ public sealed record ServiceSettings
         Check(MaxConcurrentCalls, 1, 100_000, nameof(MaxConcurrentCalls));
         Check(MaxQueuedCalls, 0, 1_000_000, nameof(MaxQueuedCalls));
         Jwt.Validate();
+        Generator.Validate();
         Tls.Validate();
         if (MetricsPort is { } metrics)
         {
@@ -118,5 +122,27 @@ public sealed record ServiceSettings
     {
         if (value < min || value > max)
             throw new InvalidInputException($"setting {name} must be between {min} and {max}, got {value}") { Setting = name };
+    }
+}
+
+/// <summary>
+/// The generator of re-ranking and Ask. <see cref="Model"/> null (the default): each collection uses its own
+/// <c>generator/</c> folder when it has one (a model trained on it by <c>dss train-lm --out INDEX_ROOT/C/generator</c>);
+/// a collection without one answers FAILED_PRECONDITION to re-ranking and Ask.
+/// </summary>
+public sealed record GeneratorSettings
+{
+    /// <summary>A Hugging Face DeepSeek model folder (config.json, safetensors, tokenizer.json) every collection uses.</summary>
+    public string? Model { get; init; }
+    /// <summary>Where the generator runs: "cpu", "cuda", "cuda:N".</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Weights' dtype: float32, bfloat16 or float16.</summary>
+    public string DType { get; init; } = "float32";
+
+    public void Validate()
+    {
+        if (DType is not ("float32" or "bfloat16" or "float16"))
+            throw new InvalidInputException($"setting Generator:DType must be float32, bfloat16 or float16, got '{DType}'") { Setting = "Generator:DType" };
+        if (string.IsNullOrWhiteSpace(Device)) throw new InvalidInputException("setting Generator:Device is empty") { Setting = "Generator:Device" };
     }
 }

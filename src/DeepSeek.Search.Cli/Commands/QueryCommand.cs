@@ -44,8 +44,9 @@ static class QueryCommand
         var filter = CommonOptions.Filter();
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
 
+        var rerank = new RerankArguments();
         var cmd = new Command("query", "Search a collection through a running dss serve (gRPC).")
-        { server, key, collection, query, mode, k, fusion, alpha, filter, json };
+        { server, key, collection, query, mode, k, fusion, alpha, filter, json, rerank.Rerank, rerank.Depth, rerank.Weight };
         cmd.SetAction(pr =>
         {
             var q = pr.GetValue(query)!;
@@ -65,6 +66,7 @@ static class QueryCommand
                 SnippetChars = pr.GetValue(json) ? 240 : 160,
             };
             if (pr.GetValue(alpha) is { } a) request.Alpha = a;
+            if (pr.GetValue(rerank.Rerank)) request.Rerank = new Proto.RerankSettings { Depth = pr.GetValue(rerank.Depth), Weight = pr.GetValue(rerank.Weight) };
             if (pr.GetValue(filter) is { } f) request.Filter = FilterMessages.From(Core.Filtering.FilterExpression.Parse(f));
             using var client = Connect(pr.GetValue(server)!, pr.GetValue(key));
             var response = client.SearchAsync(request).GetAwaiter().GetResult();
@@ -81,12 +83,14 @@ static class QueryCommand
                     hits = response.Hits.Select(h => new
                     {
                         rank = h.Rank, id = h.Id, score = h.Score, bm25_score = h.HasBm25Score ? h.Bm25Score : (float?)null,
-                        dense_score = h.HasDenseScore ? h.DenseScore : (float?)null, title = h.Title, version = h.Version,
+                        dense_score = h.HasDenseScore ? h.DenseScore : (float?)null,
+                        first_stage_score = h.HasFirstStageScore ? h.FirstStageScore : (float?)null, rerank_score = h.HasRerankScore ? h.RerankScore : (float?)null,
+                        title = h.Title, version = h.Version,
                         chunk = h.Chunk is { } c ? new { id = c.Id, start = c.Start, end = c.End } : null,
                         snippet = h.Snippet,
                         highlights = h.Highlights.Select(x => new[] { x.Start, x.End }),
                     }),
-                    timings_ms = response.Timings is { } t ? new { total = t.TotalMs, search = t.SearchMs } : null,
+                    timings_ms = response.Timings is { } t ? new { total = t.TotalMs, search = t.SearchMs, rerank = t.RerankMs } : null,
                 }));
             }
             else

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DeepSeek.Search.Rerank;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Store;
 
@@ -24,9 +25,11 @@ static class SearchCommand
         var principal = CommonOptions.Principal();
         var groups = CommonOptions.Groups();
         var filter = CommonOptions.Filter();
+        var rerank = new RerankArguments();
 
-        var cmd = new Command("search", "Search a collection: BM25, dense, or hybrid (fused) results.")
+        var cmd = new Command("search", "Search a collection: BM25, dense, or hybrid (fused) results, optionally re-ranked by the generator.")
         { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device, faissParams, principal, groups, filter };
+        rerank.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             var options = new SearchOptions
@@ -42,10 +45,18 @@ static class SearchCommand
             options.Validate();
             var q = pr.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(q)) throw new Core.InvalidInputException("empty query");
-            using var searcher = CollectionSearcher.Open(CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!),
-                pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
+            var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
+            using var searcher = CollectionSearcher.Open(store, pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
             var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
-            var hits = searcher.Search(q, options);
+            IReadOnlyList<SearchHit> hits;
+            if (pr.GetValue(rerank.Rerank))
+            {
+                using var generator = rerank.Load(pr, store, pr.GetValue(device)!);
+                var reranker = rerank.Reranker(pr, generator);
+                var first = searcher.Execute(q, options with { K = Math.Max(options.K, reranker.Options.Depth) });
+                hits = SearchReranking.Apply(reranker, q, first, options.K).Hits;
+            }
+            else hits = searcher.Search(q, options);
             var (fusionUsed, alphaUsed) = searcher.EffectiveFusion(options);
             if (pr.GetValue(json))
             {
@@ -58,7 +69,8 @@ static class SearchCommand
                     alpha = effective == SearchMode.Hybrid && fusionUsed == Core.Fusion.FusionMethod.MinMax ? alphaUsed : (float?)null,
                     hits = hits.Select(h => new
                     {
-                        rank = h.Rank, id = h.DocumentId, score = h.Score, bm25_score = h.Bm25Score, dense_score = h.DenseScore, title = h.Title,
+                        rank = h.Rank, id = h.DocumentId, score = h.Score, bm25_score = h.Bm25Score, dense_score = h.DenseScore,
+                        first_stage_score = h.FirstStageScore, rerank_score = h.RerankScore, title = h.Title,
                         chunk = h.Chunk is { } c ? new { id = c.ChunkId, start = c.Start, end = c.End } : null,
                         snippet = h.Snippet?.Text,
                         highlights = h.Snippet?.Highlights.Select(x => new[] { x.Start, x.End }),
@@ -67,7 +79,7 @@ static class SearchCommand
             }
             else
             {
-                Console.WriteLine($"{effective.ToString().ToLowerInvariant()} results for \"{q}\" in '{searcher.Manifest.Collection}':");
+                Console.WriteLine($"{effective.ToString().ToLowerInvariant()}{(pr.GetValue(rerank.Rerank) ? ", re-ranked," : "")} results for \"{q}\" in '{searcher.Manifest.Collection}':");
                 if (hits.Count == 0) Console.WriteLine("  (no results)");
                 foreach (var h in hits)
                 {

@@ -50,13 +50,20 @@ public sealed class DeepSeekGenerator : IDisposable
     public int[] EncodePrompt(string text) => RequireTokenizer().Encode(text);
 
     /// <summary>Token ids of a conversation in the tokenizer's chat format (see <see cref="ChatTemplate"/>), ending with the generation prompt.</summary>
-    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages)
+    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages) =>
+        RequireTokenizer().Encode(FormatChat(messages), addSpecialTokens: false);
+
+    /// <summary>
+    /// The prompt text of a conversation in the tokenizer's chat format, ending with the generation prompt (BOS and the role tags
+    /// as special-token text: encode it with special tokens parsed and without adding another BOS).
+    /// </summary>
+    public string FormatChat(IReadOnlyList<ChatMessage> messages)
     {
         var tok = RequireTokenizer();
         var style = ChatTemplate.Detect(tok.ChatTemplateSource, Model.Config.Version);
         string bos = tok.BosTokenId is int b ? tok.IdToToken(b)! : ChatTemplate.BeginOfSentence;
         string eos = tok.EosTokenId is int e ? tok.IdToToken(e)! : ChatTemplate.EndOfSentence;
-        return tok.Encode(ChatTemplate.Format(messages, style, addGenerationPrompt: true, bos, eos), addSpecialTokens: false);
+        return ChatTemplate.Format(messages, style, addGenerationPrompt: true, bos, eos);
     }
 
     /// <summary>Generates for every prompt and returns the finished sequences.</summary>

@@ -17,6 +17,10 @@ public sealed record SearchHit(int Rank, string DocumentId, float Score, string 
     public ChunkSpan? Chunk { get; init; }
     /// <summary>The text around <see cref="Chunk"/> with the query's matching terms marked; null when snippets were not asked for.</summary>
     public Snippet? Snippet { get; init; }
+    /// <summary>The score the first stage gave the hit, when a re-ranker replaced <see cref="Score"/> (DeepSeek.Search.Rerank).</summary>
+    public float? FirstStageScore { get; init; }
+    /// <summary>The re-ranker's raw score of the hit's passage, when it was re-ranked.</summary>
+    public float? RerankScore { get; init; }
 }
 
 /// <summary>A chunk of a document: its id and its character span [Start, End) in the document's text (UTF-16 units).</summary>
@@ -30,7 +34,11 @@ public readonly record struct ChunkSpan(long ChunkId, int Start, int End);
 public sealed record Snippet(string Text, int DocumentStart, IReadOnlyList<(int Start, int End)> Highlights);
 
 /// <summary>Where the time of one search went, in milliseconds; a stage that did not run is 0.</summary>
-public sealed record SearchTimings(double EncodeMs, double Bm25Ms, double DenseMs, double FuseMs, double FetchMs);
+public sealed record SearchTimings(double EncodeMs, double Bm25Ms, double DenseMs, double FuseMs, double FetchMs)
+{
+    /// <summary>Time spent re-ranking (0 when the hits were not re-ranked).</summary>
+    public double RerankMs { get; init; }
+}
 
 /// <summary>The hits of one search, the sequence number of the committed state it saw (every hit is as of that batch), and its stage timings.</summary>
 public sealed record SearchResponse(long Seq, IReadOnlyList<SearchHit> Hits, SearchTimings Timings);

@@ -3,6 +3,8 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Indexing;
+using DeepSeek.Search.Rag;
+using DeepSeek.Search.Rerank;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Service.Auth;
 using DeepSeek.Search.Service.Telemetry;
@@ -18,15 +20,17 @@ namespace DeepSeek.Search.Service.Grpc;
 /// The SearchService RPCs: request checks and proto ↔ engine mapping only. Searches go to <see cref="CollectionSearcher"/>
 /// with the key's caller and the translated filter; writes to the collection's one <see cref="CollectionWriter"/>.
 /// </summary>
-sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
+sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
 {
     readonly CollectionRegistry _registry;
     readonly ServiceSettings _settings;
     readonly ServiceMetrics _metrics;
+    readonly GeneratorPool _generators;
 
-    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics)
+    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics, GeneratorPool generators)
     {
         _registry = registry;
+        _generators = generators;
         _settings = settings;
         _metrics = metrics;
     }
@@ -76,7 +80,7 @@ sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
     /// <summary>The stages of one search for the stage-latency histogram: total, search, and the engine's encode/bm25/dense/fuse/fetch.</summary>
     static Dictionary<string, double> Stages(Proto.Timings t) => new(StringComparer.Ordinal)
     {
-        ["total"] = t.TotalMs, ["search"] = t.SearchMs, ["encode"] = t.EncodeMs, ["bm25"] = t.Bm25Ms, ["dense"] = t.DenseMs, ["fuse"] = t.FuseMs, ["fetch"] = t.FetchMs,
+        ["rerank"] = t.RerankMs, ["total"] = t.TotalMs, ["search"] = t.SearchMs, ["encode"] = t.EncodeMs, ["bm25"] = t.Bm25Ms, ["dense"] = t.DenseMs, ["fuse"] = t.FuseMs, ["fetch"] = t.FetchMs,
     };
 
     Proto.SearchResponse RunSearch(Proto.SearchRequest request, Identity identity, string at, CancellationToken cancellationToken)
@@ -94,14 +98,7 @@ sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
         var options = new SearchOptions
         {
             K = request.K,
-            Mode = request.Mode switch
-            {
-                Proto.SearchMode.Unspecified => null,
-                Proto.SearchMode.Bm25 => SearchMode.Bm25,
-                Proto.SearchMode.Dense => SearchMode.Dense,
-                Proto.SearchMode.Hybrid => SearchMode.Hybrid,
-                _ => throw new InvalidInputException($"{at}mode: unknown search mode {(int)request.Mode}") { Setting = "mode" },
-            },
+            Mode = ModeOf(request.Mode, at),
             Fusion = request.Fusion switch
             {
                 Proto.FusionMethod.Unspecified => null,
@@ -116,9 +113,12 @@ sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             SnippetChars = request.HasSnippetChars ? request.SnippetChars : Snippets.DefaultChars,
         };
         var searcher = _registry.Searcher(request.Collection);
+        var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, $"{at}rerank.") : null;
+        if (reranker != null) options = options with { K = Math.Max(request.K, reranker.Options.Depth) };
         cancellationToken.ThrowIfCancellationRequested();
         var sw = Stopwatch.StartNew();
         var result = searcher.Execute(request.Query, options, cancellationToken);
+        if (reranker != null) result = SearchReranking.Apply(reranker, request.Query, result, request.K, cancellationToken);
         double searchMs = sw.Elapsed.TotalMilliseconds;
         var t = result.Timings;
         var response = new Proto.SearchResponse
@@ -126,7 +126,7 @@ sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             Seq = result.Seq,
             Timings = new Proto.Timings
             {
-                SearchMs = searchMs, EncodeMs = t.EncodeMs, Bm25Ms = t.Bm25Ms, DenseMs = t.DenseMs, FuseMs = t.FuseMs, FetchMs = t.FetchMs,
+                SearchMs = searchMs, EncodeMs = t.EncodeMs, Bm25Ms = t.Bm25Ms, DenseMs = t.DenseMs, FuseMs = t.FuseMs, FetchMs = t.FetchMs, RerankMs = t.RerankMs,
             },
         };
         foreach (var h in result.Hits)
@@ -145,6 +145,8 @@ sealed class SearchRpcService : Proto.SearchService.SearchServiceBase
             };
             if (h.Bm25Score is { } bm25) hit.Bm25Score = bm25;
             if (h.DenseScore is { } dense) hit.DenseScore = dense;
+            if (h.FirstStageScore is { } firstStage) hit.FirstStageScore = firstStage;
+            if (h.RerankScore is { } rerankScore) hit.RerankScore = rerankScore;
             if (h.Chunk is { } c) hit.Chunk = new Proto.ChunkRef { Id = c.ChunkId, Start = c.Start, End = c.End };
             if (h.Snippet is { } sn)
                 foreach (var (start, end) in sn.Highlights) hit.Highlights.Add(new Proto.TextSpan { Start = start, End = end });

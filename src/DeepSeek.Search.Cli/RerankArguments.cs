@@ -1,0 +1,71 @@
+using System.CommandLine;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Generate;
+using DeepSeek.Search.Rag;
+using DeepSeek.Search.Rerank;
+using DeepSeek.Search.Store;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Cli;
+
+/// <summary>
+/// The generator options shared by `dss search`, `dss eval`, `dss ask` and `dss query --server` (--rerank, --model,
+/// --rerank-depth, --rerank-weight, --rerank-batch, --model-dtype), and the one place they become a model and a <see cref="Reranker"/>.
+/// </summary>
+sealed class RerankArguments
+{
+    public Option<bool> Rerank { get; } = new("--rerank") { Description = "Re-rank the first stage's top hits with the generator (query likelihood)" };
+    public Option<string?> Model { get; } = new("--model")
+    { Description = "The generator (a DeepSeek Hugging Face folder, e.g. from dss train-lm); default: the collection's own INDEX_ROOT/C/generator" };
+    public Option<int> Depth { get; } = new("--rerank-depth") { Description = "First-stage hits re-ranked", DefaultValueFactory = _ => RerankOptions.DefaultDepth };
+    public Option<float> Weight { get; } = new("--rerank-weight")
+    { Description = "The re-ranker's share of the final score, 0..1 (min-max normalised against the first stage)", DefaultValueFactory = _ => RerankOptions.DefaultWeight };
+    public Option<int> Batch { get; } = new("--rerank-batch") { Description = "Passages per forward pass", DefaultValueFactory = _ => 16 };
+    public Option<string> DType { get; } = new Option<string>("--model-dtype") { Description = "The generator's dtype: float32, bfloat16 or float16", DefaultValueFactory = _ => "float32" }
+        .AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+
+    /// <summary>Adds the options to <paramref name="command"/> (without --rerank when <paramref name="withSwitch"/> is false).</summary>
+    public void AddTo(Command command, bool withSwitch = true)
+    {
+        if (withSwitch) command.Options.Add(Rerank);
+        command.Options.Add(Model);
+        command.Options.Add(Depth);
+        command.Options.Add(Weight);
+        command.Options.Add(Batch);
+        command.Options.Add(DType);
+    }
+
+    public RerankOptions Options(ParseResult pr)
+    {
+        var o = new RerankOptions { Depth = pr.GetValue(Depth), Weight = pr.GetValue(Weight) };
+        o.Validate();
+        return o;
+    }
+
+    /// <summary>The generator folder for <paramref name="store"/>'s collection: --model, else the collection's own; none is <see cref="NoGeneratorException"/>.</summary>
+    public string Folder(ParseResult pr, CollectionStore store)
+    {
+        if (pr.GetValue(Model) is { Length: > 0 } m)
+        {
+            if (!File.Exists(Path.Combine(m, "config.json"))) throw new InvalidInputException($"--model '{m}' has no config.json (a DeepSeek Hugging Face folder, e.g. from dss train-lm)") { Setting = "model" };
+            return m;
+        }
+        string own = GeneratorPool.CollectionDefault(store.Directory);
+        return File.Exists(Path.Combine(own, "config.json")) ? own : throw new NoGeneratorException(store.Name);
+    }
+
+    public DeepSeekGenerator Load(ParseResult pr, CollectionStore store, string device) =>
+        DeepSeekGenerator.Load(Folder(pr, store), new DeepSeekModelOptions
+        {
+            Device = device,
+            DType = pr.GetValue(DType) switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 },
+        });
+
+    /// <summary>A re-ranker over <paramref name="generator"/> with the options given.</summary>
+    public Reranker Reranker(ParseResult pr, DeepSeekGenerator generator)
+    {
+        int batch = pr.GetValue(Batch);
+        if (batch < 1 || batch > 4096) throw new InvalidInputException($"--rerank-batch must be between 1 and 4096, got {batch}") { Setting = "rerank-batch" };
+        return new Reranker(new QueryLikelihoodScorer(generator) { BatchSize = batch }, Options(pr));
+    }
+}

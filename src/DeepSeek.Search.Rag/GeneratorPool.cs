@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Generate;
+using DeepSeek.Search.Rerank;
+
+namespace DeepSeek.Search.Rag;
+
+/// <summary>
+/// The generators a process answers and re-ranks with, loaded once per model folder and shared (a generator runs one
+/// generation at a time; the query-likelihood scorer over it one batch at a time). Which folder a collection uses:
+/// the configured one, else the collection's own <c>generator/</c> folder (<see cref="CollectionDefault"/>: where
+/// <c>dss train-lm --out indexes/C/generator</c> puts a small model trained on the collection), else none.
+/// </summary>
+public sealed class GeneratorPool : IDisposable
+{
+    /// <summary>The folder, inside a collection's folder, of the generator trained on it.</summary>
+    public const string CollectionFolderName = "generator";
+
+    readonly ConcurrentDictionary<string, Lazy<(DeepSeekGenerator Generator, QueryLikelihoodScorer Scorer)>> _loaded = new(StringComparer.Ordinal);
+    readonly DeepSeekModelOptions _options;
+    bool _disposed;
+
+    public GeneratorPool(string? configuredModel = null, DeepSeekModelOptions? options = null)
+    {
+        ConfiguredModel = string.IsNullOrWhiteSpace(configuredModel) ? null : Path.GetFullPath(configuredModel);
+        _options = options ?? new DeepSeekModelOptions();
+        if (ConfiguredModel != null && !File.Exists(Path.Combine(ConfiguredModel, "config.json")))
+            throw new InvalidInputException($"generator folder '{ConfiguredModel}' has no config.json (train one with dss train-lm --out DIR)") { Setting = "Generator:Model" };
+    }
+
+    /// <summary>The model folder every collection uses, when configured.</summary>
+    public string? ConfiguredModel { get; }
+
+    /// <summary>Where a collection's own generator lives: <c>COLLECTION_DIR/generator</c>.</summary>
+    public static string CollectionDefault(string collectionDirectory) => Path.Combine(collectionDirectory, CollectionFolderName);
+
+    /// <summary>The model folder for the collection at <paramref name="collectionDirectory"/>, or null when there is none.</summary>
+    public string? FolderFor(string collectionDirectory)
+    {
+        if (ConfiguredModel != null) return ConfiguredModel;
+        string own = CollectionDefault(collectionDirectory);
+        return File.Exists(Path.Combine(own, "config.json")) ? own : null;
+    }
+
+    /// <summary>The generator of <paramref name="folder"/>, loaded on first use.</summary>
+    public DeepSeekGenerator Generator(string folder) => Load(folder).Generator;
+
+    /// <summary>The query-likelihood scorer over the generator of <paramref name="folder"/>.</summary>
+    public QueryLikelihoodScorer Scorer(string folder) => Load(folder).Scorer;
+
+    (DeepSeekGenerator Generator, QueryLikelihoodScorer Scorer) Load(string folder)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string key = Path.GetFullPath(folder);
+        var lazy = _loaded.GetOrAdd(key, k => new Lazy<(DeepSeekGenerator, QueryLikelihoodScorer)>(() =>
+        {
+            var g = DeepSeekGenerator.Load(k, _options);
+            try { return (g, new QueryLikelihoodScorer(g)); }
+            catch { g.Dispose(); throw; }
+        }, LazyThreadSafetyMode.ExecutionAndPublication));
+        try { return lazy.Value; }
+        catch
+        {
+            _loaded.TryRemove(new KeyValuePair<string, Lazy<(DeepSeekGenerator, QueryLikelihoodScorer)>>(key, lazy));
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var lazy in _loaded.Values)
+            if (lazy.IsValueCreated) lazy.Value.Generator.Dispose();
+        _loaded.Clear();
+    }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Filtering;
+using DeepSeek.Search.Generate;
+using DeepSeek.Search.Rerank;
+using DeepSeek.Search.Retrieve.Collections;
+
+namespace DeepSeek.Search.Rag;
+
+/// <summary>
+/// Answers a question from a collection: recall (the caller's ACL and filter applied by the searcher, so only documents the
+/// caller may read are ever seen), optional re-ranking, the top passages packed as numbered sources into a token budget
+/// (<see cref="RagPrompt"/>), the generator's answer streamed through a <see cref="CitationFilter"/>. The final
+/// <see cref="RagAnswer"/> cites only sources that were given to the model. With no permitted hit the answer is
+/// <see cref="RagOptions.NoSourcesAnswer"/> and nothing is generated. Cancellation stops generation before the next decoding step.
+/// </summary>
+public sealed class RagAnswerer
+{
+    readonly DeepSeekGenerator _generator;
+    readonly Reranker? _reranker;
+
+    public RagAnswerer(DeepSeekGenerator generator, Reranker? reranker = null)
+    {
+        _generator = generator ?? throw new ArgumentNullException(nameof(generator));
+        if (generator.Tokenizer is null) throw new InvalidInputException("the generator folder has no tokenizer.json: answers need text");
+        _reranker = reranker;
+    }
+
+    public async IAsyncEnumerable<RagEvent> AskAsync(CollectionSearcher searcher, string question, RagOptions options, Caller? caller = null,
+        FilterExpression? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(searcher);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (string.IsNullOrWhiteSpace(question)) throw new InvalidInputException("empty question") { Setting = "question" };
+        var total = Stopwatch.StartNew();
+
+        var search = new SearchOptions
+        {
+            Mode = options.Mode,
+            K = Math.Max(options.RecallK, _reranker?.Options.Depth ?? 0),
+            Depth = Math.Max(100, options.RecallK),
+            Caller = caller,
+            Filter = filter,
+            SnippetChars = 0,
+        };
+        var stage = Stopwatch.StartNew();
+        var recalled = await Task.Run(() => searcher.Execute(question, search, cancellationToken), cancellationToken).ConfigureAwait(false);
+        double recallMs = stage.Elapsed.TotalMilliseconds, rerankMs = 0;
+        var hits = recalled.Hits;
+        if (_reranker != null && hits.Count > 1)
+        {
+            var reranked = await Task.Run(() => SearchReranking.Apply(_reranker, question, recalled, options.RecallK, cancellationToken), cancellationToken).ConfigureAwait(false);
+            hits = reranked.Hits;
+            rerankMs = reranked.Timings.RerankMs;
+        }
+        else hits = hits.Take(options.RecallK).ToList();
+
+        if (hits.Count == 0)
+        {
+            yield return new RagDelta(RagOptions.NoSourcesAnswer);
+            yield return new RagAnswer(RagOptions.NoSourcesAnswer, Array.Empty<RagCitation>(), Array.Empty<RagSource>(), new RagUsage(0, 0, 0, 0),
+                new RagTimings(recallMs, rerankMs, 0, 0, 0, total.Elapsed.TotalMilliseconds), recalled.Seq, NoSources: true, "no_sources", 0);
+            yield break;
+        }
+
+        stage.Restart();
+        var tokenizer = _generator.Tokenizer!;
+        int room = _generator.Model.Config.MaxPositionEmbeddings - options.MaxNewTokens - 256; // 256: instructions, tags, titles, question
+        int budget = Math.Max(16, Math.Min(options.SourceTokens, room));
+        var sources = RagPrompt.Pack(hits, tokenizer, options.MaxSources, budget);
+        var (prompt, _) = RagPrompt.Build(_generator, options.Instructions ?? RagOptions.DefaultInstructions, sources, question);
+        if (prompt.Length + options.MaxNewTokens > _generator.Model.Config.MaxPositionEmbeddings)
+            throw new InvalidInputException($"the prompt of {prompt.Length} tokens and {options.MaxNewTokens} new tokens exceed the model's {_generator.Model.Config.MaxPositionEmbeddings} positions: ask a shorter question or lower max_new_tokens") { Setting = "question" };
+        double promptMs = stage.Elapsed.TotalMilliseconds;
+
+        stage.Restart();
+        var generation = new GenerationOptions
+        {
+            MaxNewTokens = options.MaxNewTokens,
+            Greedy = options.Greedy,
+            Temperature = options.Greedy ? 1.0 : options.Temperature,
+            Seed = options.Seed,
+            StopStrings = new[] { ChatTemplate.UserTag, "\nQuestion:" },
+        };
+        var filterState = new CitationFilter(sources.Count);
+        double firstTokenMs = 0;
+        int completion = 0;
+        string finish = "length";
+        await foreach (var token in _generator.StreamAsync(new[] { prompt }, generation, cancellationToken).ConfigureAwait(false))
+        {
+            if (completion++ == 0) firstTokenMs = stage.Elapsed.TotalMilliseconds;
+            if (token.Finish is FinishReason f) finish = f switch { FinishReason.EndOfSequence => "eos", FinishReason.StopString => "stop", _ => "length" };
+            string safe = filterState.Push(token.Text);
+            if (safe.Length > 0) yield return new RagDelta(safe);
+        }
+        string tail = filterState.Flush();
+        if (tail.Length > 0) yield return new RagDelta(tail);
+        double generateMs = stage.Elapsed.TotalMilliseconds;
+
+        var citations = filterState.Cited.Select(n => sources[n - 1])
+            .Select(s => new RagCitation(s.Number, s.DocumentId, s.ChunkId, s.Start, s.End, s.Title)).ToList();
+        yield return new RagAnswer(filterState.Answer, citations, sources, new RagUsage(prompt.Length, completion, sources.Count, hits.Count),
+            new RagTimings(recallMs, rerankMs, promptMs, firstTokenMs, generateMs, total.Elapsed.TotalMilliseconds), recalled.Seq, NoSources: false, finish,
+            filterState.Dropped);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text;
+using DeepSeek.Search.Generate;
+using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Text.Tokenization;
+
+namespace DeepSeek.Search.Rag;
+
+/// <summary>
+/// The prompt of one question: the instructions as the system turn, then a user turn of numbered sources and the question,
+/// in the model's chat format (<see cref="DeepSeekGenerator.FormatChat"/>).
+/// <para>
+/// Sources are quoted as data: each is <c>[n] title</c>, then its passage between <c>&lt;&lt;&lt;</c> and <c>&gt;&gt;&gt;</c>. Everything
+/// that comes from documents or the caller (titles, passages, the question) is encoded with special-token text kept as
+/// plain text — a passage cannot open a chat turn or end the prompt — and with the quote delimiters inside it broken up,
+/// so a passage cannot close its quote and speak outside it.
+/// </para>
+/// </summary>
+public static class RagPrompt
+{
+    const char SlotOpen = '\uE000', SlotClose = '\uE001';
+
+    /// <summary>Untrusted text made safe to quote: no quote delimiters, no slot characters, no NULs.</summary>
+    public static string Quote(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var sb = new StringBuilder(text.Length);
+        foreach (char c in text)
+            if (c is not (SlotOpen or SlotClose or '\0')) sb.Append(c);
+        return sb.ToString().Replace("<<<", "< < <", StringComparison.Ordinal).Replace(">>>", "> > >", StringComparison.Ordinal);
+    }
+
+    /// <summary>The sources: hits in order, up to <paramref name="maxSources"/>, their passages fitted into <paramref name="tokenBudget"/> tokens.</summary>
+    public static IReadOnlyList<RagSource> Pack(IReadOnlyList<SearchHit> hits, ByteLevelBpeTokenizer tokenizer, int maxSources, int tokenBudget)
+    {
+        ArgumentNullException.ThrowIfNull(hits);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var sources = new List<RagSource>();
+        int left = tokenBudget;
+        foreach (var h in hits)
+        {
+            if (sources.Count == maxSources || left <= 0) break;
+            int start = 0, end = h.Text.Length;
+            if (h.Chunk is { } c && c.Start >= 0 && c.End <= h.Text.Length && c.Start <= c.End) (start, end) = (c.Start, c.End);
+            string passage = h.Text[start..end];
+            int tokens = Count(tokenizer, passage);
+            if (tokens > left)
+            {
+                if (sources.Count > 0 && left < 32) break; // too little room for a useful cut: stop here
+                int cut = FitPrefix(tokenizer, passage, left);
+                if (cut == 0) break;
+                passage = passage[..cut];
+                end = start + cut;
+                tokens = Count(tokenizer, passage);
+            }
+            sources.Add(new RagSource(sources.Count + 1, h.DocumentId, h.Chunk?.ChunkId, start, end, h.Title, passage, tokens));
+            left -= tokens;
+        }
+        return sources;
+    }
+
+    static int Count(ByteLevelBpeTokenizer tokenizer, string text) => tokenizer.Encode(text, addSpecialTokens: false, splitSpecialTokens: true).Length;
+
+    /// <summary>The longest prefix of <paramref name="text"/>, ending at a word boundary where there is one, of at most <paramref name="tokens"/> tokens.</summary>
+    static int FitPrefix(ByteLevelBpeTokenizer tokenizer, string text, int tokens)
+    {
+        int lo = 0, hi = text.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) / 2;
+            if (Count(tokenizer, text[..mid]) <= tokens) lo = mid;
+            else hi = mid - 1;
+        }
+        if (lo > 0 && lo < text.Length && char.IsHighSurrogate(text[lo - 1])) lo--;
+        int space = text.LastIndexOf(' ', Math.Max(0, lo - 1));
+        return space > lo / 2 ? space : lo;
+    }
+
+    /// <summary>The prompt's token ids and text (with the sources' special-token text shown as it was encoded: as text).</summary>
+    public static (int[] Ids, string Text) Build(DeepSeekGenerator generator, string instructions, IReadOnlyList<RagSource> sources, string question)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(sources);
+        var tokenizer = generator.Tokenizer ?? throw new Core.InvalidInputException("the generator folder has no tokenizer.json: answers need text");
+        var untrusted = new List<string>();
+        string Slot(string text)
+        {
+            untrusted.Add(Quote(text));
+            return $"{SlotOpen}{untrusted.Count - 1}{SlotClose}";
+        }
+        var user = new StringBuilder("Sources:\n\n");
+        foreach (var s in sources)
+            user.Append('[').Append(s.Number).Append("] ").Append(Slot(s.Title)).Append("\n<<<\n").Append(Slot(s.Passage)).Append("\n>>>\n\n");
+        user.Append("Question: ").Append(Slot(question.Trim()));
+        string formatted = generator.FormatChat(new[] { ChatMessage.System(instructions.Replace(SlotOpen, ' ').Replace(SlotClose, ' ')), ChatMessage.User(user.ToString()) });
+
+        var ids = new List<int>();
+        var text = new StringBuilder();
+        int at = 0;
+        while (at < formatted.Length)
+        {
+            int open = formatted.IndexOf(SlotOpen, at);
+            string trusted = open < 0 ? formatted[at..] : formatted[at..open];
+            ids.AddRange(tokenizer.Encode(trusted, addSpecialTokens: false));
+            text.Append(trusted);
+            if (open < 0) break;
+            int close = formatted.IndexOf(SlotClose, open);
+            string quoted = untrusted[int.Parse(formatted.AsSpan(open + 1, close - open - 1), System.Globalization.CultureInfo.InvariantCulture)];
+            ids.AddRange(tokenizer.Encode(quoted, addSpecialTokens: false, splitSpecialTokens: true));
+            text.Append(quoted);
+            at = close + 1;
+        }
+        return (ids.ToArray(), text.ToString());
+    }
+}

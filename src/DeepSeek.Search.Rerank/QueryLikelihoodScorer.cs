@@ -1,0 +1,110 @@
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Generate;
+using DeepSeek.Search.Text.Tokenization;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Rerank;
+
+/// <summary>
+/// Unsupervised re-ranking by query likelihood (Sachan et al. 2022, "Improving Passage Retrieval with Zero-Shot Question
+/// Generation"; Zhuang et al. 2021): a passage scores the mean log-probability, under the generator, of the query's
+/// tokens given the passage, <c>log p(q | d) / |q|</c>.
+/// <para>
+/// Each input is BOS, the passage's tokens (at most <see cref="MaxPassageTokens"/>), the <see cref="Separator"/>'s tokens,
+/// then the query's (at most <see cref="MaxQueryTokens"/>); passage and query are encoded with special-token text kept
+/// as text. Inputs are sorted by length and scored <see cref="BatchSize"/> at a time, left-padded so the query's tokens
+/// end every row (padding masked, positions counting real tokens as in <see cref="DeepSeekGenerator"/>), under
+/// <c>no_grad</c>, on the model's device (CPU or CUDA), log-softmax in float32 whatever the model's dtype.
+/// </para>
+/// One call at a time per scorer (calls wait for each other).
+/// </summary>
+public sealed class QueryLikelihoodScorer : IPassageScorer
+{
+    public const string DefaultSeparator = "\n\n";
+
+    readonly DeepSeekModel _model;
+    readonly ByteLevelBpeTokenizer _tokenizer;
+    readonly Lock _gate = new();
+
+    public QueryLikelihoodScorer(DeepSeekGenerator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        _model = generator.Model;
+        _tokenizer = generator.Tokenizer ?? throw new InvalidInputException("the re-ranking model has no tokenizer.json: query likelihood needs text");
+    }
+
+    public string Method => "query-likelihood";
+    public int BatchSize { get; init; } = 16;
+    public int MaxPassageTokens { get; init; } = 256;
+    public int MaxQueryTokens { get; init; } = 64;
+    public string Separator { get; init; } = DefaultSeparator;
+
+    public float[] Score(string query, IReadOnlyList<string> passages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(passages);
+        if (BatchSize < 1) throw new InvalidInputException($"re-ranking batch size must be at least 1, got {BatchSize}");
+        var q = _tokenizer.Encode(query.Trim(), addSpecialTokens: false, splitSpecialTokens: true);
+        if (q.Length == 0) throw new InvalidInputException("query likelihood needs a query with at least one token");
+        if (q.Length > MaxQueryTokens) q = q[..MaxQueryTokens];
+        var separator = _tokenizer.Encode(Separator, addSpecialTokens: false, splitSpecialTokens: true);
+        var prefixes = new int[passages.Count][];
+        for (int i = 0; i < passages.Count; i++)
+        {
+            var p = _tokenizer.Encode(passages[i] ?? "", addSpecialTokens: false, splitSpecialTokens: true);
+            if (p.Length > MaxPassageTokens) p = p[..MaxPassageTokens];
+            var prefix = new List<int>(p.Length + separator.Length + 1);
+            if (_tokenizer.BosTokenId is int bos) prefix.Add(bos);
+            prefix.AddRange(p);
+            prefix.AddRange(separator);
+            if (prefix.Count == 0) prefix.Add(q[0]); // no BOS, no passage, no separator: condition on nothing but one token
+            prefixes[i] = prefix.ToArray();
+        }
+        var scores = new float[passages.Count];
+        var order = Enumerable.Range(0, passages.Count).OrderBy(i => prefixes[i].Length).ToArray();
+        lock (_gate)
+        {
+            for (int start = 0; start < order.Length; start += BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var rows = order.Skip(start).Take(BatchSize).ToArray();
+                var batch = ScoreBatch(rows.Select(i => prefixes[i]).ToArray(), q);
+                for (int j = 0; j < rows.Length; j++) scores[rows[j]] = batch[j];
+            }
+        }
+        return scores;
+    }
+
+    /// <summary>Mean log p(query | prefix) of each prefix, in one forward pass.</summary>
+    float[] ScoreBatch(int[][] prefixes, int[] query)
+    {
+        int b = prefixes.Length, qn = query.Length;
+        int longest = prefixes.Max(p => p.Length) + qn;
+        int pad = _model.Config.PadTokenId ?? _tokenizer.PadTokenId ?? 0;
+        var ids = new long[b * longest];
+        var mask = new long[b * longest];
+        var positions = new long[b * longest];
+        for (int r = 0; r < b; r++)
+        {
+            int length = prefixes[r].Length + qn, offset = longest - length;
+            for (int j = 0; j < longest; j++)
+            {
+                int k = j - offset;
+                bool real = k >= 0;
+                ids[r * longest + j] = !real ? pad : k < prefixes[r].Length ? prefixes[r][k] : query[k - prefixes[r].Length];
+                mask[r * longest + j] = real ? 1 : 0;
+                positions[r * longest + j] = real ? k : 0;
+            }
+        }
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var shape = new long[] { b, longest };
+        var logits = _model.Forward(tensor(ids, shape), cache: null, attentionMask: tensor(mask, shape), positionIds: tensor(positions, shape));
+        // the logits at position t predict token t + 1: the query's tokens sit at the last qn positions
+        var predicting = logits.narrow(1, longest - qn - 1, qn).to(ScalarType.Float32);
+        var logProbs = predicting.log_softmax(-1);
+        var targets = tensor(query.Select(x => (long)x).ToArray(), new long[] { 1, qn, 1 }).to(logProbs.device).expand(b, qn, 1);
+        var mean = logProbs.gather(-1, targets).squeeze(-1).mean(new long[] { 1 }).cpu();
+        return mean.data<float>().ToArray();
+    }
+}

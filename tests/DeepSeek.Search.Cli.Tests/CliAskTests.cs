@@ -1,0 +1,101 @@
+using System.Text.Json;
+using DeepSeek.Search.TestKit;
+
+namespace DeepSeek.Search.Cli.Tests;
+
+/// <summary>
+/// A collection of topic documents (alice's, bob's, public) with the trained tiny generator in its generator/ folder: `dss ask`
+/// locally and through `dss serve`, `dss search --rerank`, `dss eval --rerank`, and their errors.
+/// </summary>
+public sealed class AskCollection : IDisposable
+{
+    readonly TempDir _tmp = new("dss-cli-ask");
+    public string IndexRoot => Path.Combine(_tmp.Path, "indexes");
+    public string Queries => Path.Combine(_tmp.Path, "queries.jsonl");
+    public string Qrels => Path.Combine(_tmp.Path, "qrels.tsv");
+    public string PathOf(string name) => Path.Combine(_tmp.Path, name);
+
+    public AskCollection()
+    {
+        var lines = new List<string>();
+        for (int t = 0; t < TinyGenerator.Topics.Length; t++)
+            for (int i = 0; i < 3; i++)
+            {
+                string acl = t == 0 ? ""","acl":{"principals":["alice"]}""" : t == 1 ? ""","acl":{"principals":["bob"]}""" : "";
+                lines.Add($$"""{"id":"t{{t}}-{{i}}","title":"notes {{t}}","text":"notes {{TinyGenerator.Passage(t, 30, 10 * t + i)}}"{{acl}}}""");
+            }
+        string corpus = PathOf("corpus.jsonl");
+        File.WriteAllLines(corpus, lines);
+        Dss.Ok("index", "-c", "topics", "--corpus", corpus, "--encoder", "none", "--index-root", IndexRoot);
+        TinyGenerator.CopyTo(Path.Combine(IndexRoot, "topics", "generator"));
+        Dss.Ok("index", "-c", "bare", "--corpus", corpus, "--encoder", "none", "--index-root", IndexRoot);
+        File.WriteAllLines(Queries, Enumerable.Range(0, 4).Select(t => $$"""{"_id":"q{{t}}","text":"notes {{TinyGenerator.Passage(t, 3, 500 + t)}}"}"""));
+        File.WriteAllLines(Qrels, Enumerable.Range(0, 4).Select(t => $"q{t}\tt{t}-0\t1"));
+    }
+
+    public void Dispose() => _tmp.Dispose();
+}
+
+public sealed class CliAskTests(AskCollection c) : IClassFixture<AskCollection>
+{
+    [Fact]
+    public void Ask_locally_streams_an_answer_and_lists_only_permitted_sources()
+    {
+        var r = Dss.Ok("ask", "-c", "topics", "-q", "star galaxy orbit", "--max-new", "16", "--principal", "alice", "--index-root", c.IndexRoot).Stdout;
+        Assert.Contains("sources given: [1] t0-", r);
+        Assert.DoesNotContain("t1-", r); // bob's documents
+        var json = JsonDocument.Parse(Dss.Ok("ask", "-c", "topics", "-q", "flour butter oven", "--max-new", "16", "--principal", "bob", "--json", "--index-root", c.IndexRoot).Stdout).RootElement;
+        var sources = json.GetProperty("sources").EnumerateArray().Select(s => s.GetProperty("document_id").GetString()!).ToList();
+        Assert.NotEmpty(sources);
+        Assert.All(sources, id => Assert.True(id.StartsWith("t1-", StringComparison.Ordinal) || id.StartsWith("t2-", StringComparison.Ordinal) || id.StartsWith("t3-", StringComparison.Ordinal), id));
+        Assert.All(json.GetProperty("citations").EnumerateArray(), x => Assert.Contains(x.GetProperty("document_id").GetString(), sources));
+        Assert.False(json.GetProperty("no_sources").GetBoolean());
+
+        var none = Dss.Ok("ask", "-c", "topics", "-q", "star galaxy", "--principal", "carol", "--index-root", c.IndexRoot).Stdout;
+        Assert.Contains("no sources", none);
+    }
+
+    [Fact]
+    public void Ask_without_a_generator_and_with_bad_options_is_one_line_and_exit_2()
+    {
+        var r = Dss.Fails("no generator for collection 'bare'", "ask", "-c", "bare", "-q", "star", "--index-root", c.IndexRoot);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+        Dss.Fails("max_sources", "ask", "-c", "topics", "-q", "star", "--max-sources", "0", "--index-root", c.IndexRoot);
+        Dss.Fails("empty question", "ask", "-c", "topics", "-q", " ", "--index-root", c.IndexRoot);
+        Dss.Fails("config.json", "search", "-c", "topics", "-q", "star", "--rerank", "--model", c.PathOf("nowhere"), "--index-root", c.IndexRoot);
+        Dss.Fails("rerank weight", "search", "-c", "topics", "-q", "star", "--rerank", "--rerank-weight", "3", "--index-root", c.IndexRoot);
+    }
+
+    [Fact]
+    public void Search_and_eval_rerank_with_the_collection_s_generator()
+    {
+        var json = JsonDocument.Parse(Dss.Ok("search", "-c", "topics", "-q", "notes comet nebula", "--mode", "bm25", "-k", "3", "--rerank", "--rerank-weight", "1", "--json",
+            "--index-root", c.IndexRoot).Stdout).RootElement;
+        var hits = json.GetProperty("hits").EnumerateArray().ToList();
+        Assert.Equal(3, hits.Count);
+        Assert.StartsWith("t0-", hits[0].GetProperty("id").GetString());
+        Assert.All(hits, h => { Assert.Equal(JsonValueKind.Number, h.GetProperty("rerank_score").ValueKind); Assert.Equal(JsonValueKind.Number, h.GetProperty("first_stage_score").ValueKind); });
+
+        string report = c.PathOf("rerank-eval.json");
+        var eval = Dss.Ok("eval", "-c", "topics", "--queries", c.Queries, "--qrels", c.Qrels, "--mode", "bm25", "--rerank", "--json", report, "--index-root", c.IndexRoot).Stdout;
+        Assert.Contains("first stage  re-ranked  delta", eval);
+        Assert.Contains("re-ranked by query likelihood (depth 100, weight 0.5", eval);
+        var both = JsonDocument.Parse(File.ReadAllText(report)).RootElement;
+        Assert.True(both.GetProperty("first_stage").GetProperty("ndcg").GetDouble() >= 0);
+        Assert.True(both.GetProperty("reranked").GetProperty("ndcg").GetDouble() >= 0);
+    }
+
+    [Fact]
+    public async Task Ask_through_the_server_streams_the_same_kind_of_answer()
+    {
+        var keys = c.PathOf("ask-keys.json");
+        var key = Dss.Ok("keys", "add", "--principal", "alice", "--right", "read", "--keys", keys).Stdout.Trim();
+        using var server = await ServeProcess.StartAsync(c.IndexRoot, keys);
+        var r = Dss.Ok("ask", "--server", server.Address, "--key", key, "-c", "topics", "-q", "star galaxy orbit", "--max-new", "16").Stdout;
+        Assert.Contains("sources given: [1] t0-", r);
+        Assert.DoesNotContain("t1-", r);
+        var q = Dss.Ok("query", "--server", server.Address, "--key", key, "-c", "topics", "-q", "notes comet", "--mode", "bm25", "-k", "2", "--rerank", "--json").Stdout;
+        Assert.Contains("rerank_score", q);
+        Dss.Fails("FailedPrecondition", "ask", "--server", server.Address, "--key", key, "-c", "bare", "-q", "star");
+    }
+}
