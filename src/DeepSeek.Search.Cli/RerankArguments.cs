@@ -54,18 +54,21 @@ sealed class RerankArguments
         return File.Exists(Path.Combine(own, "config.json")) ? own : throw new NoGeneratorException(store.Name);
     }
 
-    public DeepSeekGenerator Load(ParseResult pr, CollectionStore store, string device) =>
-        DeepSeekGenerator.Load(Folder(pr, store), new DeepSeekModelOptions
+    public DeepSeekGenerator Load(ParseResult pr, CollectionStore store, string device) => Load(pr, Folder(pr, store), device);
+
+    public DeepSeekGenerator Load(ParseResult pr, string folder, string device) =>
+        DeepSeekGenerator.Load(folder, new DeepSeekModelOptions
         {
             Device = device,
             DType = pr.GetValue(DType) switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 },
         });
 
     /// <summary>A re-ranker over <paramref name="generator"/> with the options given.</summary>
-    public Reranker Reranker(ParseResult pr, DeepSeekGenerator generator)
+    /// <summary>A re-ranker over <paramref name="generator"/> (loaded from <paramref name="folder"/>: its inputs are capped at the context it was trained on).</summary>
+    public Reranker Reranker(ParseResult pr, DeepSeekGenerator generator, string folder)
     {
         int batch = pr.GetValue(Batch);
         if (batch < 1 || batch > 4096) throw new InvalidInputException($"--rerank-batch must be between 1 and 4096, got {batch}") { Setting = "rerank-batch" };
-        return new Reranker(new QueryLikelihoodScorer(generator) { BatchSize = batch }, Options(pr));
+        return new Reranker(new QueryLikelihoodScorer(generator) { BatchSize = batch, MaxInputTokens = QueryLikelihoodScorer.TrainedContext(folder) }, Options(pr));
     }
 }

@@ -55,7 +55,7 @@ public sealed class GeneratorPool : IDisposable
         var lazy = _loaded.GetOrAdd(key, k => new Lazy<(DeepSeekGenerator, QueryLikelihoodScorer)>(() =>
         {
             var g = DeepSeekGenerator.Load(k, _options);
-            try { return (g, new QueryLikelihoodScorer(g)); }
+            try { return (g, new QueryLikelihoodScorer(g) { MaxInputTokens = QueryLikelihoodScorer.TrainedContext(k) }); }
             catch { g.Dispose(); throw; }
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         try { return lazy.Value; }

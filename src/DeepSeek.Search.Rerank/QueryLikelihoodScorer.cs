@@ -16,6 +16,8 @@ namespace DeepSeek.Search.Rerank;
 /// end every row (padding masked, positions counting real tokens as in <see cref="DeepSeekGenerator"/>), under
 /// <c>no_grad</c>, on the model's device (CPU or CUDA), log-softmax in float32 whatever the model's dtype.
 /// </para>
+/// The default separator is a blank line: what a model from <c>dss train-lm</c> saw between a document's title and its text
+/// (a separator the model never saw leaves its predictions after it barely conditioned on the passage).
 /// One call at a time per scorer (calls wait for each other).
 /// </summary>
 public sealed class QueryLikelihoodScorer : IPassageScorer
@@ -37,6 +39,28 @@ public sealed class QueryLikelihoodScorer : IPassageScorer
     public int BatchSize { get; init; } = 16;
     public int MaxPassageTokens { get; init; } = 256;
     public int MaxQueryTokens { get; init; } = 64;
+    /// <summary>
+    /// The longest input (BOS, passage, separator, query) in tokens: the passage is cut to fit. Null: no cap beyond
+    /// <see cref="MaxPassageTokens"/>. Set it to the context the model was trained on (<see cref="TrainedContext"/>): positions a
+    /// model never saw in training give it arbitrary predictions, which would penalise long passages.
+    /// </summary>
+    public int? MaxInputTokens { get; init; }
+
+    /// <summary>
+    /// The context length the model of <paramref name="folder"/> was trained on: <c>seq_len</c> of the <c>train_lm.json</c>
+    /// that <c>dss train-lm</c> writes beside it; null when there is none (a checkpoint from elsewhere: trust its config).
+    /// </summary>
+    public static int? TrainedContext(string folder)
+    {
+        string path = Path.Combine(folder, "train_lm.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.TryGetProperty("result", out var r) && r.TryGetProperty("seq_len", out var s) && s.TryGetInt32(out int n) && n > 0 ? n : null;
+        }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
     public string Separator { get; init; } = DefaultSeparator;
 
     public float[] Score(string query, IReadOnlyList<string> passages, CancellationToken cancellationToken = default)
@@ -48,11 +72,18 @@ public sealed class QueryLikelihoodScorer : IPassageScorer
         if (q.Length == 0) throw new InvalidInputException("query likelihood needs a query with at least one token");
         if (q.Length > MaxQueryTokens) q = q[..MaxQueryTokens];
         var separator = _tokenizer.Encode(Separator, addSpecialTokens: false, splitSpecialTokens: true);
+        int passageRoom = MaxPassageTokens;
+        if (MaxInputTokens is int cap)
+        {
+            int room = cap - q.Length - separator.Length - 1;
+            if (room < 1) throw new InvalidInputException($"a query of {q.Length} tokens leaves no room for a passage in the re-ranker's input of {cap} tokens");
+            passageRoom = Math.Min(passageRoom, room);
+        }
         var prefixes = new int[passages.Count][];
         for (int i = 0; i < passages.Count; i++)
         {
             var p = _tokenizer.Encode(passages[i] ?? "", addSpecialTokens: false, splitSpecialTokens: true);
-            if (p.Length > MaxPassageTokens) p = p[..MaxPassageTokens];
+            if (p.Length > passageRoom) p = p[..passageRoom];
             var prefix = new List<int>(p.Length + separator.Length + 1);
             if (_tokenizer.BosTokenId is int bos) prefix.Add(bos);
             prefix.AddRange(p);

@@ -138,11 +138,24 @@ public sealed record GeneratorSettings
     public string Device { get; init; } = "cpu";
     /// <summary>Weights' dtype: float32, bfloat16 or float16.</summary>
     public string DType { get; init; } = "float32";
+    /// <summary>A file holding Ask's instructions (the system turn); null: the default (answer only from the sources, cite them as [n]).</summary>
+    public string? InstructionsFile { get; init; }
+
+    /// <summary>The instructions of <see cref="InstructionsFile"/>, read once at start; null for the default.</summary>
+    public string? LoadInstructions()
+    {
+        if (string.IsNullOrWhiteSpace(InstructionsFile)) return null;
+        if (!File.Exists(InstructionsFile))
+            throw new InvalidInputException($"setting Generator:InstructionsFile names '{InstructionsFile}', which does not exist") { Setting = "Generator:InstructionsFile" };
+        return File.ReadAllText(InstructionsFile);
+    }
 
     public void Validate()
     {
         if (DType is not ("float32" or "bfloat16" or "float16"))
             throw new InvalidInputException($"setting Generator:DType must be float32, bfloat16 or float16, got '{DType}'") { Setting = "Generator:DType" };
         if (string.IsNullOrWhiteSpace(Device)) throw new InvalidInputException("setting Generator:Device is empty") { Setting = "Generator:Device" };
+        if (InstructionsFile is { Length: > 0 } f && !File.Exists(f))
+            throw new InvalidInputException($"setting Generator:InstructionsFile names '{f}', which does not exist") { Setting = "Generator:InstructionsFile" };
     }
 }

@@ -66,8 +66,9 @@ static class AskCommand
             var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
             using var searcher = CollectionSearcher.Open(store, device: pr.GetValue(device)!);
-            using var generator = rerank.Load(pr, store, pr.GetValue(device)!);
-            var reranker = pr.GetValue(rerank.Rerank) ? rerank.Reranker(pr, generator) : null;
+            string folder = rerank.Folder(pr, store);
+            using var generator = rerank.Load(pr, folder, pr.GetValue(device)!);
+            var reranker = pr.GetValue(rerank.Rerank) ? rerank.Reranker(pr, generator, folder) : null;
             var answerer = new RagAnswerer(generator, reranker);
             RagAnswer? final = null;
             await foreach (var e in answerer.AskAsync(searcher, q, options, caller, filterExpr, cancel))

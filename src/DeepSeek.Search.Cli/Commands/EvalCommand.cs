@@ -32,10 +32,13 @@ static class EvalCommand
         var groups = CommonOptions.Groups();
         var filter = CommonOptions.Filter();
         var rerank = new RerankArguments();
+        var sweep = new Option<string?>("--rerank-sweep")
+        { Description = "With --rerank: also report these re-ranker weights, comma-separated (e.g. 0.3,0.5,0.7,1), from the same re-ranker scores" };
 
         var cmd = new Command("eval", "Evaluate a collection on judged queries: nDCG@10, Recall@100, MRR@10 (with --rerank: first stage and re-ranked side by side).")
         { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams, principal, groups, filter };
         rerank.AddTo(cmd);
+        cmd.Options.Add(sweep);
         cmd.SetAction(pr =>
         {
             var queryList = QueriesReader.Read(pr.GetValue(queries)!);
@@ -63,14 +66,29 @@ static class EvalCommand
             EvalReport? firstStage = null;
             Run ranking;
             string rerankNote = "";
+            var sweepLines = new List<string>();
+            if (pr.GetValue(sweep) is { } sweepText && !pr.GetValue(rerank.Rerank)) throw new InvalidInputException("--rerank-sweep needs --rerank") { Setting = "rerank-sweep" };
             if (pr.GetValue(rerank.Rerank))
             {
-                using var generator = rerank.Load(pr, store, pr.GetValue(device)!);
-                var reranker = rerank.Reranker(pr, generator);
-                var (first, second) = ConsoleProgress.Run(progress => RerankRuns(searcher, reranker, judged, options, progress));
+                var weights = ParseWeights(pr.GetValue(sweep));
+                string folder = rerank.Folder(pr, store);
+                using var generator = rerank.Load(pr, folder, pr.GetValue(device)!);
+                var built = rerank.Reranker(pr, generator, folder);
+                var memo = new MemoScorer(built.Scorer);
+                var reranker = new Reranker(memo, built.Options);
+                var (first, second, responses) = ConsoleProgress.Run(progress => RerankRuns(searcher, reranker, judged, options, progress));
                 firstStage = Evaluator.Evaluate(queryList, judgments, first);
                 ranking = second;
-                rerankNote = $", re-ranked by query likelihood (depth {reranker.Options.Depth}, weight {reranker.Options.Weight}, model {rerank.Folder(pr, store)})";
+                rerankNote = $", re-ranked by query likelihood (depth {reranker.Options.Depth}, weight {reranker.Options.Weight}, model {folder})";
+                foreach (var w in weights)
+                {
+                    var other = new Reranker(memo, reranker.Options with { Weight = w });
+                    var run2 = new Run();
+                    for (int i = 0; i < judged.Count; i++)
+                        run2.Set(judged[i].Id, SearchReranking.Apply(other, judged[i].Text, responses[i], options.K).Hits.Select(h => new Hit(h.DocumentId, h.Score)).ToList());
+                    var r2 = Evaluator.Evaluate(queryList, judgments, run2);
+                    sweepLines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"weight {w,4:0.##}  nDCG@10 {r2.Ndcg:F4}  Recall@100 {r2.Recall:F4}  MRR@10 {r2.Mrr:F4}"));
+                }
             }
             else
             {
@@ -97,6 +115,7 @@ static class EvalCommand
                 Console.WriteLine($"Recall@100 {report.Recall:F4}");
                 Console.WriteLine($"MRR@10     {report.Mrr:F4}");
             }
+            foreach (var line in sweepLines) Console.WriteLine(line);
             Console.WriteLine($"queries    {report.Judged} judged, {report.Skipped} skipped (no judgments: {report.SkippedUnjudged}, judged but not in queries file: {report.SkippedNotInQueries})");
             Console.WriteLine($"time       {seconds:F1} s ({report.Judged / Math.Max(seconds, 1e-9):F0} queries/s)");
             if (pr.GetValue(json) is { } jsonPath)
@@ -113,21 +132,54 @@ static class EvalCommand
     }
 
     /// <summary>First-stage and re-ranked runs of the judged queries (the first stage retrieved once, both runs from it).</summary>
-    static (Run First, Run Reranked) RerankRuns(CollectionSearcher searcher, Reranker reranker, IReadOnlyList<EvalQuery> judged, SearchOptions options,
-        IProgress<ProgressEvent> progress)
+    static (Run First, Run Reranked, List<SearchResponse> Responses) RerankRuns(CollectionSearcher searcher, Reranker reranker, IReadOnlyList<EvalQuery> judged,
+        SearchOptions options, IProgress<ProgressEvent> progress)
     {
         var first = new Run();
         var second = new Run();
+        var responses = new List<SearchResponse>(judged.Count);
         var search = options with { K = Math.Max(options.K, reranker.Options.Depth), SnippetChars = 0 };
         for (int i = 0; i < judged.Count; i++)
         {
             progress.Report(new ProgressCount("rerank", i, judged.Count));
             var response = searcher.Execute(judged[i].Text, search);
+            responses.Add(response);
             first.Set(judged[i].Id, response.Hits.Take(options.K).Select(h => new Hit(h.DocumentId, h.Score)).ToList());
             var reranked = SearchReranking.Apply(reranker, judged[i].Text, response, options.K);
             second.Set(judged[i].Id, reranked.Hits.Select(h => new Hit(h.DocumentId, h.Score)).ToList());
         }
         progress.Report(new ProgressCount("rerank", judged.Count, judged.Count));
-        return (first, second);
+        return (first, second, responses);
+    }
+
+    static List<float> ParseWeights(string? text)
+    {
+        var weights = new List<float>();
+        if (string.IsNullOrWhiteSpace(text)) return weights;
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!float.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float w) || !(w >= 0 && w <= 1))
+                throw new InvalidInputException($"--rerank-sweep: '{part}' is not a weight in [0, 1]") { Setting = "rerank-sweep" };
+            weights.Add(w);
+        }
+        return weights;
+    }
+
+    /// <summary>A scorer that remembers each (query, passage) score, so a sweep of weights scores every passage once.</summary>
+    sealed class MemoScorer(IPassageScorer inner) : IPassageScorer
+    {
+        readonly Dictionary<(string, string), float> _scores = new();
+        public string Method => inner.Method;
+
+        public float[] Score(string query, IReadOnlyList<string> passages, CancellationToken cancellationToken = default)
+        {
+            var missing = passages.Where(p => !_scores.ContainsKey((query, p))).Distinct(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                var fresh = inner.Score(query, missing, cancellationToken);
+                for (int i = 0; i < missing.Count; i++) _scores[(query, missing[i])] = fresh[i];
+            }
+            return passages.Select(p => _scores[(query, p)]).ToArray();
+        }
     }
 }

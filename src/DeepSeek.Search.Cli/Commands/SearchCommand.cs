@@ -51,8 +51,9 @@ static class SearchCommand
             IReadOnlyList<SearchHit> hits;
             if (pr.GetValue(rerank.Rerank))
             {
-                using var generator = rerank.Load(pr, store, pr.GetValue(device)!);
-                var reranker = rerank.Reranker(pr, generator);
+                string folder = rerank.Folder(pr, store);
+                using var generator = rerank.Load(pr, folder, pr.GetValue(device)!);
+                var reranker = rerank.Reranker(pr, generator, folder);
                 var first = searcher.Execute(q, options with { K = Math.Max(options.K, reranker.Options.Depth) });
                 hits = SearchReranking.Apply(reranker, q, first, options.K).Hits;
             }

@@ -35,6 +35,7 @@ sealed partial class SearchRpcService
             Temperature = request.HasTemperature ? request.Temperature : defaults.Temperature,
             Seed = request.HasSeed ? request.Seed : null,
             Mode = ModeOf(request.Mode, ""),
+            Instructions = _instructions,
         };
         options.Validate();
         var filter = FilterTranslator.Translate(request.Filter);

@@ -26,11 +26,13 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
     readonly ServiceSettings _settings;
     readonly ServiceMetrics _metrics;
     readonly GeneratorPool _generators;
+    readonly string? _instructions;
 
     public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics, GeneratorPool generators)
     {
         _registry = registry;
         _generators = generators;
+        _instructions = settings.Generator.LoadInstructions();
         _settings = settings;
         _metrics = metrics;
     }
