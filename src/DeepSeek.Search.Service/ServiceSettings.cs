@@ -155,6 +155,8 @@ public sealed record GeneratorSettings
         if (DType is not ("float32" or "bfloat16" or "float16"))
             throw new InvalidInputException($"setting Generator:DType must be float32, bfloat16 or float16, got '{DType}'") { Setting = "Generator:DType" };
         if (string.IsNullOrWhiteSpace(Device)) throw new InvalidInputException("setting Generator:Device is empty") { Setting = "Generator:Device" };
+        if (Model is { Length: > 0 } m && !File.Exists(Path.Combine(m, "config.json")))
+            throw new InvalidInputException($"setting Generator:Model names '{m}', which has no config.json (a DeepSeek Hugging Face folder, e.g. from dss train-lm)") { Setting = "Generator:Model" };
         if (InstructionsFile is { Length: > 0 } f && !File.Exists(f))
             throw new InvalidInputException($"setting Generator:InstructionsFile names '{f}', which does not exist") { Setting = "Generator:InstructionsFile" };
     }

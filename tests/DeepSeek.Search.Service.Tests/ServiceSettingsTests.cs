@@ -32,4 +32,20 @@ public sealed class ServiceSettingsTests
         Assert.Equal("setting MaxK must be between 1 and 10000, got 0", e.Message);
         Assert.Throws<InvalidInputException>(() => new ServiceSettings { Address = "localhost:1" }.Validate());
     }
+
+    [Fact]
+    public void Generator_settings_are_checked_when_loaded()
+    {
+        using var tmp = new TempDir("dss-settings");
+        var s = ServiceSettings.Load(tmp.Path, ["--Service:Generator:Device=cpu"]);
+        Assert.Null(s.Generator.Model);
+        Assert.Equal("float32", s.Generator.DType);
+        var model = Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, [$"--Service:Generator:Model={tmp.File("none")}"]));
+        Assert.Contains("has no config.json", model.Message);
+        Assert.Equal("Generator:Model", model.Setting);
+        Assert.Contains("must be float32, bfloat16 or float16", Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, ["--Service:Generator:DType=int8"])).Message);
+        Assert.Contains("does not exist", Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("x.txt")}"])).Message);
+        File.WriteAllText(tmp.File("rules.txt"), "Answer in one sentence.");
+        Assert.Equal("Answer in one sentence.", ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("rules.txt")}"]).Generator.LoadInstructions());
+    }
 }

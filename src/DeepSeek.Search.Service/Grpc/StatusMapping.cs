@@ -11,7 +11,7 @@ namespace DeepSeek.Search.Service.Grpc;
 /// <item><term><see cref="InvalidInputException"/> (incl. NoDenseIndex, MalformedRecord)</term><description>INVALID_ARGUMENT, the engine's message</description></item>
 /// <item><term><see cref="CollectionNotFoundException"/>, <see cref="DocumentNotFoundException"/></term><description>NOT_FOUND</description></item>
 /// <item><term><see cref="IndexMismatchException"/></term><description>FAILED_PRECONDITION (the index and its encoder or format disagree: fixable by rebuilding, not by retrying)</description></item>
-/// <item><term><see cref="NoGeneratorException"/>, <see cref="CheckpointException"/></term><description>FAILED_PRECONDITION (re-ranking or Ask without a usable generator)</description></item>
+/// <item><term><see cref="NoGeneratorException"/></term><description>FAILED_PRECONDITION (re-ranking or Ask on a collection without a generator)</description></item>
 /// <item><term><see cref="IndexCorruptException"/></term><description>INTERNAL (the server's data is damaged)</description></item>
 /// <item><term><see cref="OperationCanceledException"/></term><description>DEADLINE_EXCEEDED when the deadline passed, else CANCELLED</description></item>
 /// <item><term>anything else</term><description>INTERNAL, with the type name only (no stack, no paths beyond the message)</description></item>
@@ -33,7 +33,6 @@ public static class StatusMapping
             DocumentNotFoundException => Status(StatusCode.NotFound, e.Message),
             IndexMismatchException => Status(StatusCode.FailedPrecondition, e.Message),
             NoGeneratorException => Status(StatusCode.FailedPrecondition, e.Message),
-            CheckpointException => Status(StatusCode.FailedPrecondition, "the generator of this collection cannot be loaded: " + e.Message),
             IndexCorruptException => Status(StatusCode.Internal, e.Message),
             OperationCanceledException when context.Deadline <= DateTime.UtcNow => Status(StatusCode.DeadlineExceeded, "the call's deadline passed"),
             OperationCanceledException => Status(StatusCode.Cancelled, "the call was cancelled"),
