@@ -4,7 +4,6 @@ using DeepSeek.Search.Generate;
 using DeepSeek.Search.Rag;
 using DeepSeek.Search.Rerank;
 using DeepSeek.Search.Store;
-using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Cli;
 
@@ -22,7 +21,7 @@ sealed class RerankArguments
     { Description = "The re-ranker's share of the final score, 0..1 (min-max normalised against the first stage)", DefaultValueFactory = _ => RerankOptions.DefaultWeight };
     public Option<int> Batch { get; } = new("--rerank-batch") { Description = "Passages per forward pass", DefaultValueFactory = _ => 16 };
     public Option<string> DType { get; } = new Option<string>("--model-dtype") { Description = "The generator's dtype: float32, bfloat16 or float16", DefaultValueFactory = _ => "float32" }
-        .AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+        .AcceptOnlyFromAmong([.. DeepSeekModelOptions.DTypeNames]);
 
     /// <summary>Adds the options to <paramref name="command"/> (without --rerank when <paramref name="withSwitch"/> is false).</summary>
     public void AddTo(Command command, bool withSwitch = true)
@@ -60,7 +59,7 @@ sealed class RerankArguments
         DeepSeekGenerator.Load(folder, new DeepSeekModelOptions
         {
             Device = device,
-            DType = pr.GetValue(DType) switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 },
+            DType = DeepSeekModelOptions.ParseDType(pr.GetValue(DType)!),
         });
 
     /// <summary>A re-ranker over <paramref name="generator"/> with the options given.</summary>

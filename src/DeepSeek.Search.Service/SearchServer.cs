@@ -69,7 +69,7 @@ public static class SearchServer
         builder.Services.AddSingleton(_ => new GeneratorPool(settings.Generator.Model, new DeepSeekModelOptions
         {
             Device = settings.Generator.Device,
-            DType = settings.Generator.DType switch { "bfloat16" => TorchSharp.torch.ScalarType.BFloat16, "float16" => TorchSharp.torch.ScalarType.Float16, _ => TorchSharp.torch.ScalarType.Float32 },
+            DType = DeepSeekModelOptions.ParseDType(settings.Generator.DType),
         }));
         builder.Services.AddSingleton<ServiceMetrics>();
         builder.Services.AddSingleton<ServiceInterceptor>();

@@ -152,7 +152,7 @@ public sealed record GeneratorSettings
 
     public void Validate()
     {
-        if (DType is not ("float32" or "bfloat16" or "float16"))
+        if (!DeepSeek.Search.Generate.DeepSeekModelOptions.DTypeNames.Contains(DType))
             throw new InvalidInputException($"setting Generator:DType must be float32, bfloat16 or float16, got '{DType}'") { Setting = "Generator:DType" };
         if (string.IsNullOrWhiteSpace(Device)) throw new InvalidInputException("setting Generator:Device is empty") { Setting = "Generator:Device" };
         if (Model is { Length: > 0 } m && !File.Exists(Path.Combine(m, "config.json")))

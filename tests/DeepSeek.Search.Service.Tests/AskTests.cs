@@ -51,7 +51,7 @@ public sealed class AskServer : IAsyncLifetime
         BobKey = keys.Add("bob", [], AccessRight.Read, []).Key;
         DaveKey = keys.Add("dave", [], AccessRight.Read, []).Key;
         CarolKey = keys.Add("carol", [], AccessRight.Read, ["nogen"]).Key;
-        App = SearchServer.Build(new ServiceSettings { IndexRoot = root, Port = 0, KeysFile = Tmp.File("keys.json") });
+        App = SearchServer.Build(new ServiceSettings { IndexRoot = root, Port = 0, KeysFile = Tmp.File("keys.json"), MetricsPort = 0 });
         await App.StartAsync();
         Channel = GrpcChannel.ForAddress(SearchServer.Address(App));
         Client = new SearchService.SearchServiceClient(Channel);
@@ -114,6 +114,16 @@ public sealed class AskTests(AskServer s) : IClassFixture<AskServer>
             Assert.True(r.Timings.TotalMs >= r.Timings.GenerateMs);
             Assert.Contains(r.FinishReason, new[] { "eos", "stop", "length" });
         }
+    }
+
+    [Fact]
+    public async Task Ask_stages_appear_on_the_metrics_endpoint()
+    {
+        await Ask(s.AliceKey, Question("star galaxy"));
+        using var http = new HttpClient();
+        string metrics = await http.GetStringAsync(SearchServer.MetricsAddress(s.App) + "/metrics");
+        foreach (var stage in new[] { "ask_total", "ask_recall", "ask_prompt", "ask_first_token", "ask_generate" })
+            Assert.Matches($"dss_search_stage_duration_seconds_count\\{{[^}}]*stage=\"{stage}\"", metrics);
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Generate;
-using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Cli.Commands;
 
@@ -27,7 +26,7 @@ static class GenerateCommand
         var cache = new Option<string>("--cache") { Description = "KV cache: full (per-head keys/values) or latent (compressed MLA latent)", DefaultValueFactory = _ => "full" }
             .AcceptOnlyFromAmong("full", "latent");
         var dtype = new Option<string>("--dtype") { Description = "Weights dtype: float32, bfloat16 or float16", DefaultValueFactory = _ => "float32" }
-            .AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+            .AcceptOnlyFromAmong([.. DeepSeekModelOptions.DTypeNames]);
         var json = new Option<bool>("--json") { Description = "Print JSON: per prompt the prompt ids, generated ids, text and finish reason" };
         var device = CommonOptions.Device("the model");
         var logits = new Option<string?>("--logits") { Description = "Also write the float32 logits [T, V] of the first prompt's forward pass to this safetensors file (tensors logits and input_ids)" };
@@ -67,7 +66,7 @@ static class GenerateCommand
                 Model = new DeepSeekModelOptions
                 {
                     Device = pr.GetValue(device)!,
-                    DType = pr.GetValue(dtype) switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 },
+                    DType = DeepSeekModelOptions.ParseDType(pr.GetValue(dtype)!),
                 },
             };
 

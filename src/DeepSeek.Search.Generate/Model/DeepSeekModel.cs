@@ -18,6 +18,18 @@ public sealed record DeepSeekModelOptions
     /// <summary>Seed of the random initialisation (<see cref="DeepSeekModel.Create"/> only); null = nondeterministic.</summary>
     public long? Seed { get; init; }
 
+    /// <summary>The dtype names of the CLI and the settings: float32, bfloat16, float16.</summary>
+    public static readonly IReadOnlyList<string> DTypeNames = ["float32", "bfloat16", "float16"];
+
+    /// <summary>The dtype a name of <see cref="DTypeNames"/> stands for; another name is <see cref="InvalidInputException"/>.</summary>
+    public static ScalarType ParseDType(string name) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        "float16" => ScalarType.Float16,
+        _ => throw new InvalidInputException($"dtype must be float32, bfloat16 or float16, got '{name}'") { Setting = "dtype" },
+    };
+
     internal Placement Resolve()
     {
         if (DType is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))

@@ -68,6 +68,11 @@ sealed partial class SearchRpcService
                     foreach (var c in a.Citations) result.Citations.Add(Ref(c.Number, c.DocumentId, c.ChunkId, c.Start, c.End, c.Title));
                     foreach (var s in a.Sources) result.Sources.Add(Ref(s.Number, s.DocumentId, s.ChunkId, s.Start, s.End, s.Title));
                     await responseStream.WriteAsync(new Proto.AskResponse { Result = result }, context.CancellationToken).ConfigureAwait(false);
+                    _metrics.RecordSearchStages(request.Collection, new Dictionary<string, double>(StringComparer.Ordinal)
+                    {
+                        ["ask_total"] = result.Timings.TotalMs, ["ask_recall"] = a.Timings.RecallMs, ["ask_rerank"] = a.Timings.RerankMs,
+                        ["ask_prompt"] = a.Timings.PromptMs, ["ask_first_token"] = a.Timings.FirstTokenMs, ["ask_generate"] = a.Timings.GenerateMs,
+                    });
                     break;
             }
         }
