@@ -34,7 +34,7 @@ public sealed class InteropClientTests(ITestOutputHelper log)
         var alice = keys.Add("alice", [], AccessRight.Read, []).Key;
         var bob = keys.Add("bob", ["team-b"], AccessRight.Read, []).Key;
 
-        var app = SearchServer.Build(new ServiceSettings { IndexRoot = root, Port = 0, KeysFile = keysFile });
+        var app = SearchServer.Build(new ServiceSettings { IndexRoot = root, Port = 0, KeysFile = keysFile, Generator = new GeneratorSettings { Model = TinyGenerator.Folder } });
         await app.StartAsync();
         try
         {
@@ -57,7 +57,7 @@ public sealed class InteropClientTests(ITestOutputHelper log)
     static async Task<(int Exit, string Output)> RunClient(string address, string encoder, string admin, string alice, string bob)
     {
         var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Script, "--address", address, "--encoder", encoder, "--protos", Path.Combine(Repo.Root, "protos") })
+        foreach (var a in new[] { Script, "--address", address, "--encoder", encoder, "--ask", "--protos", Path.Combine(Repo.Root, "protos") })
             psi.ArgumentList.Add(a);
         // Keys through the environment, not the command line.
         psi.Environment["DSS_ADMIN_KEY"] = admin;

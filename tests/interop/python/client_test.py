@@ -3,8 +3,8 @@
 
 It compiles the repository's .proto files at run time (Debian's protoc from protobuf-compiler, matching Debian's
 python3-protobuf runtime; python3-grpcio for the calls), then drives a running server: health, reflection, CreateCollection, a two-batch UpsertDocuments
-stream, BM25 (and dense) searches as two principals, GetDocument, a typed metadata filter, bad input and
-DropCollection. One line per check; the first failed check ends the run with exit code 1 and says what was expected.
+stream, BM25 (and dense) searches as two principals, GetDocument, a typed metadata filter, Ask (with --ask: the server
+has a generator) as two principals, bad input and DropCollection. One line per check; the first failed check ends the run with exit code 1 and says what was expected.
 
     /usr/bin/python3 tests/interop/python/client_test.py --address 127.0.0.1:50051 \
         --admin-key ADMIN --alice-key ALICE --bob-key BOB [--encoder /abs/encoder/folder] [--collection NAME]
@@ -371,6 +371,24 @@ def run(args, m):
     expect_status("DropCollection with alice's read key", grpc.StatusCode.PERMISSION_DENIED,
                   lambda: search.DropCollection(pb.DropCollectionRequest(collection=coll), timeout=10, metadata=alice))
 
+    if args.ask:
+        # Ask (server streaming): answer deltas, then one result whose sources and citations are the caller's documents only.
+        for who, md, want in (("alice", alice, {"a1", "a2"}), ("bob", bob, {"b1", "b2"})):
+            msgs = list(search.Ask(pb.AskRequest(collection=coll, question="volcano lava", max_new_tokens=16), timeout=120, metadata=md))
+            kinds = [m.WhichOneof("event") for m in msgs]
+            if not msgs or kinds[-1] != "result" or any(k != "delta" for k in kinds[:-1]):
+                fail(f"Ask as {who}: expected delta messages then one result, got {kinds}")
+            r = msgs[-1].result
+            if "".join(m.delta.text for m in msgs[:-1]) != r.answer:
+                fail(f"Ask as {who}: the deltas do not add up to the answer {r.answer!r}")
+            sources = {x.document_id for x in r.sources}
+            cited = {x.document_id for x in r.citations}
+            if not sources or not sources <= want or not cited <= sources or r.no_sources:
+                fail(f"Ask as {who}: sources {sorted(sources)} and citations {sorted(cited)} must be non-empty subsets of {sorted(want)}")
+            ok(f"Ask as {who}: {len(msgs) - 1} deltas, sources {sorted(sources)}, citations {sorted(cited)} (never the other's)")
+        expect_status("Ask with an empty question", grpc.StatusCode.INVALID_ARGUMENT,
+                      lambda: list(search.Ask(pb.AskRequest(collection=coll, question=" "), timeout=10, metadata=alice)), "question")
+
     # Drop.
     search.DropCollection(pb.DropCollectionRequest(collection=coll), timeout=60, metadata=admin)
     ok(f"DropCollection {coll} (admin)")
@@ -389,6 +407,7 @@ def main():
     p.add_argument("--bob-key", default=os.environ.get("DSS_BOB_KEY"))
     p.add_argument("--collection", default="interop-py", help="a collection name that does not exist yet")
     p.add_argument("--encoder", default="", help="an encoder folder on the server: the collection gets a dense index")
+    p.add_argument("--ask", action="store_true", help="the server has a generator: also check the Ask RPC")
     p.add_argument("--protos", default=os.path.join(REPO, "protos"), help="the folder holding deepseek/search/v1/search.proto")
     args = p.parse_args()
     for name in ("admin_key", "alice_key", "bob_key"):
