@@ -9,9 +9,13 @@ mkdir -p "$out"
 [ -f "$root/scifact/generator/config.json" ] || "$dss" train-lm --corpus "$s/corpus.jsonl" --out "$root/scifact/generator"
 # the first 200 query ids of qrels/train.tsv (with all their judgments)
 awk -F'\t' 'NR == 1 { print; next } { if (!($1 in seen)) { if (n >= 200) next; seen[$1] = 1; n++ } print }' "$s/qrels/train.tsv" > "$out/train200.tsv"
+md="$out/rerank-scifact.md"
+echo "# Query-likelihood re-ranking on SciFact (bench/rerank-scifact.sh; $(nproc) cores)" > "$md"
 for split in train200 test; do
   qrels="$out/train200.tsv"; [ $split = test ] && qrels="$s/qrels/test.tsv"
-  echo "== $split"
+  printf '\n## %s\n\n```\n' "$split" >> "$md"
   "$dss" eval -c scifact --index-root "$root" --queries "$s/queries.jsonl" --qrels "$qrels" \
-    --rerank --rerank-sweep 0.05,0.1,0.2,0.3,0.5,1 --json "$out/rerank-scifact-$split.json" 2>/dev/null
+    --rerank --rerank-sweep 0.05,0.1,0.2,0.3,0.5,1 --json "$out/rerank-scifact-$split.json" 2>/dev/null \
+    | grep -v '^report' | sed "s#$root/#INDEX_ROOT/#" | tee -a "$md"
+  printf '```\n' >> "$md"
 done
