@@ -27,7 +27,8 @@ public sealed class AskCollection : IDisposable
         string corpus = PathOf("corpus.jsonl");
         File.WriteAllLines(corpus, lines);
         Dss.Ok("index", "-c", "topics", "--corpus", corpus, "--encoder", "none", "--index-root", IndexRoot);
-        TinyGenerator.CopyTo(Path.Combine(IndexRoot, "topics", "generator"));
+        // the user's path: dss train-lm into the collection's generator folder (a child process, as every dss call here)
+        Dss.Ok(TinyGenerator.TrainLmArguments(TinyGenerator.WriteCorpus(PathOf("lm-corpus.jsonl")), Path.Combine(IndexRoot, "topics", "generator")));
         Dss.Ok("index", "-c", "bare", "--corpus", corpus, "--encoder", "none", "--index-root", IndexRoot);
         File.WriteAllLines(Queries, Enumerable.Range(0, 4).Select(t => $$"""{"_id":"q{{t}}","text":"notes {{TinyGenerator.Passage(t, 3, 500 + t)}}"}"""));
         File.WriteAllLines(Qrels, Enumerable.Range(0, 4).Select(t => $"q{t}\tt{t}-0\t1"));

@@ -67,6 +67,7 @@ public sealed class AskServer : IAsyncLifetime
 }
 
 /// <summary>The Ask RPC and re-ranked Search over a real Kestrel server: streaming, citations of permitted documents only, statuses.</summary>
+[Collection("generator")]
 public sealed class AskTests(AskServer s) : IClassFixture<AskServer>
 {
     static readonly string[] AlicePermitted = ["a-star", "a-bake", "public"];

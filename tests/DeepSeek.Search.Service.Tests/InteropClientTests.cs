@@ -13,6 +13,7 @@ namespace DeepSeek.Search.Service.Tests;
 /// input and drops the collection, checking health and reflection on the way. Missing Debian packages fail the test
 /// with "run make setup".
 /// </summary>
+[Collection("generator")]
 public sealed class InteropClientTests(ITestOutputHelper log)
 {
     const string Python = "/usr/bin/python3";

@@ -41,9 +41,10 @@ public static class TinyGenerator
         return string.Join(' ', Enumerable.Range(0, words).Select(_ => Topics[topic][rng.Next(Topics[topic].Length)]));
     }
 
-    static string Train()
+    /// <summary>Writes the synthetic training corpus (a BEIR corpus.jsonl) to <paramref name="path"/>.</summary>
+    public static string WriteCorpus(string path)
     {
-        // a BEIR corpus.jsonl: each document is read as title, a blank line, text (as SciFact's are), so "\n\n" is a known separator
+        // each document is read as title, a blank line, text (as SciFact's are), so "\n\n" is a known separator
         var rng = new Random(11);
         var lines = new List<string>();
         for (int i = 0; i < 1600; i++)
@@ -56,8 +57,25 @@ public static class TinyGenerator
                 ["_id"] = $"d{i}", ["title"] = Passage(topic, 3, rng.Next()), ["text"] = text,
             }));
         }
-        string corpus = Path.Combine(Home.Path, "corpus.jsonl");
-        File.WriteAllLines(corpus, lines);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    /// <summary>
+    /// The same training as `dss train-lm` arguments (for tests that must not train inside their own process: heavy in-process
+    /// TorchSharp work beside other tests' tensors is what they avoid).
+    /// </summary>
+    public static string[] TrainLmArguments(string corpus, string output) =>
+    [
+        "train-lm", "--corpus", corpus, "--out", output, "--vocab-size", "320", "--seq-len", "64", "--batch-size", "16", "--hidden", "64",
+        "--intermediate", "128", "--heads", "2", "--kv-lora-rank", "32", "--qk-nope-dim", "16", "--qk-rope-dim", "8", "--v-head-dim", "16",
+        "--experts", "4", "--moe-intermediate", "64", "--max-steps", "400", "--lr", "3e-3", "--eval-every", "1000", "--log-every", "1000",
+        "--val-max-blocks", "8", "--seed", "5",
+    ];
+
+    static string Train()
+    {
+        string corpus = WriteCorpus(Path.Combine(Home.Path, "corpus.jsonl"));
         string output = Path.Combine(Home.Path, "lm");
         LmTrainer.Train(new LmTrainOptions
         {
