@@ -42,16 +42,8 @@ sealed class RerankArguments
     }
 
     /// <summary>The generator folder for <paramref name="store"/>'s collection: --model, else the collection's own; none is <see cref="NoGeneratorException"/>.</summary>
-    public string Folder(ParseResult pr, CollectionStore store)
-    {
-        if (pr.GetValue(Model) is { Length: > 0 } m)
-        {
-            if (!File.Exists(Path.Combine(m, "config.json"))) throw new InvalidInputException($"--model '{m}' has no config.json (a DeepSeek Hugging Face folder, e.g. from dss train-lm)") { Setting = "model" };
-            return m;
-        }
-        string own = GeneratorPool.CollectionDefault(store.Directory);
-        return File.Exists(Path.Combine(own, "config.json")) ? own : throw new NoGeneratorException(store.Name);
-    }
+    public string Folder(ParseResult pr, CollectionStore store) =>
+        GeneratorPool.Resolve(pr.GetValue(Model), store.Directory) ?? throw new NoGeneratorException(store.Name);
 
     public DeepSeekGenerator Load(ParseResult pr, CollectionStore store, string device) => Load(pr, Folder(pr, store), device);
 
@@ -62,7 +54,6 @@ sealed class RerankArguments
             DType = DeepSeekModelOptions.ParseDType(pr.GetValue(DType)!),
         });
 
-    /// <summary>A re-ranker over <paramref name="generator"/> with the options given.</summary>
     /// <summary>A re-ranker over <paramref name="generator"/> (loaded from <paramref name="folder"/>: its inputs are capped at the context it was trained on).</summary>
     public Reranker Reranker(ParseResult pr, DeepSeekGenerator generator, string folder)
     {

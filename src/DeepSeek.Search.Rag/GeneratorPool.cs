@@ -22,10 +22,24 @@ public sealed class GeneratorPool : IDisposable
 
     public GeneratorPool(string? configuredModel = null, DeepSeekModelOptions? options = null)
     {
-        ConfiguredModel = string.IsNullOrWhiteSpace(configuredModel) ? null : Path.GetFullPath(configuredModel);
+        ConfiguredModel = string.IsNullOrWhiteSpace(configuredModel) ? null : Path.GetFullPath(RequireModel(configuredModel, "Generator:Model"));
         _options = options ?? new DeepSeekModelOptions();
-        if (ConfiguredModel != null && !File.Exists(Path.Combine(ConfiguredModel, "config.json")))
-            throw new InvalidInputException($"generator folder '{ConfiguredModel}' has no config.json (train one with dss train-lm --out DIR)") { Setting = "Generator:Model" };
+    }
+
+    /// <summary><paramref name="folder"/> when it holds a model (config.json); else an error naming it and <paramref name="setting"/>.</summary>
+    public static string RequireModel(string folder, string setting) =>
+        File.Exists(Path.Combine(folder, "config.json")) ? folder
+            : throw new InvalidInputException($"generator folder '{folder}' has no config.json (a DeepSeek Hugging Face folder, e.g. from dss train-lm --out DIR)") { Setting = setting };
+
+    /// <summary>
+    /// The one rule for which generator a collection uses: <paramref name="configured"/> (checked) when given, else the
+    /// collection's own <c>generator/</c> folder when it holds a model, else null.
+    /// </summary>
+    public static string? Resolve(string? configured, string collectionDirectory, string setting = "model")
+    {
+        if (!string.IsNullOrWhiteSpace(configured)) return RequireModel(configured, setting);
+        string own = CollectionDefault(collectionDirectory);
+        return File.Exists(Path.Combine(own, "config.json")) ? own : null;
     }
 
     /// <summary>The model folder every collection uses, when configured.</summary>
@@ -35,12 +49,7 @@ public sealed class GeneratorPool : IDisposable
     public static string CollectionDefault(string collectionDirectory) => Path.Combine(collectionDirectory, CollectionFolderName);
 
     /// <summary>The model folder for the collection at <paramref name="collectionDirectory"/>, or null when there is none.</summary>
-    public string? FolderFor(string collectionDirectory)
-    {
-        if (ConfiguredModel != null) return ConfiguredModel;
-        string own = CollectionDefault(collectionDirectory);
-        return File.Exists(Path.Combine(own, "config.json")) ? own : null;
-    }
+    public string? FolderFor(string collectionDirectory) => ConfiguredModel ?? Resolve(null, collectionDirectory);
 
     /// <summary>The generator of <paramref name="folder"/>, loaded on first use.</summary>
     public DeepSeekGenerator Generator(string folder) => Load(folder).Generator;

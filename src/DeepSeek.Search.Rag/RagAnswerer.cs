@@ -23,7 +23,7 @@ public sealed class RagAnswerer
     public RagAnswerer(DeepSeekGenerator generator, Reranker? reranker = null)
     {
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
-        if (generator.Tokenizer is null) throw new InvalidInputException("the generator folder has no tokenizer.json: answers need text");
+        RagPrompt.TokenizerOf(generator);
         _reranker = reranker;
     }
 

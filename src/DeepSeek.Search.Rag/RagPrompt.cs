@@ -1,5 +1,6 @@
 using System.Text;
 using DeepSeek.Search.Generate;
+using DeepSeek.Search.Rerank;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Text.Tokenization;
 
@@ -39,8 +40,7 @@ public static class RagPrompt
         foreach (var h in hits)
         {
             if (sources.Count == maxSources || left <= 0) break;
-            int start = 0, end = h.Text.Length;
-            if (h.Chunk is { } c && c.Start >= 0 && c.End <= h.Text.Length && c.Start <= c.End) (start, end) = (c.Start, c.End);
+            var (start, end) = SearchReranking.ChunkSpan(h);
             string passage = h.Text[start..end];
             int tokens = Count(tokenizer, passage);
             if (tokens > left)
@@ -75,12 +75,16 @@ public static class RagPrompt
         return space > lo / 2 ? space : lo;
     }
 
+    /// <summary>The generator's tokenizer; a generator folder without tokenizer.json cannot answer in text.</summary>
+    public static ByteLevelBpeTokenizer TokenizerOf(DeepSeekGenerator generator) =>
+        generator.Tokenizer ?? throw new Core.InvalidInputException("the generator folder has no tokenizer.json: answers need text");
+
     /// <summary>The prompt's token ids and text (with the sources' special-token text shown as it was encoded: as text).</summary>
     public static (int[] Ids, string Text) Build(DeepSeekGenerator generator, string instructions, IReadOnlyList<RagSource> sources, string question)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(sources);
-        var tokenizer = generator.Tokenizer ?? throw new Core.InvalidInputException("the generator folder has no tokenizer.json: answers need text");
+        var tokenizer = TokenizerOf(generator);
         var untrusted = new List<string>();
         string Slot(string text)
         {

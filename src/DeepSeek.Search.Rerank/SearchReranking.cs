@@ -13,9 +13,16 @@ public static class SearchReranking
     /// <summary>The passage a re-ranker reads for <paramref name="hit"/>: "title. chunk text" (the chunker's "title. body" form).</summary>
     public static string PassageOf(SearchHit hit)
     {
-        ArgumentNullException.ThrowIfNull(hit);
-        string body = hit.Chunk is { } c && c.Start >= 0 && c.End <= hit.Text.Length && c.Start <= c.End ? hit.Text[c.Start..c.End] : hit.Text;
+        var (start, end) = ChunkSpan(hit);
+        string body = hit.Text[start..end];
         return string.IsNullOrWhiteSpace(hit.Title) ? body : $"{hit.Title.Trim()}. {body}";
+    }
+
+    /// <summary>The character span [start, end) of the winning chunk in the hit's text; the whole text when the hit has no usable chunk span.</summary>
+    public static (int Start, int End) ChunkSpan(SearchHit hit)
+    {
+        ArgumentNullException.ThrowIfNull(hit);
+        return hit.Chunk is { } c && c.Start >= 0 && c.End <= hit.Text.Length && c.Start <= c.End ? (c.Start, c.End) : (0, hit.Text.Length);
     }
 
     /// <summary>The hits of <paramref name="first"/> (retrieved at least <see cref="RerankOptions.Depth"/> deep) re-ranked, best <paramref name="k"/>.</summary>

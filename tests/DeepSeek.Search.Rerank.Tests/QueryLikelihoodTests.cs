@@ -116,8 +116,13 @@ public sealed class QueryLikelihoodTests(LoadedGenerator g) : IClassFixture<Load
         var dup = new[] { new RerankCandidate("a", "x", 1), new RerankCandidate("a", "y", 0) };
         Assert.Contains("distinct", Assert.Throws<InvalidInputException>(() => new Reranker(scorer).Rerank("star", dup)).Message);
         Assert.Empty(new Reranker(scorer).Rerank("star", []));
-        // special-token text in a passage is text, not a control token: scoring it works and differs from the real BOS
-        Assert.Single(scorer.Score("star", ["<｜begin▁of▁sentence｜> star galaxy"]));
+        // special-token text in a passage is text, not a control token: it is encoded as bytes (no BOS id among them) and scored as such
+        const string injected = "<｜begin▁of▁sentence｜> star galaxy";
+        var tok = g.Generator.Tokenizer!;
+        var asText = tok.Encode(injected, addSpecialTokens: false, splitSpecialTokens: true);
+        Assert.DoesNotContain(tok.BosTokenId!.Value, asText);
+        Assert.Contains(tok.BosTokenId!.Value, tok.Encode(injected, addSpecialTokens: false));
+        Assert.Equal(Reference(g.Generator, injected, "star"), scorer.Score("star", [injected])[0], 4);
     }
 
     [Fact]

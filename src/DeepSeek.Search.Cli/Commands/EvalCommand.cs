@@ -139,14 +139,20 @@ static class EvalCommand
         var second = new Run();
         var responses = new List<SearchResponse>(judged.Count);
         var search = options with { K = Math.Max(options.K, reranker.Options.Depth), SnippetChars = 0 };
-        for (int i = 0; i < judged.Count; i++)
+        const int Batch = 64; // the first stage of a batch of queries at once (one encoder call), then each query re-ranked
+        for (int start = 0; start < judged.Count; start += Batch)
         {
-            progress.Report(new ProgressCount("rerank", i, judged.Count));
-            var response = searcher.Execute(judged[i].Text, search);
-            responses.Add(response);
-            first.Set(judged[i].Id, response.Hits.Take(options.K).Select(h => new Hit(h.DocumentId, h.Score)).ToList());
-            var reranked = SearchReranking.Apply(reranker, judged[i].Text, response, options.K);
-            second.Set(judged[i].Id, reranked.Hits.Select(h => new Hit(h.DocumentId, h.Score)).ToList());
+            var batch = judged.Skip(start).Take(Batch).ToList();
+            var firstStage = searcher.ExecuteMany(batch.ConvertAll(q => q.Text), search, Batch);
+            for (int j = 0; j < batch.Count; j++)
+            {
+                progress.Report(new ProgressCount("rerank", start + j, judged.Count));
+                var response = firstStage[j];
+                responses.Add(response);
+                first.Set(batch[j].Id, response.Hits.Take(options.K).Select(h => new Hit(h.DocumentId, h.Score)).ToList());
+                var reranked = SearchReranking.Apply(reranker, batch[j].Text, response, options.K);
+                second.Set(batch[j].Id, reranked.Hits.Select(h => new Hit(h.DocumentId, h.Score)).ToList());
+            }
         }
         progress.Report(new ProgressCount("rerank", judged.Count, judged.Count));
         return (first, second, responses);

@@ -216,26 +216,54 @@ public sealed class CollectionSearcher : IDisposable
     /// </summary>
     public IReadOnlyList<IReadOnlyList<Hit>> RankMany(IReadOnlyList<string> queries, SearchOptions options, int batchSize = 64)
     {
+        var results = new IReadOnlyList<Hit>[queries?.Count ?? 0];
+        ForMany(queries!, options, batchSize, (view, i, vector) =>
+            results[i] = string.IsNullOrWhiteSpace(queries![i]) ? Array.Empty<Hit>() : Rank(view, queries[i], options, vector, new StageClock()).Hits);
+        return results;
+    }
+
+    /// <summary>
+    /// <see cref="Execute"/> for many queries, all on one view, query embeddings computed in batches as in <see cref="RankMany"/>:
+    /// the same responses (hits with stored fields and chunks; per-query timings without the shared encoding). An empty query
+    /// gets an empty response.
+    /// </summary>
+    public IReadOnlyList<SearchResponse> ExecuteMany(IReadOnlyList<string> queries, SearchOptions options, int batchSize = 64, CancellationToken cancellationToken = default)
+    {
+        var results = new SearchResponse[queries?.Count ?? 0];
+        ForMany(queries!, options, batchSize, (view, i, vector) =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (string.IsNullOrWhiteSpace(queries![i])) { results[i] = new SearchResponse(view.Seq, [], new StageClock().ToTimings()); return; }
+            var clock = new StageClock();
+            var ranking = Rank(view, queries[i], options, vector, clock, cancellationToken);
+            List<SearchHit> hits;
+            using (clock.Time(SearchStage.Fetch)) hits = Describe(view, ranking, queries[i], options.SnippetChars);
+            results[i] = new SearchResponse(view.Seq, hits, clock.ToTimings());
+        });
+        return results;
+    }
+
+    /// <summary>The one batching of many queries: on one view, the dense query vectors of each batch in one encoder call, then <paramref name="each"/> per query.</summary>
+    void ForMany(IReadOnlyList<string> queries, SearchOptions options, int batchSize, Action<CollectionView, int, float[]?> each)
+    {
         ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "a batch holds at least one query");
         var view = Acquire();
         try
         {
             bool dense = view.Snapshot.Dense != null;
             var mode = options.Mode ?? (dense ? SearchMode.Hybrid : SearchMode.Bm25);
-            var results = new IReadOnlyList<Hit>[queries.Count];
             for (int start = 0; start < queries.Count; start += batchSize)
             {
                 int n = Math.Min(batchSize, queries.Count - start);
-                var texts = Enumerable.Range(start, n).Select(i => queries[i]).ToList();
-                var usable = texts.Select((t, i) => (t, i)).Where(x => !string.IsNullOrWhiteSpace(x.t) && x.t.Length <= options.MaxQueryChars).ToList();
-                float[][]? vectors = mode != SearchMode.Bm25 && dense && usable.Count > 0 ? view.Snapshot.Encoder!.EncodeQueries(usable.Select(x => x.t).ToList()) : null;
+                var usable = Enumerable.Range(start, n).Where(i => !string.IsNullOrWhiteSpace(queries[i]) && queries[i].Length <= options.MaxQueryChars).ToList();
+                float[][]? vectors = mode != SearchMode.Bm25 && dense && usable.Count > 0 ? view.Snapshot.Encoder!.EncodeQueries(usable.ConvertAll(i => queries[i])) : null;
                 var byIndex = new float[]?[n];
-                if (vectors != null) for (int j = 0; j < usable.Count; j++) byIndex[usable[j].i] = vectors[j];
-                for (int i = 0; i < n; i++)
-                    results[start + i] = string.IsNullOrWhiteSpace(texts[i]) ? Array.Empty<Hit>() : Rank(view, texts[i], options, byIndex[i], new StageClock()).Hits;
+                if (vectors != null) for (int j = 0; j < usable.Count; j++) byIndex[usable[j] - start] = vectors[j];
+                for (int i = 0; i < n; i++) each(view, start + i, byIndex[i]);
             }
-            return results;
         }
         finally { view.Release(); }
     }

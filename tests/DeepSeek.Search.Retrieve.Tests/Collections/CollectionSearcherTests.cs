@@ -18,7 +18,7 @@ public class CollectionSearcherTests
     ];
 
     [Fact]
-    public void RankMany_gives_the_rankings_of_Rank_one_query_at_a_time_in_every_mode()
+    public void RankMany_and_ExecuteMany_give_what_one_query_at_a_time_gives_in_every_mode()
     {
         using var tmp = new TempDir();
         var enc = TinyEncoder.Copy(tmp);
@@ -39,6 +39,15 @@ public class CollectionSearcherTests
                 var one = searcher.Rank(queries[i], options);
                 Assert.Equal(one.Select(h => h.DocumentId), many[i].Select(h => h.DocumentId));
                 for (int r = 0; r < one.Count; r++) Assert.Equal(one[r].Score, many[i][r].Score, 4);
+            }
+            var responses = searcher.ExecuteMany(queries, options, batchSize: 3);
+            Assert.Equal(queries.Length, responses.Count);
+            for (int i = 0; i < queries.Length; i++)
+            {
+                if (queries[i].Length == 0) { Assert.Empty(responses[i].Hits); continue; }
+                var one = searcher.Execute(queries[i], options);
+                Assert.Equal(one.Hits.Select(h => (h.DocumentId, h.Chunk?.ChunkId, h.Title)), responses[i].Hits.Select(h => (h.DocumentId, h.Chunk?.ChunkId, h.Title)));
+                for (int r = 0; r < one.Hits.Count; r++) Assert.Equal(one.Hits[r].Score, responses[i].Hits[r].Score, 4);
             }
         }
     }
