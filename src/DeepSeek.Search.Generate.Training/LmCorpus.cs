@@ -1,6 +1,7 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Ingest;
 using DeepSeek.Search.Text.Tokenization;
+using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate.Training;
 
@@ -57,7 +58,7 @@ public static class LmCorpus
 /// tail that fills no block is dropped). Every k-th block (k = round(1 / validation fraction)) is held out for validation — a
 /// deterministic slice spread over the whole corpus — and the rest train.
 /// </summary>
-public sealed class PackedBlocks
+public sealed class PackedBlocks : ILmExamples
 {
     PackedBlocks(int seqLen, long[] tokens, int[] train, int[] validation, int documents)
     {
@@ -85,6 +86,16 @@ public sealed class PackedBlocks
 
     /// <summary>The tokens of block <paramref name="index"/> appended to <paramref name="into"/>.</summary>
     public void CopyBlock(int index, List<long> into) => into.AddRange(new ArraySegment<long>(_tokens, index * SeqLen, SeqLen));
+
+    /// <summary>The blocks as a [rows, SeqLen] batch; every token is a target (the labels are the ids).</summary>
+    public LmBatch Batch(IEnumerable<int> indices, Device device)
+    {
+        var ids = new List<long>();
+        int rows = 0;
+        foreach (int b in indices) { CopyBlock(b, ids); rows++; }
+        var t = tensor(ids.ToArray(), new long[] { rows, SeqLen }, ScalarType.Int64).to(device);
+        return new LmBatch(t, t, (long)rows * SeqLen);
+    }
 
     public static PackedBlocks Build(IReadOnlyList<string> texts, ByteLevelBpeTokenizer tokenizer, int seqLen, double validationFraction,
         CancellationToken cancellation = default)

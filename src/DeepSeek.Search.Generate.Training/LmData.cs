@@ -15,12 +15,12 @@ sealed class LmData
 
     readonly LmTrainOptions _o;
 
-    LmData(LmTrainOptions options, ByteLevelBpeTokenizer tokenizer, bool trainedTokenizer, PackedBlocks blocks)
+    LmData(LmTrainOptions options, ByteLevelBpeTokenizer tokenizer, bool trainedTokenizer, ILmExamples examples)
     {
         _o = options;
         Tokenizer = tokenizer;
         TrainedTokenizer = trainedTokenizer;
-        Blocks = blocks;
+        Examples = examples;
     }
 
     public ByteLevelBpeTokenizer Tokenizer { get; }
@@ -28,14 +28,19 @@ sealed class LmData
     /// <summary>Whether the run's tokenizer was trained on the corpus (not given with --tokenizer).</summary>
     public bool TrainedTokenizer { get; }
 
-    public PackedBlocks Blocks { get; }
+    /// <summary>Packed blocks of the corpus, or the supervised pairs of --sft.</summary>
+    public ILmExamples Examples { get; }
 
     /// <summary>Reads the corpus, trains, loads or copies the tokenizer into <paramref name="workDir"/>, and packs the blocks.</summary>
     public static LmData Load(LmTrainOptions o, string workDir, bool resuming, Action<string> say, CancellationToken ct)
     {
-        say($"reading corpus {o.CorpusPath}");
-        var texts = LmCorpus.ReadTexts(o.CorpusPath);
-        if (texts.Count == 0) throw new InvalidInputException($"the corpus {o.CorpusPath} holds no text (no non-empty documents)");
+        var texts = new List<string>();
+        if (o.SftPath == null)
+        {
+            say($"reading corpus {o.CorpusPath}");
+            texts = LmCorpus.ReadTexts(o.CorpusPath!);
+            if (texts.Count == 0) throw new InvalidInputException($"the corpus {o.CorpusPath} holds no text (no non-empty documents)");
+        }
         string tokenizerFile = Path.Combine(workDir, ByteLevelBpeTokenizer.TokenizerFile);
         ByteLevelBpeTokenizer tokenizer;
         bool trainedTokenizer = false;
@@ -45,15 +50,15 @@ sealed class LmData
             tokenizer = ByteLevelBpeTokenizer.Load(workDir);
             trainedTokenizer = o.TokenizerPath == null;
         }
-        else if (o.TokenizerPath != null)
+        else if ((o.TokenizerPath ?? o.InitPath) is { } given)
         {
-            tokenizer = ByteLevelBpeTokenizer.Load(o.TokenizerPath);
+            tokenizer = ByteLevelBpeTokenizer.Load(given);
             foreach (var name in new[] { ByteLevelBpeTokenizer.TokenizerFile, ByteLevelBpeTokenizer.TokenizerConfigFile, "special_tokens_map.json" })
             {
-                string from = Path.Combine(o.TokenizerPath, name);
+                string from = Path.Combine(given, name);
                 if (File.Exists(from)) File.Copy(from, Path.Combine(workDir, name), overwrite: true);
             }
-            say($"tokenizer {o.TokenizerPath}: {tokenizer.VocabSize:N0} ids");
+            say($"tokenizer {given}: {tokenizer.VocabSize:N0} ids");
         }
         else
         {
@@ -65,25 +70,24 @@ sealed class LmData
             say($"tokenizer: {trained.VocabSize:N0} ids ({trained.Merges:N0} merges from {trained.UniqueWords:N0} distinct words)" +
                 (trained.VocabSize < o.VocabSize ? $"; the corpus supports no more than {trained.VocabSize:N0}" : ""));
         }
+        if (o.SftPath != null)
+        {
+            var version = o.InitPath != null ? DeepSeekConfig.Load(Path.Combine(o.InitPath, DeepSeekConfig.FileName)).Version : DeepSeekVersion.V3;
+            var pairs = SftExamples.Read(o.SftPath, tokenizer, version, o.SeqLen, o.ValidationFraction, ct);
+            say($"supervised pairs: {pairs.Documents:N0} ({pairs.Train.Count:N0} train, {pairs.Validation.Count:N0} validation), {pairs.Tokens:N0} tokens" +
+                (pairs.PromptsCut > 0 ? $"; {pairs.PromptsCut:N0} prompt(s) cut from the left to fit --seq-len {o.SeqLen}" : ""));
+            return new LmData(o, tokenizer, trainedTokenizer, pairs);
+        }
         var blocks = PackedBlocks.Build(texts, tokenizer, o.SeqLen, o.ValidationFraction, ct);
         say($"corpus: {blocks.Documents:N0} documents, {blocks.Tokens:N0} tokens in {blocks.BlockCount:N0} blocks of {o.SeqLen} " +
             $"({blocks.Train.Count:N0} train, {blocks.Validation.Count:N0} validation)");
         return new LmData(o, tokenizer, trainedTokenizer, blocks);
     }
 
-    /// <summary>The given blocks as a [rows, SeqLen] int64 batch on <paramref name="device"/>.</summary>
-    public Tensor BatchTensor(IEnumerable<int> blockIndices, Device device)
-    {
-        var ids = new List<long>();
-        int rows = 0;
-        foreach (int b in blockIndices) { Blocks.CopyBlock(b, ids); rows++; }
-        return tensor(ids.ToArray(), new long[] { rows, _o.SeqLen }, ScalarType.Int64).to(device);
-    }
-
     /// <summary>The training blocks in the order epoch <paramref name="epoch"/> visits them: a function of (seed, epoch).</summary>
     public int[] Order(int epoch)
     {
-        var order = Blocks.Train.ToArray();
+        var order = Examples.Train.ToArray();
         var rng = Seeds.At(_o.Seed, ShuffleStream, epoch, 0);
         for (int i = order.Length - 1; i > 0; i--)
         {

@@ -14,7 +14,9 @@ static class LmFingerprint
     {
         var settings = o with
         {
-            CorpusPath = RunFingerprint.FileIdentity(o.CorpusPath),
+            CorpusPath = o.CorpusPath == null ? null : RunFingerprint.FileIdentity(o.CorpusPath),
+            SftPath = o.SftPath == null ? null : RunFingerprint.FileIdentity(o.SftPath),
+            InitPath = o.InitPath == null ? null : RunFingerprint.FileIdentity(InitWeights(o.InitPath)),
             OutputPath = "",
             TokenizerPath = o.TokenizerPath == null ? null : "given",
             Epochs = 1,
@@ -38,4 +40,9 @@ static class LmFingerprint
         };
         return RunFingerprint.Of(parts);
     }
+
+    /// <summary>The file that identifies an --init model: its model.safetensors (or index of shards), else its config.</summary>
+    static string InitWeights(string folder) => InitFiles.Select(f => Path.Combine(folder, f)).First(File.Exists);
+
+    static readonly string[] InitFiles = ["model.safetensors", "model.safetensors.index.json", "config.json"];
 }

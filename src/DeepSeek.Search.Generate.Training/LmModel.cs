@@ -24,10 +24,42 @@ sealed class LmModel : IDisposable
     public LmWeights Weights { get; private set; } = null!;
     public MoeBalanceObserver Observer { get; private set; } = null!;
 
+    /// <summary>A LoRA run's adapters (null otherwise).</summary>
+    public LoraAdapters? Adapters { get; private set; }
+
+    /// <summary>The config of the --init model, which must cover the tokenizer's ids.</summary>
+    public static DeepSeekConfig InitConfig(string initPath, int tokenizerVocab)
+    {
+        var config = DeepSeekConfig.Load(Path.Combine(initPath, DeepSeekConfig.FileName));
+        if (tokenizerVocab > config.VocabSize)
+            throw new InvalidInputException($"--init {initPath}: its tokenizer has {tokenizerVocab:N0} ids, more than the model's vocabulary of {config.VocabSize:N0}");
+        return config;
+    }
+
     /// <summary>Loads (from <paramref name="checkpointDir"/> when resuming) or creates the model, in float32 master weights on the run's device.</summary>
     public void Build(string? checkpointDir, TrainingRuntime runtime, Action<string> say)
     {
         DeepSeekModel model;
+        if (_o.Lora is { } lora)
+        {
+            // LoRA: the --init base in the compute dtype, frozen; adapters new (PEFT's init, seeded) or from the checkpoint being resumed
+            model = DeepSeekCheckpoint.Load(_o.InitPath!, new DeepSeekModelOptions { Device = _o.Device, DType = runtime.Compute });
+            try
+            {
+                Adapters = checkpointDir != null ? LoraAdapters.Load(model, checkpointDir, trainable: true) : LoraAdapters.Attach(model, lora, _o.Seed);
+                say($"LoRA on {_o.InitPath}: {Adapters}, {Adapters.ParameterCount:N0} trainable parameters of {model.parameters().Sum(p => p.numel()) + Adapters.ParameterCount:N0}");
+                model.train();
+                Weights = new LmWeights(model, Adapters);
+            }
+            catch
+            {
+                Adapters?.Dispose();
+                model.Dispose();
+                throw;
+            }
+            Observer = new MoeBalanceObserver(Config, _o.SeqAuxLoss);
+            return;
+        }
         if (checkpointDir != null)
         {
             model = DeepSeekCheckpoint.Load(checkpointDir, new DeepSeekModelOptions { Device = _o.Device, DType = ScalarType.Float32 });
@@ -36,6 +68,11 @@ sealed class LmModel : IDisposable
                 model.Dispose();
                 throw new CheckpointException($"{checkpointDir}: the checkpoint's model does not match the settings");
             }
+        }
+        else if (_o.InitPath != null)
+        {
+            model = DeepSeekCheckpoint.Load(_o.InitPath, new DeepSeekModelOptions { Device = _o.Device, DType = ScalarType.Float32 });
+            say($"fine-tuning all {model.parameters().Sum(p => p.numel()):N0} parameters of {_o.InitPath}");
         }
         else
         {
@@ -76,6 +113,7 @@ sealed class LmModel : IDisposable
     public void Dispose()
     {
         Observer?.Dispose();
+        Adapters?.Dispose();
         Weights?.Dispose();
     }
 }

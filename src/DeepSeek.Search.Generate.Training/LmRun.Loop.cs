@@ -32,8 +32,8 @@ sealed partial class LmRun
         var weights = _model.Weights;
         var observer = _model.Observer;
         if (!_at.Finished)
-            Say($"training {_at.TotalSteps - _at.Step:N0} step(s) of {_batch} × {_o.SeqLen} tokens on {_runtime.DeviceKind} " +
-                $"({(_runtime.BFloat16 ? "bf16, fp32 master weights" : "fp32")}), {_at.StepsPerEpoch:N0} steps per epoch");
+            Say($"training {_at.TotalSteps - _at.Step:N0} step(s) of {_batch} × {(_o.SftPath != null ? "≤" : "")}{_o.SeqLen} tokens on {_runtime.DeviceKind} " +
+                $"({(weights.FrozenBase ? $"{_model.Adapters}, base frozen in {(_runtime.BFloat16 ? "bf16" : "fp32")}" : _runtime.BFloat16 ? "bf16, fp32 master weights" : "fp32")}), {_at.StepsPerEpoch:N0} steps per epoch");
 
         while (!_at.Finished)
         {
@@ -44,13 +44,15 @@ sealed partial class LmRun
             foreach (var g in _optimizer.ParamGroups) g.LearningRate = lr;
 
             double loss, aux = 0;
+            long batchTokens;
             using (var scope = NewDisposeScope())
             {
-                var ids = _data.BatchTensor(order!.Skip(_at.BatchInEpoch * _batch).Take(_batch), _runtime.Device);
+                using var batch = _data.Examples.Batch(order!.Skip(_at.BatchInEpoch * _batch).Take(_batch), _runtime.Device);
                 observer.ResetCounts();
-                observer.Sequences = ids.shape[0];
-                var logits = weights.Compute.Forward(ids, observer);
-                var ce = LmTrainer.CausalLmLoss(logits, ids);
+                observer.Sequences = batch.Ids.shape[0];
+                var logits = weights.Compute.Forward(batch.Ids, observer);
+                var ce = LmTrainer.CausalLmLoss(logits, batch.Labels);
+                batchTokens = batch.Tokens;
                 var balance = observer.TakeLoss();
                 var total = balance is null ? ce : ce + balance;
                 total.backward();
@@ -62,7 +64,7 @@ sealed partial class LmRun
                 lastNorm = nn.utils.clip_grad_norm_(_clipped, _o.ClipNorm > 0 ? _o.ClipNorm : double.PositiveInfinity);
                 _optimizer.step();
                 _optimizer.zero_grad();
-                BiasBalancer.Update(weights.Master, observer.Counts, _o.BiasUpdateSpeed);
+                if (!weights.FrozenBase) BiasBalancer.Update(weights.Master, observer.Counts, _o.BiasUpdateSpeed);
                 weights.MasterToWorking();
             }
             foreach (var (layer, c) in observer.Counts)
@@ -71,7 +73,7 @@ sealed partial class LmRun
                 for (int e = 0; e < c.Length; e++) acc[e] += c[e];
             }
 
-            long tokens = (long)_batch * _o.SeqLen;
+            long tokens = batchTokens;
             _tokensSeen += tokens;
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _at.Advance(seconds, tokens, loss);

@@ -15,12 +15,13 @@ sealed partial class LmRun
         _ct.ThrowIfCancellationRequested();
         _validation.EnsureFinal();
         var master = _model.Weights.Master;
-        DeepSeekCheckpoint.Save(master, _work, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.PerExpert, DType = SafeTensorsDType.F32 });
+        if (_model.Adapters is { } adapters) adapters.Save(_work, Path.GetFullPath(_o.InitPath!)); // a PEFT LoRA folder over the --init base
+        else DeepSeekCheckpoint.Save(master, _work, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.PerExpert, DType = SafeTensorsDType.F32 });
         _curve.WriteCsv(Path.Combine(_work, LmTrainingCurve.CsvFile));
         _curve.WritePng(Path.Combine(_work, LmTrainingCurve.PngFile));
         _onFinished?.Invoke(master);
 
-        var blocks = _data.Blocks;
+        var blocks = _data.Examples;
         var result = new LmTrainResult
         {
             OutputPath = _output,

@@ -55,10 +55,11 @@ sealed partial class LmRun : IDisposable
         _data = LmData.Load(_o, _work, resuming: checkpoint.Path != null, Say, _ct);
         _ct.ThrowIfCancellationRequested();
         var tokenizer = _data.Tokenizer;
-        _model = new LmModel(_o, _o.ModelConfig(tokenizer.VocabSize, tokenizer.BosTokenId, tokenizer.EosTokenId, tokenizer.PadTokenId));
+        _model = new LmModel(_o, _o.InitPath != null ? LmModel.InitConfig(_o.InitPath, tokenizer.VocabSize)
+            : _o.ModelConfig(tokenizer.VocabSize, tokenizer.BosTokenId, tokenizer.EosTokenId, tokenizer.PadTokenId));
         _fingerprint = LmFingerprint.Of(_o, _work, _runtime.Compute);
-        _batch = Math.Min(_o.BatchSize, _data.Blocks.Train.Count);
-        _at = RunPosition.Plan(_data.Blocks.Train.Count, _o.BatchSize, _o.MaxSteps, _o.Epochs);
+        _batch = Math.Min(_o.BatchSize, _data.Examples.Train.Count);
+        _at = RunPosition.Plan(_data.Examples.Train.Count, _o.BatchSize, _o.MaxSteps, _o.Epochs);
         LmTrainState? state = null;
         if (checkpoint.Path != null) state = CheckState(checkpoint.Path);
 
@@ -99,7 +100,8 @@ sealed partial class LmRun : IDisposable
         var state = _at.Stamp(new LmTrainState { TokensSeen = _tokensSeen }, _fingerprint, _o.Seed);
         string final = Checkpoints.Save(_work, _at.Step, _o.KeepCheckpoints, tmp =>
         {
-            DeepSeekCheckpoint.Save(_model.Weights.Master, tmp, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.Fused, DType = SafeTensorsDType.F32 });
+            if (_model.Adapters is { } adapters) adapters.Save(tmp, Path.GetFullPath(_o.InitPath!));
+            else DeepSeekCheckpoint.Save(_model.Weights.Master, tmp, new DeepSeekSaveOptions { ExpertLayout = ExpertLayout.Fused, DType = SafeTensorsDType.F32 });
             Checkpoints.SaveOptimizer(_optimizer, tmp);
             _curve.WriteCsv(Path.Combine(tmp, LmTrainingCurve.CsvFile));
             Checkpoints.WriteState(tmp, state, LmTrainState.Json);

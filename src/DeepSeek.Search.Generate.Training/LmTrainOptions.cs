@@ -13,7 +13,16 @@ public sealed record LmTrainOptions
     // ---- data ----
 
     /// <summary>BEIR corpus.jsonl, generic JSONL, a folder of .txt/.md/.html, or a plain text file (documents separated by blank lines).</summary>
-    public required string CorpusPath { get; init; }
+    public string? CorpusPath { get; init; }
+
+    /// <summary>Supervised pairs (JSONL of {"prompt", "response"[, "system"]}) instead of a corpus: loss on the response only.</summary>
+    public string? SftPath { get; init; }
+
+    /// <summary>A DeepSeek Hugging Face folder to start from (its config and tokenizer; the model-size settings are then ignored); null = a new model.</summary>
+    public string? InitPath { get; init; }
+
+    /// <summary>Fine-tune <see cref="InitPath"/> with low-rank adapters (base frozen) and write a PEFT LoRA folder; null = train every weight.</summary>
+    public LoraSettings? Lora { get; init; }
 
     /// <summary>The model folder to write (work happens in OUT.partial).</summary>
     public required string OutputPath { get; init; }
@@ -119,9 +128,22 @@ public sealed record LmTrainOptions
     {
         void Positive(double v, string name) { if (!(v > 0)) throw new InvalidInputException($"{name} must be positive (got {v})"); }
         void NonNegative(double v, string name) { if (!(v >= 0)) throw new InvalidInputException($"{name} must not be negative (got {v})"); }
-        if (string.IsNullOrWhiteSpace(CorpusPath)) throw new InvalidInputException("--corpus is required");
+        if (SftPath != null && CorpusPath != null) throw new InvalidInputException("--corpus and --sft exclude each other: plain text or supervised pairs");
+        if (SftPath == null && string.IsNullOrWhiteSpace(CorpusPath)) throw new InvalidInputException("--corpus (or --sft) is required");
         if (string.IsNullOrWhiteSpace(OutputPath)) throw new InvalidInputException("--out is required");
-        if (!File.Exists(CorpusPath) && !Directory.Exists(CorpusPath)) throw new InvalidInputException($"corpus not found: {CorpusPath}");
+        if (CorpusPath != null && !File.Exists(CorpusPath) && !Directory.Exists(CorpusPath)) throw new InvalidInputException($"corpus not found: {CorpusPath}");
+        if (SftPath != null && !File.Exists(SftPath)) throw new InvalidInputException($"--sft file not found: {SftPath}") { Setting = "sft" };
+        if (InitPath != null)
+        {
+            if (!File.Exists(Path.Combine(InitPath, "config.json"))) throw new InvalidInputException($"--init {InitPath}: no config.json (a DeepSeek Hugging Face folder)") { Setting = "init" };
+            if (!File.Exists(Path.Combine(InitPath, ByteLevelBpeTokenizer.TokenizerFile))) throw new InvalidInputException($"--init {InitPath}: no {ByteLevelBpeTokenizer.TokenizerFile}; training needs the model's tokenizer") { Setting = "init" };
+            if (TokenizerPath != null) throw new InvalidInputException("--init brings its own tokenizer; drop --tokenizer") { Setting = "tokenizer" };
+        }
+        if (Lora != null)
+        {
+            if (InitPath == null) throw new InvalidInputException("--lora-rank needs --init MODEL: adapters fine-tune an existing model") { Setting = "lora-rank" };
+            Lora.Validate();
+        }
         if (TokenizerPath != null && !File.Exists(Path.Combine(TokenizerPath, ByteLevelBpeTokenizer.TokenizerFile)))
             throw new InvalidInputException($"--tokenizer {TokenizerPath}: no {ByteLevelBpeTokenizer.TokenizerFile} there");
         if (TokenizerPath == null && VocabSize < BpeTrainer.MinimumVocabSize)

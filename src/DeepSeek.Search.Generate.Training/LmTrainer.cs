@@ -61,12 +61,22 @@ public static class LmTrainer
         }
     }
 
-    /// <summary>The causal-LM loss: CE(logits[:, :-1].float(), ids[:, 1:]), mean (or sum) over the predicted tokens.</summary>
-    internal static Tensor CausalLmLoss(Tensor logits, Tensor ids, bool sum = false)
+    /// <summary>
+    /// The causal-LM loss: CE(logits[:, :-1].float(), labels[:, 1:]), mean (or sum) over the predicted tokens; a label of −100 takes no
+    /// loss (transformers' ignore_index). Plain text passes its ids as the labels.
+    /// </summary>
+    internal static Tensor CausalLmLoss(Tensor logits, Tensor labels, bool sum = false)
     {
         long b = logits.shape[0], t = logits.shape[1], v = logits.shape[2];
         var predicted = logits.narrow(1, 0, t - 1).to(ScalarType.Float32).reshape(b * (t - 1), v);
-        var labels = ids.narrow(1, 1, t - 1).reshape(b * (t - 1)).to(logits.device);
-        return F.cross_entropy(predicted, labels, ignore_index: -100, reduction: sum ? nn.Reduction.Sum : nn.Reduction.Mean);
+        var targets = labels.narrow(1, 1, t - 1).reshape(b * (t - 1)).to(logits.device);
+        return F.cross_entropy(predicted, targets, ignore_index: -100, reduction: sum ? nn.Reduction.Sum : nn.Reduction.Mean);
+    }
+
+    /// <summary>The targets a loss over <paramref name="labels"/> counts (those not −100 after the shift).</summary>
+    internal static long CountTargets(Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        return labels.narrow(1, 1, labels.shape[1] - 1).ne(-100).sum().item<long>();
     }
 }

@@ -50,7 +50,7 @@ sealed class LmValidation
     /// <summary>The final evaluation when the run has none yet (resumed at the end: the last step's ran before the interruption).</summary>
     public void EnsureFinal()
     {
-        if (FinalLoss is not null || _data.Blocks.Validation.Count == 0) return;
+        if (FinalLoss is not null || _data.Examples.Validation.Count == 0) return;
         var (loss, loads) = Evaluate();
         FinalLoss = loss;
         FinalLoads = loads;
@@ -65,7 +65,7 @@ sealed class LmValidation
 
     (double? Loss, IReadOnlyList<ExpertLoad> Loads) Evaluate()
     {
-        var blocks = _data.Blocks.Validation.Take(_o.ValidationMaxBlocks > 0 ? _o.ValidationMaxBlocks : int.MaxValue).ToList();
+        var blocks = _data.Examples.Validation.Take(_o.ValidationMaxBlocks > 0 ? _o.ValidationMaxBlocks : int.MaxValue).ToList();
         if (blocks.Count == 0) return (null, []);
         using var observer = new MoeBalanceObserver(_model.Config, 0);
         double sum = 0;
@@ -76,11 +76,11 @@ sealed class LmValidation
             {
                 _ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var ids = _data.BatchTensor(blocks.Skip(i).Take(_o.BatchSize), _device);
-                observer.Sequences = ids.shape[0];
-                var logits = _model.Weights.Compute.Forward(ids, observer);
-                sum += LmTrainer.CausalLmLoss(logits, ids, sum: true).item<float>();
-                count += ids.shape[0] * (ids.shape[1] - 1);
+                using var batch = _data.Examples.Batch(blocks.Skip(i).Take(_o.BatchSize), _device);
+                observer.Sequences = batch.Ids.shape[0];
+                var logits = _model.Weights.Compute.Forward(batch.Ids, observer);
+                sum += LmTrainer.CausalLmLoss(logits, batch.Labels, sum: true).item<float>();
+                count += LmTrainer.CountTargets(batch.Labels);
             }
         }
         return (sum / count, observer.Loads);

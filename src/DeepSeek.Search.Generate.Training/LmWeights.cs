@@ -38,14 +38,34 @@ internal sealed class LmWeights : IDisposable
         }
     }
 
+    /// <summary>
+    /// A LoRA run's weights: the base (in the compute dtype) frozen, the adapters' float32 parameters the only ones trained; the
+    /// model is its own compute copy (the adapters cast themselves to the activations' dtype).
+    /// </summary>
+    public LmWeights(DeepSeekModel frozenBase, LoraAdapters adapters)
+    {
+        Master = frozenBase;
+        FrozenBase = true;
+        foreach (var p in frozenBase.parameters()) p.requires_grad = false;
+        foreach (var (name, t) in adapters.NamedTensors())
+        {
+            var p = (Parameter)t;
+            p.requires_grad = true;
+            _parameters.Add((name, p, null));
+        }
+    }
+
     public DeepSeekModel Master { get; }
+
+    /// <summary>Whether only adapters train (the base's weights and correction biases stay as loaded).</summary>
+    public bool FrozenBase { get; }
 
     /// <summary>The model that runs forward/backward: the bf16 copy, or the master itself in float32.</summary>
     public DeepSeekModel Compute => _work ?? Master;
 
     public bool Mixed => _work != null;
 
-    /// <summary>Master parameters by HF name (fused experts).</summary>
+    /// <summary>The trained parameters: master parameters by HF name (fused experts), or a LoRA run's adapters by PEFT name.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> Parameters => _parameters.Select(p => (p.Name, p.Master));
 
     /// <summary>After backward in bf16: the working gradients, as float32, become the master gradients. No-op in float32.</summary>

@@ -31,9 +31,12 @@ static class GenerateCommand
         var device = CommonOptions.Device("the model");
         var logits = new Option<string?>("--logits") { Description = "Also write the float32 logits [T, V] of the first prompt's forward pass to this safetensors file (tensors logits and input_ids)" };
 
+        var adapter = new Option<string?>("--adapter") { Description = "A PEFT LoRA folder (adapter_config.json + adapter_model.safetensors, e.g. from dss train-lm --lora-rank) to apply to --model" };
+        var merge = new Option<bool>("--merge") { Description = "Fold the --adapter into the weights on load (W + scaling·B·A) instead of running it beside them" };
+
         var cmd = new Command("generate", "Generate text with a DeepSeek mixture-of-experts model.")
         {
-            model, prompt, promptIds, chat, system, maxNew, greedy, temperature, topK, topP, repetition, seed, stop, ignoreEos, cache, dtype, json, device, logits,
+            adapter, merge, model, prompt, promptIds, chat, system, maxNew, greedy, temperature, topK, topP, repetition, seed, stop, ignoreEos, cache, dtype, json, device, logits,
         };
         cmd.SetAction((pr, cancellationToken) =>
         {
@@ -67,6 +70,8 @@ static class GenerateCommand
                 {
                     Device = pr.GetValue(device)!,
                     DType = DeepSeekModelOptions.ParseDType(pr.GetValue(dtype)!),
+                    Adapter = pr.GetValue(adapter),
+                    MergeAdapter = pr.GetValue(merge),
                 },
             };
 

@@ -12,7 +12,13 @@ static class TrainLmCommand
 {
     public static Command Create()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Text to learn from: BEIR corpus.jsonl, generic JSONL, a folder of .txt/.md/.html, or a plain text file (documents separated by blank lines)", Required = true };
+        var corpus = new Option<string?>("--corpus") { Description = "Text to learn from: BEIR corpus.jsonl, generic JSONL, a folder of .txt/.md/.html, or a plain text file (documents separated by blank lines)" };
+        var sft = new Option<string?>("--sft") { Description = "Supervised pairs instead of --corpus: JSONL of {\"prompt\", \"response\"[, \"system\"]}, in the model's chat format, loss on the response only" };
+        var init = new Option<string?>("--init") { Description = "Start from this DeepSeek Hugging Face folder (its config and tokenizer; the model-size options are ignored)" };
+        var loraRank = new Option<int?>("--lora-rank") { Description = "Fine-tune --init with LoRA adapters of this rank (base frozen) and write a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)" };
+        var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA alpha (scaling alpha/rank) [default: 2 × rank]" };
+        var loraTargets = new Option<string?>("--lora-targets") { Description = "Modules to adapt, comma-separated: q_proj, q_a_proj, q_b_proj, kv_a_proj_with_mqa, kv_b_proj, o_proj, gate_proj, up_proj, down_proj, lm_head; kv_proj = both kv projections, attention, mlp [default: attention]" };
+        var rsLora = new Option<bool>("--rslora") { Description = "Rank-stabilised LoRA scaling alpha/sqrt(rank)" };
         var output = new Option<string>("--out", "-o", "--output") { Description = "Model folder to write (appears only when training succeeds; work happens in OUT.partial)", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with a Hugging Face tokenizer.json (+ tokenizer_config.json) [default: train a byte-level BPE on the corpus]" };
         var vocab = new Option<int>("--vocab-size") { Description = "Ids of the trained BPE (3 special tokens + 256 bytes + merges)", DefaultValueFactory = _ => 4096 };
@@ -69,9 +75,9 @@ static class TrainLmCommand
         var resume = new Option<bool>("--resume") { Description = "Continue OUT.partial (or a finished OUT) from its newest checkpoint" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder (only once training succeeds)" };
 
-        var cmd = new Command("train-lm", "Train a DeepSeek-V3 mixture-of-experts language model from scratch on a corpus into a Hugging Face folder for `dss generate`.")
+        var cmd = new Command("train-lm", "Train a DeepSeek-V3 mixture-of-experts language model from scratch on a corpus into a Hugging Face folder for `dss generate`; or fine-tune one (--init), fully or with LoRA adapters (--lora-rank), on text or on prompt/response pairs (--sft).")
         {
-            corpus, output, tokenizer, vocab, seqLen, valFraction, valMax,
+            corpus, sft, init, loraRank, loraAlpha, loraTargets, rsLora, output, tokenizer, vocab, seqLen, valFraction, valMax,
             hidden, layers, denseLayers, intermediate, heads, kvLora, qLora, nope, rope, vDim, experts, topK, shared, moeIntermediate, groups, topkGroup,
             scaling, ropeTheta, maxPositions, tie, initStd,
             batch, epochs, maxSteps, lr, schedule, minLr, warmup, warmupSteps, weightDecay, beta2, clip, seed, biasSpeed, seqAux, device, precision, threads,
@@ -81,7 +87,14 @@ static class TrainLmCommand
         {
             var options = new LmTrainOptions
             {
-                CorpusPath = pr.GetValue(corpus)!,
+                CorpusPath = pr.GetValue(corpus),
+                SftPath = pr.GetValue(sft),
+                InitPath = pr.GetValue(init),
+                Lora = pr.GetValue(loraRank) is int rank
+                    ? new LoraSettings { Rank = rank, Alpha = pr.GetValue(loraAlpha), Targets = LoraSettings.ParseTargets(pr.GetValue(loraTargets)), UseRsLora = pr.GetValue(rsLora) }
+                    : pr.GetValue(loraAlpha) is not null || pr.GetValue(loraTargets) is not null || pr.GetValue(rsLora)
+                        ? throw new DeepSeek.Search.Core.InvalidInputException("--lora-alpha, --lora-targets and --rslora need --lora-rank") { Setting = "lora-rank" }
+                        : null,
                 OutputPath = pr.GetValue(output)!,
                 TokenizerPath = pr.GetValue(tokenizer),
                 VocabSize = pr.GetValue(vocab),
@@ -138,7 +151,11 @@ static class TrainLmCommand
                 ct => ConsoleProgress.Run(progress => LmTrainer.Train(options, progress, ct)));
 
             var inv = CultureInfo.InvariantCulture;
-            Console.WriteLine($"trained {result.Steps:N0} step(s) on {result.TrainBlocks:N0} blocks of {result.SeqLen} tokens ({result.Documents:N0} documents, {result.Tokens:N0} tokens) into {result.OutputPath}");
+            Console.WriteLine(options.SftPath != null
+                ? $"trained {result.Steps:N0} step(s) on {result.TrainBlocks:N0} supervised pairs of at most {result.SeqLen} tokens ({result.Tokens:N0} tokens) into {result.OutputPath}"
+                : $"trained {result.Steps:N0} step(s) on {result.TrainBlocks:N0} blocks of {result.SeqLen} tokens ({result.Documents:N0} documents, {result.Tokens:N0} tokens) into {result.OutputPath}");
+            if (options.Lora != null)
+                Console.WriteLine($"adapter    {Path.Combine(result.OutputPath, LoraAdapters.ConfigFile)} + {LoraAdapters.WeightsFile} (PEFT LoRA over {Path.GetFullPath(options.InitPath!)}; dss generate --model BASE --adapter {result.OutputPath})");
             if (result.FirstLoss is double first && result.LastLoss is double last)
                 Console.WriteLine(string.Create(inv, $"loss       {first:F4} → {last:F4}"));
             if (result.FinalValidationLoss is double fv)

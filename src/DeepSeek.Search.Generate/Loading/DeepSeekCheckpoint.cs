@@ -120,6 +120,12 @@ public static class DeepSeekCheckpoint
                 var steps = Plan(dir, config, model, sources);
                 using (no_grad())
                     foreach (var step in steps) Execute(step, config);
+                if (options.Adapter is { } adapter)
+                {
+                    var adapters = LoraAdapters.Load(model, adapter);
+                    if (options.MergeAdapter) adapters.Merge();
+                    else model.Adapters = adapters;
+                }
                 return model;
             }
             catch

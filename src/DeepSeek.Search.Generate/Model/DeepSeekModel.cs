@@ -18,6 +18,12 @@ public sealed record DeepSeekModelOptions
     /// <summary>Seed of the random initialisation (<see cref="DeepSeekModel.Create"/> only); null = nondeterministic.</summary>
     public long? Seed { get; init; }
 
+    /// <summary>A PEFT LoRA folder to apply on load (<see cref="LoraAdapters"/>); null = none.</summary>
+    public string? Adapter { get; init; }
+
+    /// <summary>Fold the <see cref="Adapter"/> into the base weights on load (faster; no adapter to detach afterwards).</summary>
+    public bool MergeAdapter { get; init; }
+
     /// <summary>The dtype names of the CLI and the settings: float32, bfloat16, float16.</summary>
     public static readonly IReadOnlyList<string> DTypeNames = ["float32", "bfloat16", "float16"];
 
@@ -34,6 +40,7 @@ public sealed record DeepSeekModelOptions
     {
         if (DType is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
             throw new InvalidInputException($"model dtype {DType} is not a floating-point dtype (float32, bfloat16, float16)");
+        if (MergeAdapter && Adapter is null) throw new InvalidInputException("--merge needs --adapter DIR") { Setting = "merge" };
         return new Placement(TorchRuntime.ResolveDevice(Device), DType);
     }
 }
@@ -242,9 +249,12 @@ public sealed class DeepSeekModel : nn.Module
         return (values[0], values[1]);
     }
 
+    /// <summary>The unmerged LoRA adapters applied on load (<see cref="DeepSeekModelOptions.Adapter"/>), or null; disposed with the model.</summary>
+    public LoraAdapters? Adapters { get; internal set; }
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _rope.Dispose();
+        if (disposing) { Adapters?.Dispose(); _rope.Dispose(); }
         base.Dispose(disposing);
     }
 }

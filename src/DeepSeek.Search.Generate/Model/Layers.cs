@@ -35,7 +35,53 @@ internal sealed class LinearLayer : ParameterBlock
     public Parameter Weight { get; }
     public Parameter? Bias { get; }
 
-    public Tensor Forward(Tensor x) => F.linear(x, Weight, Bias);
+    /// <summary>A low-rank adapter added to this layer (PEFT LoRA), or null. It is not a registered parameter: checkpoints of the base never hold it.</summary>
+    public LowRankAdapter? Adapter { get; set; }
+
+    /// <summary>y = x·Wᵀ + b, plus the adapter's (x·Aᵀ)·Bᵀ·scaling when one is attached (PEFT's unmerged LoRA forward).</summary>
+    public Tensor Forward(Tensor x)
+    {
+        if (Adapter is null) return F.linear(x, Weight, Bias);
+        using var scope = NewDisposeScope();
+        return (F.linear(x, Weight, Bias) + Adapter.Delta(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The weight the layer applies: W, or W + scaling·B·A with an adapter (for code that reads the matrix itself: MLA's absorbed attention).</summary>
+    public Tensor EffectiveWeight() => Adapter is null ? Weight.alias() : Weight + Adapter.WeightDelta(Weight.dtype);
+}
+
+/// <summary>
+/// A LoRA adapter of one linear layer (PEFT <c>LoraLayer</c>, Hu et al. 2021): <c>A</c> [r, in], <c>B</c> [out, r], scaling α/r (α/√r with
+/// rsLoRA); the layer computes <c>W·x + scaling·B·(A·x)</c>. A and B are float32 masters; they are cast to the activation dtype in the
+/// forward pass (as PEFT casts the input to the adapter's dtype), so a bf16 base trains float32 adapters.
+/// </summary>
+internal sealed class LowRankAdapter : IDisposable
+{
+    public LowRankAdapter(Tensor a, Tensor b, double scaling)
+    {
+        A = a;
+        B = b;
+        Scaling = scaling;
+    }
+
+    public Tensor A { get; }
+    public Tensor B { get; }
+    public double Scaling { get; }
+
+    public Tensor Delta(Tensor x) => F.linear(F.linear(x, A.to(x.dtype)), B.to(x.dtype)) * Scaling;
+
+    /// <summary>scaling·B·A in <paramref name="dtype"/> (computed in float32).</summary>
+    public Tensor WeightDelta(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        return (matmul(B.to(ScalarType.Float32), A.to(ScalarType.Float32)) * Scaling).to(dtype).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        A.Dispose();
+        B.Dispose();
+    }
 }
 
 /// <summary>

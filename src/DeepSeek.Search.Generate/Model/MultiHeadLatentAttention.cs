@@ -93,7 +93,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
     Tensor LatentAttention(Tensor qNope, Tensor qRot, Tensor latent, Tensor kRot, Tensor allowed, KvCache cache, int layer)
     {
         (latent, kRot) = cache.Append(layer, latent, kRot, seqDim: 1);
-        var w = _kvB.Weight.view(_heads, _nope + _v, _kvRank);
+        var w = _kvB.EffectiveWeight().view(_heads, _nope + _v, _kvRank); // with a LoRA adapter on kv_b_proj: W + scaling·B·A
         var wKey = w.narrow(1, 0, _nope);              // [nH, dn, rkv]
         var wValue = w.narrow(1, _nope, _v);           // [nH, dv, rkv]
         var qLatent = matmul(qNope, wKey);             // [B, nH, T, rkv]
