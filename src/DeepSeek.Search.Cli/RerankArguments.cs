@@ -13,7 +13,7 @@ namespace DeepSeek.Search.Cli;
 /// </summary>
 sealed class RerankArguments
 {
-    public Option<bool> Rerank { get; } = new("--rerank") { Description = "Re-rank the first stage's top hits with the generator (query likelihood)" };
+    public Option<bool> Rerank { get; } = new("--rerank") { Description = "Re-rank the first stage's top hits with the generator: pointwise yes/no for a dss train-reranker folder, else query likelihood" };
     public Option<string?> Model { get; } = new("--model")
     { Description = "The generator (a DeepSeek Hugging Face folder, e.g. from dss train-lm); default: the collection's own INDEX_ROOT/C/generator" };
     public Option<int> Depth { get; } = new("--rerank-depth") { Description = "First-stage hits re-ranked", DefaultValueFactory = _ => RerankOptions.DefaultDepth };
@@ -59,6 +59,6 @@ sealed class RerankArguments
     {
         int batch = pr.GetValue(Batch);
         if (batch < 1 || batch > 4096) throw new InvalidInputException($"--rerank-batch must be between 1 and 4096, got {batch}") { Setting = "rerank-batch" };
-        return new Reranker(new QueryLikelihoodScorer(generator) { BatchSize = batch, MaxInputTokens = QueryLikelihoodScorer.TrainedContext(folder) }, Options(pr));
+        return new Reranker(RerankerModel.Scorer(generator, folder, batch), Options(pr));
     }
 }

@@ -37,7 +37,7 @@ public interface ILmExamples
 
 /// <summary>
 /// Supervised fine-tuning pairs (<c>dss train-lm --sft FILE.jsonl</c>, one <c>{"prompt", "response"}</c> object per line, with an
-/// optional <c>"system"</c>): each pair is the model's chat prompt for the prompt (system turn, user turn, generation prompt, as
+/// optional <c>"system"</c>; or <c>{"prompt_ids": [...], "response"}</c> with the prompt already tokenised, used as it is): each pair is the model's chat prompt for the prompt (system turn, user turn, generation prompt, as
 /// <see cref="ChatTemplate.Format"/> writes it and <see cref="DeepSeekGenerator.FormatChat"/> builds it at inference) followed by the
 /// response and EOS; the loss is on the response and EOS only (every prompt position's target is −100, as transformers' SFT collators
 /// mask it). A pair longer than the sequence length keeps its response and the end of its prompt (the prompt is cut from the left,
@@ -71,9 +71,6 @@ public sealed class SftExamples : ILmExamples
         if (!File.Exists(path)) throw new InvalidInputException($"--sft file not found: {path}") { Setting = "sft" };
         int eos = tokenizer.EosTokenId ?? throw new InvalidInputException("supervised pairs need a tokenizer with an EOS token (the response's end)");
         int pad = tokenizer.PadTokenId ?? eos;
-        var style = ChatTemplate.Detect(tokenizer.ChatTemplateSource, version);
-        string bos = tokenizer.BosTokenId is int b ? tokenizer.IdToToken(b)! : ChatTemplate.BeginOfSentence;
-        string eosText = tokenizer.IdToToken(eos)!;
         var pairs = new List<(int[], int)>();
         int lineNo = 0, cut = 0;
         foreach (var line in File.ReadLines(path))
@@ -82,6 +79,7 @@ public sealed class SftExamples : ILmExamples
             cancellation.ThrowIfCancellationRequested();
             if (string.IsNullOrWhiteSpace(line)) continue;
             string? prompt, response, system;
+            int[]? promptTokens = null;
             try
             {
                 using var doc = JsonDocument.Parse(line);
@@ -92,6 +90,15 @@ public sealed class SftExamples : ILmExamples
                 prompt = Field("prompt");
                 response = Field("response");
                 system = Field("system");
+                if (doc.RootElement.TryGetProperty("prompt_ids", out var pid))
+                {
+                    if (prompt != null || system != null) throw new InvalidInputException($"{path}:{lineNo}: \"prompt_ids\" excludes \"prompt\" and \"system\"");
+                    if (pid.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{path}:{lineNo}: \"prompt_ids\" is a {pid.ValueKind}, not an array of token ids");
+                    promptTokens = pid.EnumerateArray().Select(v => v.TryGetInt32(out int id) && id >= 0 && id < tokenizer.VocabSize ? id
+                        : throw new InvalidInputException($"{path}:{lineNo}: \"prompt_ids\" holds {v}, not a token id of the {tokenizer.VocabSize}-id vocabulary")).ToArray();
+                    if (promptTokens.Length == 0) throw new InvalidInputException($"{path}:{lineNo}: \"prompt_ids\" is empty");
+                    prompt = "(ids)";
+                }
             }
             catch (JsonException e) { throw new InvalidInputException($"{path}:{lineNo}: invalid JSON ({e.Message})", e) { Setting = "sft" }; }
             if (string.IsNullOrWhiteSpace(prompt)) throw new InvalidInputException($"{path}:{lineNo}: no \"prompt\" (each line is {{\"prompt\": ..., \"response\": ...}})") { Setting = "sft" };
@@ -99,7 +106,7 @@ public sealed class SftExamples : ILmExamples
             var messages = new List<ChatMessage>();
             if (!string.IsNullOrWhiteSpace(system)) messages.Add(ChatMessage.System(system));
             messages.Add(ChatMessage.User(prompt));
-            var promptIds = tokenizer.Encode(ChatTemplate.Format(messages, style, addGenerationPrompt: true, bos, eosText), addSpecialTokens: false);
+            var promptIds = promptTokens ?? tokenizer.Encode(ChatTemplate.Format(tokenizer, version, messages), addSpecialTokens: false);
             var responseIds = tokenizer.Encode(response, addSpecialTokens: false, splitSpecialTokens: true);
             int answer = responseIds.Length + 1;
             if (answer >= seqLen)

@@ -16,7 +16,7 @@ public sealed class GeneratorPool : IDisposable
     /// <summary>The folder, inside a collection's folder, of the generator trained on it.</summary>
     public const string CollectionFolderName = "generator";
 
-    readonly ConcurrentDictionary<string, Lazy<(DeepSeekGenerator Generator, QueryLikelihoodScorer Scorer)>> _loaded = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, Lazy<(DeepSeekGenerator Generator, IPassageScorer Scorer)>> _loaded = new(StringComparer.Ordinal);
     readonly DeepSeekModelOptions _options;
     bool _disposed;
 
@@ -28,7 +28,7 @@ public sealed class GeneratorPool : IDisposable
 
     /// <summary><paramref name="folder"/> when it holds a model (config.json); else an error naming it and <paramref name="setting"/>.</summary>
     public static string RequireModel(string folder, string setting) =>
-        File.Exists(Path.Combine(folder, "config.json")) ? folder
+        DeepSeekCheckpoint.IsModelFolder(folder) ? folder
             : throw new InvalidInputException($"generator folder '{folder}' has no config.json (a DeepSeek Hugging Face folder, e.g. from dss train-lm --out DIR)") { Setting = setting };
 
     /// <summary>
@@ -39,7 +39,7 @@ public sealed class GeneratorPool : IDisposable
     {
         if (!string.IsNullOrWhiteSpace(configured)) return RequireModel(configured, setting);
         string own = CollectionDefault(collectionDirectory);
-        return File.Exists(Path.Combine(own, "config.json")) ? own : null;
+        return DeepSeekCheckpoint.IsModelFolder(own) ? own : null;
     }
 
     /// <summary>The model folder every collection uses, when configured.</summary>
@@ -54,23 +54,23 @@ public sealed class GeneratorPool : IDisposable
     /// <summary>The generator of <paramref name="folder"/>, loaded on first use.</summary>
     public DeepSeekGenerator Generator(string folder) => Load(folder).Generator;
 
-    /// <summary>The query-likelihood scorer over the generator of <paramref name="folder"/>.</summary>
-    public QueryLikelihoodScorer Scorer(string folder) => Load(folder).Scorer;
+    /// <summary>The re-ranking scorer of <paramref name="folder"/>'s model: pointwise for a dss train-reranker folder, else query likelihood.</summary>
+    public IPassageScorer Scorer(string folder) => Load(folder).Scorer;
 
-    (DeepSeekGenerator Generator, QueryLikelihoodScorer Scorer) Load(string folder)
+    (DeepSeekGenerator Generator, IPassageScorer Scorer) Load(string folder)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         string key = Path.GetFullPath(folder);
-        var lazy = _loaded.GetOrAdd(key, k => new Lazy<(DeepSeekGenerator, QueryLikelihoodScorer)>(() =>
+        var lazy = _loaded.GetOrAdd(key, k => new Lazy<(DeepSeekGenerator, IPassageScorer)>(() =>
         {
             var g = DeepSeekGenerator.Load(k, _options);
-            try { return (g, new QueryLikelihoodScorer(g) { MaxInputTokens = QueryLikelihoodScorer.TrainedContext(k) }); }
+            try { return (g, RerankerModel.Scorer(g, k)); }
             catch { g.Dispose(); throw; }
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         try { return lazy.Value; }
         catch
         {
-            _loaded.TryRemove(new KeyValuePair<string, Lazy<(DeepSeekGenerator, QueryLikelihoodScorer)>>(key, lazy));
+            _loaded.TryRemove(new KeyValuePair<string, Lazy<(DeepSeekGenerator, IPassageScorer)>>(key, lazy));
             throw;
         }
     }

@@ -18,17 +18,9 @@ namespace DeepSeek.Search.Rag;
 /// </summary>
 public static class RagPrompt
 {
-    const char SlotOpen = '\uE000', SlotClose = '\uE001';
-
     /// <summary>Untrusted text made safe to quote: no quote delimiters, no slot characters, no NULs.</summary>
-    public static string Quote(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var sb = new StringBuilder(text.Length);
-        foreach (char c in text)
-            if (c is not (SlotOpen or SlotClose or '\0')) sb.Append(c);
-        return sb.ToString().Replace("<<<", "< < <", StringComparison.Ordinal).Replace(">>>", "> > >", StringComparison.Ordinal);
-    }
+    public static string Quote(string text) =>
+        PromptSlots.Clean(text).Replace("<<<", "< < <", StringComparison.Ordinal).Replace(">>>", "> > >", StringComparison.Ordinal);
 
     /// <summary>The sources: hits in order, up to <paramref name="maxSources"/>, their passages fitted into <paramref name="tokenBudget"/> tokens.</summary>
     public static IReadOnlyList<RagSource> Pack(IReadOnlyList<SearchHit> hits, ByteLevelBpeTokenizer tokenizer, int maxSources, int tokenBudget)
@@ -85,34 +77,13 @@ public static class RagPrompt
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(sources);
         var tokenizer = TokenizerOf(generator);
-        var untrusted = new List<string>();
-        string Slot(string text)
-        {
-            untrusted.Add(Quote(text));
-            return $"{SlotOpen}{untrusted.Count - 1}{SlotClose}";
-        }
+        var slots = new PromptSlots();
+        string Slot(string text) => slots.Add(Quote(text));
         var user = new StringBuilder("Sources:\n\n");
         foreach (var s in sources)
             user.Append('[').Append(s.Number).Append("] ").Append(Slot(s.Title)).Append("\n<<<\n").Append(Slot(s.Passage)).Append("\n>>>\n\n");
         user.Append("Question: ").Append(Slot(question.Trim()));
-        string formatted = generator.FormatChat(new[] { ChatMessage.System(instructions.Replace(SlotOpen, ' ').Replace(SlotClose, ' ')), ChatMessage.User(user.ToString()) });
-
-        var ids = new List<int>();
-        var text = new StringBuilder();
-        int at = 0;
-        while (at < formatted.Length)
-        {
-            int open = formatted.IndexOf(SlotOpen, at);
-            string trusted = open < 0 ? formatted[at..] : formatted[at..open];
-            ids.AddRange(tokenizer.Encode(trusted, addSpecialTokens: false));
-            text.Append(trusted);
-            if (open < 0) break;
-            int close = formatted.IndexOf(SlotClose, open);
-            string quoted = untrusted[int.Parse(formatted.AsSpan(open + 1, close - open - 1), System.Globalization.CultureInfo.InvariantCulture)];
-            ids.AddRange(tokenizer.Encode(quoted, addSpecialTokens: false, splitSpecialTokens: true));
-            text.Append(quoted);
-            at = close + 1;
-        }
-        return (ids.ToArray(), text.ToString());
+        string formatted = generator.FormatChat(new[] { ChatMessage.System(PromptSlots.Clean(instructions)), ChatMessage.User(user.ToString()) });
+        return slots.Encode(tokenizer, formatted);
     }
 }

@@ -91,46 +91,16 @@ public sealed class QueryLikelihoodScorer : IPassageScorer
             if (prefix.Count == 0) prefix.Add(q[0]); // no BOS, no passage, no separator: condition on nothing but one token
             prefixes[i] = prefix.ToArray();
         }
-        var scores = new float[passages.Count];
-        var order = Enumerable.Range(0, passages.Count).OrderBy(i => prefixes[i].Length).ToArray();
-        lock (_gate)
-        {
-            for (int start = 0; start < order.Length; start += BatchSize)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var rows = order.Skip(start).Take(BatchSize).ToArray();
-                var batch = ScoreBatch(rows.Select(i => prefixes[i]).ToArray(), q);
-                for (int j = 0; j < rows.Length; j++) scores[rows[j]] = batch[j];
-            }
-        }
-        return scores;
+        var rows = prefixes.Select(p => p.Concat(q).ToArray()).ToArray();
+        lock (_gate) return LeftPadded.ScoreSorted(rows, BatchSize, batch => ScoreBatch(batch, q), cancellationToken);
     }
 
-    /// <summary>Mean log p(query | prefix) of each prefix, in one forward pass.</summary>
-    float[] ScoreBatch(int[][] prefixes, int[] query)
+    /// <summary>Mean log p(query | prefix) of each row (prefix + query), in one forward pass.</summary>
+    float[] ScoreBatch(int[][] rows, int[] query)
     {
-        int b = prefixes.Length, qn = query.Length;
-        int longest = prefixes.Max(p => p.Length) + qn;
-        int pad = _model.Config.PadTokenId ?? _tokenizer.PadTokenId ?? 0;
-        var ids = new long[b * longest];
-        var mask = new long[b * longest];
-        var positions = new long[b * longest];
-        for (int r = 0; r < b; r++)
-        {
-            int length = prefixes[r].Length + qn, offset = longest - length;
-            for (int j = 0; j < longest; j++)
-            {
-                int k = j - offset;
-                bool real = k >= 0;
-                ids[r * longest + j] = !real ? pad : k < prefixes[r].Length ? prefixes[r][k] : query[k - prefixes[r].Length];
-                mask[r * longest + j] = real ? 1 : 0;
-                positions[r * longest + j] = real ? k : 0;
-            }
-        }
-        using var noGrad = no_grad();
+        int b = rows.Length, qn = query.Length, longest = rows.Max(r => r.Length);
         using var scope = NewDisposeScope();
-        var shape = new long[] { b, longest };
-        var logits = _model.Forward(tensor(ids, shape), cache: null, attentionMask: tensor(mask, shape), positionIds: tensor(positions, shape));
+        var logits = LeftPadded.Logits(_model, rows, LeftPadded.PadId(_model, _tokenizer));
         // the logits at position t predict token t + 1: the query's tokens sit at the last qn positions
         var predicting = logits.narrow(1, longest - qn - 1, qn).to(ScalarType.Float32);
         var logProbs = predicting.log_softmax(-1);

@@ -79,7 +79,7 @@ static class EvalCommand
                 var (first, second, responses) = ConsoleProgress.Run(progress => RerankRuns(searcher, reranker, judged, options, progress));
                 firstStage = Evaluator.Evaluate(queryList, judgments, first);
                 ranking = second;
-                rerankNote = $", re-ranked by query likelihood (depth {reranker.Options.Depth}, weight {reranker.Options.Weight}, model {folder})";
+                rerankNote = $", re-ranked by {(built.Scorer.Method == "pointwise" ? "the pointwise re-ranker" : "query likelihood")} (depth {reranker.Options.Depth}, weight {reranker.Options.Weight}, model {folder})";
                 foreach (var w in weights)
                 {
                     var other = new Reranker(memo, reranker.Options with { Weight = w });

@@ -59,11 +59,7 @@ public sealed class DeepSeekGenerator : IDisposable
     /// </summary>
     public string FormatChat(IReadOnlyList<ChatMessage> messages)
     {
-        var tok = RequireTokenizer();
-        var style = ChatTemplate.Detect(tok.ChatTemplateSource, Model.Config.Version);
-        string bos = tok.BosTokenId is int b ? tok.IdToToken(b)! : ChatTemplate.BeginOfSentence;
-        string eos = tok.EosTokenId is int e ? tok.IdToToken(e)! : ChatTemplate.EndOfSentence;
-        return ChatTemplate.Format(messages, style, addGenerationPrompt: true, bos, eos);
+        return ChatTemplate.Format(RequireTokenizer(), Model.Config.Version, messages);
     }
 
     /// <summary>Generates for every prompt and returns the finished sequences.</summary>

@@ -102,12 +102,22 @@ public static class DeepSeekCheckpoint
     /// <summary>How to fill (part of) a model tensor: from a source, optionally FP8-scaled and/or transposed, into a slice.</summary>
     sealed record LoadStep(Tensor Target, string TargetName, Source From, Source? ScaleInv, bool Transpose, int Expert, long RowOffset, long Rows);
 
+    /// <summary>Whether <paramref name="dir"/> holds a model: a config.json, or a PEFT adapter folder over one.</summary>
+    public static bool IsModelFolder(string dir) =>
+        File.Exists(Path.Combine(dir, DeepSeekConfig.FileName)) || File.Exists(Path.Combine(dir, LoraAdapters.ConfigFile));
+
     /// <summary>Loads a checkpoint folder (see the type remarks) onto the options' device and dtype (float32 on the CPU by default).</summary>
     public static DeepSeekModel Load(string dir, DeepSeekModelOptions? options = null)
     {
         if (!Directory.Exists(dir)) throw new CheckpointException($"model folder not found: {dir}");
         TorchRuntime.Initialize();
         options ??= new DeepSeekModelOptions();
+        if (!File.Exists(Path.Combine(dir, DeepSeekConfig.FileName)) && File.Exists(Path.Combine(dir, LoraAdapters.ConfigFile)))
+        {
+            // a PEFT adapter folder stands for its base with the adapter applied (as peft's AutoPeftModelForCausalLM reads it)
+            if (options.Adapter != null) throw new InvalidInputException($"{dir} is itself an adapter folder; --adapter {options.Adapter} cannot be added to it") { Setting = "adapter" };
+            return Load(LoraAdapters.BaseOf(dir), options with { Adapter = dir });
+        }
         var config = DeepSeekConfig.Load(Path.Combine(dir, DeepSeekConfig.FileName));
         var placement = options.Resolve();
         var files = new List<SafeTensorsFile>();

@@ -194,6 +194,20 @@ public sealed class LoraAdapters : IDisposable
         }
     }
 
+    /// <summary>The base folder a PEFT adapter folder names (base_model_name_or_path; a relative path is read from the adapter folder).</summary>
+    public static string BaseOf(string directory)
+    {
+        string path = Path.Combine(directory, ConfigFile);
+        string? name;
+        try { name = JsonNode.Parse(File.ReadAllText(path))?["base_model_name_or_path"]?.GetValue<string>(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new CheckpointException($"{path}: invalid JSON or base_model_name_or_path ({e.Message})", e); }
+        if (string.IsNullOrWhiteSpace(name)) throw new CheckpointException($"{path}: no base_model_name_or_path; load the base with --model BASE --adapter {directory}");
+        string full = Path.IsPathRooted(name) ? name : Path.GetFullPath(Path.Combine(directory, name));
+        if (!File.Exists(Path.Combine(full, DeepSeekConfig.FileName)))
+            throw new CheckpointException($"{path}: its base model '{name}' is not a model folder here; load it with --model BASE --adapter {directory}");
+        return full;
+    }
+
     /// <summary>The settings of a PEFT LoRA folder's adapter_config.json; what this engine cannot apply exactly is an error naming the field.</summary>
     public static LoraSettings ReadSettings(string directory)
     {

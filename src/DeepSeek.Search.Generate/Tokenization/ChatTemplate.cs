@@ -47,6 +47,20 @@ public static class ChatTemplate
         return ChatTemplateStyle.DeepSeekV3;
     }
 
+    /// <summary>
+    /// The prompt text of a conversation in <paramref name="tokenizer"/>'s chat format (its chat_template's style, its BOS and EOS
+    /// text), ending with the generation prompt: what <see cref="DeepSeekGenerator.FormatChat"/> builds and what supervised training
+    /// (<c>dss train-lm --sft</c>) trains on.
+    /// </summary>
+    public static string Format(Text.Tokenization.ByteLevelBpeTokenizer tokenizer, DeepSeekVersion version, IReadOnlyList<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var style = Detect(tokenizer.ChatTemplateSource, version);
+        string bos = tokenizer.BosTokenId is int b ? tokenizer.IdToToken(b)! : BeginOfSentence;
+        string eos = tokenizer.EosTokenId is int e ? tokenizer.IdToToken(e)! : EndOfSentence;
+        return Format(messages, style, addGenerationPrompt: true, bos, eos);
+    }
+
     /// <summary>The prompt text for <paramref name="messages"/> (encode it with special tokens parsed and without adding another BOS).</summary>
     public static string Format(IReadOnlyList<ChatMessage> messages, ChatTemplateStyle style = ChatTemplateStyle.DeepSeekV3,
         bool addGenerationPrompt = true, string bosToken = BeginOfSentence, string eosToken = EndOfSentence)
