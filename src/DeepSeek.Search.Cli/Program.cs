@@ -18,6 +18,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     EncoderCommand.Create(),
     TrainCommand.Create(),
     TrainLmCommand.Create(),
+    TrainRerankerCommand.Create(),
     GenerateCommand.Create(),
     ServeCommand.Create(),
     KeysCommand.Create(),

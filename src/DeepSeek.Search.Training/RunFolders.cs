@@ -20,6 +20,18 @@ public static class RunFolders
     }
 
     /// <summary>
+    /// The output rule of every run, checkable before work that precedes the run (e.g. mining its data): an existing, non-empty
+    /// <paramref name="output"/> is replaced only with <paramref name="overwrite"/>, or continued with <paramref name="resume"/>.
+    /// </summary>
+    public static void CheckOutput(string output, bool resume, bool overwrite)
+    {
+        if (File.Exists(output)) throw new InvalidInputException($"output {output} is a file, not a folder");
+        bool outputUsed = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any();
+        if (outputUsed && !overwrite && !resume)
+            throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
+    }
+
+    /// <summary>
     /// Checks and prepares the folders. Fresh: this call created an empty work folder. Extending: the work folder is a copy of a
     /// finished output, to be trained further. <paramref name="resumable"/> says whether a work folder holds state to resume from;
     /// <paramref name="resumableWhat"/> names that state in the error when there is none.
@@ -27,7 +39,7 @@ public static class RunFolders
     public static (bool Fresh, bool Extending) Prepare(string output, string work, bool resume, bool overwrite, Func<string, bool> resumable,
         string resumableWhat = "checkpoint")
     {
-        if (File.Exists(output)) throw new InvalidInputException($"output {output} is a file, not a folder");
+        CheckOutput(output, resume, overwrite);
         bool outputUsed = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any();
         if (resume)
         {
@@ -39,8 +51,6 @@ public static class RunFolders
             }
             throw new InvalidInputException($"nothing to resume: no {resumableWhat} in {work} or {Path.Combine(output, Checkpoints.Folder)}");
         }
-        if (outputUsed && !overwrite)
-            throw new InvalidInputException($"{output} already exists; pass --overwrite to replace it (only once training succeeds) or --resume to continue its training");
         if (Directory.Exists(work))
         {
             if (!overwrite)

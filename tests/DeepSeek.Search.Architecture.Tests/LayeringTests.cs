@@ -32,6 +32,18 @@ public class LayeringTests
         Assert.DoesNotContain(dependency, reachable);
     }
 
+    [Theory]
+    [InlineData("Rerank", "Generate.Training")]
+    [InlineData("Rerank", "Training")]
+    [InlineData("Rag", "Generate.Training")]
+    [InlineData("Service", "Rerank.Training")]
+    public void Serving_re_rankers_and_answers_carries_no_training_code(string project, string dependency)
+    {
+        var reachable = Graph.Reachable(project);
+        Assert.Contains("Generate", reachable);
+        Assert.DoesNotContain(dependency, reachable);
+    }
+
     [Fact]
     public void Eval_sits_before_retrieval_and_training()
     {

@@ -105,4 +105,51 @@ public sealed class CliAskTests(AskCollection c) : IClassFixture<AskCollection>
         Assert.Contains("rerank_score", q);
         Dss.Fails("FailedPrecondition", "ask", "--server", server.Address, "--key", key, "-c", "bare", "-q", "star");
     }
+
+    [Fact]
+    public void Train_reranker_mines_pairs_from_the_collection_and_writes_a_pointwise_reranker_that_eval_uses()
+    {
+        // 24 judged queries, one relevant document each; the collection (12 documents, BM25) supplies the negatives
+        string queries = c.PathOf("rr-queries.jsonl"), qrels = c.PathOf("rr-qrels.tsv"), output = c.PathOf("pointwise");
+        File.WriteAllLines(queries, Enumerable.Range(0, 24).Select(i => $$"""{"_id":"r{{i}}","text":"notes {{TinyGenerator.Passage(i % 4, 3, 700 + i)}}"}"""));
+        File.WriteAllLines(qrels, Enumerable.Range(0, 24).Select(i => $"r{i}\tt{i % 4}-{i % 3}\t1"));
+        string[] train = ["train-reranker", "-c", "topics", "--queries", queries, "--qrels", qrels, "--out", output, "--mode", "bm25", "--negatives", "3",
+            "--seq-len", "160", "--batch-size", "8", "--max-steps", "40", "--lr", "3e-3", "--val-fraction", "0.2", "--eval-every", "0", "--index-root", c.IndexRoot];
+        var r = Dss.Ok(train).Stdout;
+        Assert.Contains("pairs      96 from 24 judged queries: 24 positive (24 retrieved in the top 30), 72 negative", r);
+
+        var marker = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "reranker.json"))).RootElement;
+        Assert.Equal("pointwise", marker.GetProperty("method").GetString());
+        Assert.Equal("bm25", marker.GetProperty("first_stage").GetString());
+        Assert.Equal(96, marker.GetProperty("pairs").GetInt32());
+        var pairs = File.ReadAllLines(Path.Combine(output, "reranker_pairs.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(96, pairs.Count);
+        Assert.Equal(24, pairs.Count(p => p.GetProperty("response").GetString() == "yes"));
+        var judged = File.ReadAllLines(qrels).Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
+        foreach (var p in pairs)
+        {
+            bool relevant = judged[p.GetProperty("query_id").GetString()!] == p.GetProperty("doc_id").GetString();
+            Assert.Equal(relevant ? "yes" : "no", p.GetProperty("response").GetString()); // a judged-relevant document is never a negative
+            Assert.InRange(p.GetProperty("prompt_ids").GetArrayLength(), 20, 160);
+        }
+        Assert.Equal(24 * 4, pairs.Select(p => (p.GetProperty("query_id").GetString(), p.GetProperty("doc_id").GetString())).Distinct().Count());
+        // it learned the answer format: held-out loss fell from the generator's to the re-ranker's
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "train_lm.json"))).RootElement.GetProperty("result");
+        Assert.True(summary.GetProperty("final_validation_loss").GetDouble() < summary.GetProperty("initial_validation_loss").GetDouble() - 0.5, summary.ToString());
+
+        var eval = Dss.Ok("eval", "-c", "topics", "--queries", queries, "--qrels", qrels, "--mode", "bm25", "--rerank", "--model", output, "--index-root", c.IndexRoot).Stdout;
+        Assert.Contains("re-ranked by the pointwise re-ranker", eval);
+
+        // bad input: one line, exit 2, and the finished re-ranker untouched
+        var before = File.GetLastWriteTimeUtc(Path.Combine(output, "model.safetensors"));
+        Dss.Fails("already exists", train);
+        Assert.Equal(before, File.GetLastWriteTimeUtc(Path.Combine(output, "model.safetensors")));
+        Dss.Fails("negatives per query must be between 1 and 100, got 0", "train-reranker", "-c", "topics", "--queries", queries, "--qrels", qrels,
+            "--out", c.PathOf("pw2"), "--negatives", "0", "--index-root", c.IndexRoot);
+        string unknown = c.PathOf("rr-unknown.tsv");
+        File.WriteAllLines(unknown, ["r0\tnope-1\t1", "r1\tnope-2\t1"]);
+        Dss.Fails("none of the 2 judged-relevant document id(s) is in the collection", "train-reranker", "-c", "topics", "--queries", queries, "--qrels", unknown,
+            "--out", c.PathOf("pw3"), "--mode", "bm25", "--index-root", c.IndexRoot);
+        Assert.False(Directory.Exists(c.PathOf("pw3")));
+    }
 }
