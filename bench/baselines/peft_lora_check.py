@@ -8,7 +8,11 @@ AutoModelForCausalLM, the adapter folder with peft's PeftModel.from_pretrained, 
      (fp32 and bf16 runs of ours, each against PEFT in the same dtype), unmerged and after merge_and_unload(),
 on the CPU and, when there is one, on CUDA. Writes a JSON report.
 
-usage: peft_lora_check.py --base DIR --adapter DIR --ours-fp32 FILE [--ours-bf16 FILE] [--out FILE]
+In bf16 it also reports what bounds any two bf16 implementations: PEFT's own bf16 logits against its fp32 ones, the bf16 spacing
+(ulp) at the largest logit, and, with --ours-base-*, our base model (no adapter) against transformers in the same dtype, so an
+adapter's share of a difference can be told from the base model's.
+
+usage: peft_lora_check.py --base DIR --adapter DIR --ours-fp32 FILE [--ours-bf16 FILE] [--ours-base-fp32 FILE --ours-base-bf16 FILE] [--out FILE]
 """
 import argparse
 import json
@@ -28,6 +32,8 @@ def main():
     ap.add_argument("--adapter", required=True)
     ap.add_argument("--ours-fp32", required=True, help="dss generate --adapter ... --dtype float32 --logits FILE")
     ap.add_argument("--ours-bf16", help="dss generate --adapter ... --dtype bfloat16 --logits FILE")
+    ap.add_argument("--ours-base-fp32", help="dss generate (no adapter) --dtype float32 --logits FILE, same prompt")
+    ap.add_argument("--ours-base-bf16", help="dss generate (no adapter) --dtype bfloat16 --logits FILE, same prompt")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -38,6 +44,7 @@ def main():
 
     file_tensors = load_file(f"{a.adapter}/adapter_model.safetensors")
     runs = [("float32", torch.float32, a.ours_fp32)] + ([("bfloat16", torch.bfloat16, a.ours_bf16)] if a.ours_bf16 else [])
+    ours_base = {"float32": a.ours_base_fp32, "bfloat16": a.ours_base_bf16}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     report = {
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__, "python": platform.python_version()},
@@ -46,6 +53,7 @@ def main():
         "checks": [],
     }
     for device in devices:
+        peft_fp32 = None
         for name, dtype, ours_path in runs:
             ours = load_file(ours_path)
             ids = ours["input_ids"].reshape(1, -1).long().to(device)
@@ -77,6 +85,16 @@ def main():
                 "max_abs_logit": float(logits.abs().max()),
                 "tolerance": 1e-4 if name == "float32" else 1e-3,
             }
+            if name == "float32":
+                peft_fp32 = logits
+            elif peft_fp32 is not None:
+                # what bf16 itself costs: PEFT's bf16 logits against its own fp32 ones, and the bf16 spacing at the largest logit
+                check["max_abs_logit_diff_peft_bf16_vs_peft_fp32"] = max_abs(logits, peft_fp32)
+                check["bf16_ulp_at_max_logit"] = float(torch.finfo(torch.bfloat16).eps * 2 ** torch.floor(torch.log2(logits.abs().max())))
+            if ours_base.get(name):
+                mine = load_file(ours_base[name])
+                check["max_abs_logit_diff_base_transformers_vs_dss"] = max_abs(base_logits, mine["logits"])
+            check["max_abs_prob_diff_peft_vs_dss"] = max_abs(logits.softmax(-1), ours["logits"].float().softmax(-1))
             check["within_tolerance"] = not missing and not unexpected and theirs_vs_ours <= check["tolerance"]
             report["checks"].append(check)
             print(json.dumps(check))

@@ -38,12 +38,17 @@ internal sealed class LinearLayer : ParameterBlock
     /// <summary>A low-rank adapter added to this layer (PEFT LoRA), or null. It is not a registered parameter: checkpoints of the base never hold it.</summary>
     public LowRankAdapter? Adapter { get; set; }
 
-    /// <summary>y = x·Wᵀ + b, plus the adapter's (x·Aᵀ)·Bᵀ·scaling when one is attached (PEFT's unmerged LoRA forward).</summary>
+    /// <summary>
+    /// y = x·Wᵀ + b, plus the adapter's (x·Aᵀ)·Bᵀ·scaling when one is attached, as PEFT's unmerged LoRA forward computes it with its
+    /// default <c>autocast_adapter_dtype</c>: the adapter path in float32 (the input cast to the adapters' dtype), added to the base
+    /// output in float32, the sum cast back to the base output's dtype once.
+    /// </summary>
     public Tensor Forward(Tensor x)
     {
         if (Adapter is null) return F.linear(x, Weight, Bias);
         using var scope = NewDisposeScope();
-        return (F.linear(x, Weight, Bias) + Adapter.Delta(x)).MoveToOuterDisposeScope();
+        var result = F.linear(x, Weight, Bias);
+        return (result + Adapter.Delta(x)).to(result.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>The weight the layer applies: W, or W + scaling·B·A with an adapter (for code that reads the matrix itself: MLA's absorbed attention).</summary>
@@ -52,8 +57,8 @@ internal sealed class LinearLayer : ParameterBlock
 
 /// <summary>
 /// A LoRA adapter of one linear layer (PEFT <c>LoraLayer</c>, Hu et al. 2021): <c>A</c> [r, in], <c>B</c> [out, r], scaling α/r (α/√r with
-/// rsLoRA); the layer computes <c>W·x + scaling·B·(A·x)</c>. A and B are float32 masters; they are cast to the activation dtype in the
-/// forward pass (as PEFT casts the input to the adapter's dtype), so a bf16 base trains float32 adapters.
+/// rsLoRA); the layer computes <c>W·x + scaling·B·(A·x)</c>. A and B are float32 masters and the adapter path runs in float32 (the
+/// input is cast to the adapters' dtype, as PEFT does), so a bf16 base trains and applies float32 adapters.
 /// </summary>
 internal sealed class LowRankAdapter : IDisposable
 {
@@ -68,7 +73,8 @@ internal sealed class LowRankAdapter : IDisposable
     public Tensor B { get; }
     public double Scaling { get; }
 
-    public Tensor Delta(Tensor x) => F.linear(F.linear(x, A.to(x.dtype)), B.to(x.dtype)) * Scaling;
+    /// <summary>scaling·B·(A·x) in the adapters' dtype (float32), whatever the dtype of <paramref name="x"/>.</summary>
+    public Tensor Delta(Tensor x) => F.linear(F.linear(x.to(A.dtype), A), B) * Scaling;
 
     /// <summary>scaling·B·A in <paramref name="dtype"/> (computed in float32).</summary>
     public Tensor WeightDelta(ScalarType dtype)
