@@ -15,7 +15,7 @@ sealed class RerankArguments
 {
     public Option<bool> Rerank { get; } = new("--rerank") { Description = "Re-rank the first stage's top hits with the generator: pointwise yes/no for a dss train-reranker folder, else query likelihood" };
     public Option<string?> Model { get; } = new("--model")
-    { Description = "The generator (a DeepSeek Hugging Face folder, e.g. from dss train-lm); default: the collection's own INDEX_ROOT/C/generator" };
+    { Description = "The model (a DeepSeek Hugging Face folder, e.g. from dss train-lm or dss train-reranker, or a LoRA adapter folder); default: for re-ranking the collection's own INDEX_ROOT/C/reranker, else INDEX_ROOT/C/generator; for answers INDEX_ROOT/C/generator" };
     public Option<int> Depth { get; } = new("--rerank-depth") { Description = "First-stage hits re-ranked", DefaultValueFactory = _ => RerankOptions.DefaultDepth };
     public Option<float> Weight { get; } = new("--rerank-weight")
     { Description = "The re-ranker's share of the final score, 0..1 (min-max normalised against the first stage)", DefaultValueFactory = _ => RerankOptions.DefaultWeight };
@@ -40,6 +40,10 @@ sealed class RerankArguments
         o.Validate();
         return o;
     }
+
+    /// <summary>The model folder re-ranking <paramref name="store"/>'s collection uses: --model, else the collection's own reranker/, else its generator/; none is <see cref="NoGeneratorException"/>.</summary>
+    public string RerankerFolder(ParseResult pr, CollectionStore store) =>
+        GeneratorPool.ResolveReranker(pr.GetValue(Model), store.Directory) ?? throw new NoGeneratorException(store.Name);
 
     /// <summary>The generator folder for <paramref name="store"/>'s collection: --model, else the collection's own; none is <see cref="NoGeneratorException"/>.</summary>
     public string Folder(ParseResult pr, CollectionStore store) =>

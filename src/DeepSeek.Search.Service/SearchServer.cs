@@ -70,7 +70,7 @@ public static class SearchServer
         {
             Device = settings.Generator.Device,
             DType = DeepSeekModelOptions.ParseDType(settings.Generator.DType),
-        }));
+        }, settings.Generator.RerankModel));
         builder.Services.AddSingleton<ServiceMetrics>();
         builder.Services.AddSingleton<ServiceInterceptor>();
         AddOpenTelemetry(builder.Services, settings);

@@ -132,8 +132,13 @@ public sealed record ServiceSettings
 /// </summary>
 public sealed record GeneratorSettings
 {
-    /// <summary>A Hugging Face DeepSeek model folder (config.json, safetensors, tokenizer.json) every collection uses.</summary>
+    /// <summary>A Hugging Face DeepSeek model folder (config.json, safetensors, tokenizer.json), or a PEFT adapter folder over one, every collection uses.</summary>
     public string? Model { get; init; }
+    /// <summary>
+    /// The model every collection re-ranks with (a <c>dss train-reranker</c> folder: pointwise; any other generator: query likelihood);
+    /// null: a collection's own <c>reranker/</c> folder when it has one, else the generator.
+    /// </summary>
+    public string? RerankModel { get; init; }
     /// <summary>Where the generator runs: "cpu", "cuda", "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Weights' dtype: float32, bfloat16 or float16.</summary>
@@ -155,8 +160,8 @@ public sealed record GeneratorSettings
         if (!DeepSeek.Search.Generate.DeepSeekModelOptions.DTypeNames.Contains(DType))
             throw new InvalidInputException($"setting Generator:DType must be float32, bfloat16 or float16, got '{DType}'") { Setting = "Generator:DType" };
         if (string.IsNullOrWhiteSpace(Device)) throw new InvalidInputException("setting Generator:Device is empty") { Setting = "Generator:Device" };
-        if (Model is { Length: > 0 } m && !File.Exists(Path.Combine(m, "config.json")))
-            throw new InvalidInputException($"setting Generator:Model names '{m}', which has no config.json (a DeepSeek Hugging Face folder, e.g. from dss train-lm)") { Setting = "Generator:Model" };
+        if (Model is { Length: > 0 } m) DeepSeek.Search.Rag.GeneratorPool.RequireModel(m, "Generator:Model");
+        if (RerankModel is { Length: > 0 } r) DeepSeek.Search.Rag.GeneratorPool.RequireModel(r, "Generator:RerankModel");
         if (InstructionsFile is { Length: > 0 } f && !File.Exists(f))
             throw new InvalidInputException($"setting Generator:InstructionsFile names '{f}', which does not exist") { Setting = "Generator:InstructionsFile" };
     }

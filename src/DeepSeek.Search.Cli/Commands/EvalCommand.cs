@@ -71,7 +71,7 @@ static class EvalCommand
             if (pr.GetValue(rerank.Rerank))
             {
                 var weights = ParseWeights(pr.GetValue(sweep));
-                string folder = rerank.Folder(pr, store);
+                string folder = rerank.RerankerFolder(pr, store);
                 using var generator = rerank.Load(pr, folder, pr.GetValue(device)!);
                 var built = rerank.Reranker(pr, generator, folder);
                 var memo = new MemoScorer(built.Scorer);

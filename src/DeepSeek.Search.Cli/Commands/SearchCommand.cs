@@ -51,7 +51,7 @@ static class SearchCommand
             IReadOnlyList<SearchHit> hits;
             if (pr.GetValue(rerank.Rerank))
             {
-                string folder = rerank.Folder(pr, store);
+                string folder = rerank.RerankerFolder(pr, store);
                 using var generator = rerank.Load(pr, folder, pr.GetValue(device)!);
                 var reranker = rerank.Reranker(pr, generator, folder);
                 var first = searcher.Execute(q, options with { K = Math.Max(options.K, reranker.Options.Depth) });

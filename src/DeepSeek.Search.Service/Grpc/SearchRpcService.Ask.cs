@@ -102,12 +102,20 @@ sealed partial class SearchRpcService
         return _generators.FolderFor(store.Directory) ?? throw new NoGeneratorException(collection);
     }
 
+    /// <summary>The re-ranking model folder of a collection: Generator:RerankModel, else its own reranker/ folder, else its generator.</summary>
+    string RerankerFolder(string collection)
+    {
+        var store = _registry.Store(collection);
+        if (!store.Exists) throw new CollectionNotFoundException(collection, _registry.IndexRoot);
+        return _generators.RerankerFolderFor(store.Directory) ?? throw new NoGeneratorException(collection);
+    }
+
     Reranker RerankerFor(string collection, Proto.RerankSettings rerank, string at)
     {
         int depth = rerank.HasDepth ? rerank.Depth : RerankOptions.DefaultDepth;
         float weight = rerank.HasWeight ? rerank.Weight : RerankOptions.DefaultWeight;
         if (depth < 1 || depth > 1000) throw new InvalidInputException($"{at}depth: rerank depth must be between 1 and 1000, got {depth}") { Setting = "rerank.depth" };
         if (!(weight >= 0 && weight <= 1)) throw new InvalidInputException($"{at}weight: rerank weight must be in [0, 1], got {weight}") { Setting = "rerank.weight" };
-        return new Reranker(_generators.Scorer(GeneratorFolder(collection)), new RerankOptions { Depth = depth, Weight = weight });
+        return new Reranker(_generators.Scorer(RerankerFolder(collection)), new RerankOptions { Depth = depth, Weight = weight });
     }
 }
