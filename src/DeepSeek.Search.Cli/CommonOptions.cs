@@ -26,6 +26,18 @@ static class CommonOptions
         DefaultValueFactory = _ => "cpu",
     };
 
+    /// <summary>--precision of the training verbs (auto, fp32, bf16).</summary>
+    public static Option<string> Precision() => new Option<string>("--precision")
+    { Description = "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (bf16 passes, fp32 master weights)", DefaultValueFactory = _ => "auto" }
+        .AcceptOnlyFromAmong("auto", "fp32", "bf16");
+
+    public static DeepSeek.Search.Training.TrainingPrecision ParsePrecision(string? s) => s switch
+    {
+        "fp32" => DeepSeek.Search.Training.TrainingPrecision.Float32,
+        "bf16" => DeepSeek.Search.Training.TrainingPrecision.BFloat16,
+        _ => DeepSeek.Search.Training.TrainingPrecision.Auto,
+    };
+
     public static Option<string?> Mode() => new Option<string?>("--mode", "-m")
     {
         Description = "bm25, dense or hybrid [default: hybrid when the collection has a dense index, else bm25]",

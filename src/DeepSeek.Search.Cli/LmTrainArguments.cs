@@ -34,8 +34,7 @@ sealed class LmTrainArguments(string initOption = "--init", int defaultEpochs = 
     public Option<double> BiasSpeed { get; } = new Option<double>("--bias-update-speed") { Description = "γ of DeepSeek-V3's aux-loss-free balancing: after every step b_i += γ·sign(mean(c) − c_i) (0 = off)", DefaultValueFactory = _ => 0.001 };
     public Option<double> SeqAux { get; } = new Option<double>("--seq-aux-loss") { Description = "α of the sequence-wise balance loss (0 = off; DeepSeek-V3 used 1e-4)", DefaultValueFactory = _ => 0.0 };
     public Option<string> Device { get; } = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto (CUDA needs DSS_LIBTORCH; see README)", DefaultValueFactory = _ => "cpu" };
-    public Option<string> Precision { get; } = new Option<string>("--precision") { Description = "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (bf16 passes, fp32 master weights)", DefaultValueFactory = _ => "auto" }
-            .AcceptOnlyFromAmong("auto", "fp32", "bf16");
+    public Option<string> Precision { get; } = CommonOptions.Precision();
     public Option<int?> Threads { get; } = new Option<int?>("--threads") { Description = "CPU threads for libtorch [default: all]" };
     public Option<int> LogEvery { get; } = new Option<int>("--log-every") { Description = "Report loss, tokens/s, lr and expert load every N steps", DefaultValueFactory = _ => 10 };
     public Option<int> EvalEvery { get; } = new Option<int>("--eval-every") { Description = "Validation loss every N steps (and before and after training; 0 = only then)", DefaultValueFactory = _ => 100 };
@@ -80,7 +79,7 @@ sealed class LmTrainArguments(string initOption = "--init", int defaultEpochs = 
         BiasUpdateSpeed = pr.GetValue(BiasSpeed),
         SeqAuxLoss = pr.GetValue(SeqAux),
         Device = pr.GetValue(Device)!,
-        Precision = pr.GetValue(Precision) switch { "fp32" => TrainingPrecision.Float32, "bf16" => TrainingPrecision.BFloat16, _ => TrainingPrecision.Auto },
+        Precision = CommonOptions.ParsePrecision(pr.GetValue(Precision)),
         Threads = pr.GetValue(Threads),
         LogEvery = pr.GetValue(LogEvery),
         EvalEvery = pr.GetValue(EvalEvery),

@@ -51,8 +51,7 @@ static class TrainCommand
         var clip = new Option<double>("--clip") { Description = "Clip the gradient's global L2 norm (0 = off)", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation, data order, crops and negatives", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto (CUDA needs DSS_LIBTORCH; see README)", DefaultValueFactory = _ => "cpu" };
-        var precision = new Option<string>("--precision") { Description = "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (bf16 passes, fp32 master weights)", DefaultValueFactory = _ => "auto" }
-            .AcceptOnlyFromAmong("auto", "fp32", "bf16");
+        var precision = CommonOptions.Precision();
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch [default: all]" };
 
         var mlmEpochs = new Option<int>("--mlm-epochs") { Description = "First pretrain the document tower with masked-LM (BERT masking) over the --corpus for N epochs (0 = off; untied: then copied into the query tower)", DefaultValueFactory = _ => 0 };
@@ -138,7 +137,7 @@ static class TrainCommand
                 ClipNorm = pr.GetValue(clip),
                 Seed = pr.GetValue(seed),
                 Device = pr.GetValue(device)!,
-                Precision = pr.GetValue(precision) switch { "fp32" => TrainingPrecision.Float32, "bf16" => TrainingPrecision.BFloat16, _ => TrainingPrecision.Auto },
+                Precision = CommonOptions.ParsePrecision(pr.GetValue(precision)),
                 Threads = pr.GetValue(threads),
                 MlmEpochs = pr.GetValue(mlmEpochs),
                 MlmLearningRate = pr.GetValue(mlmLr),
