@@ -14,7 +14,7 @@ static class CommonOptions
     public static Option<string> Collection() => new("--collection", "-c")
     { Description = "Collection name (a folder under the index root)", Required = true };
 
-    public static Option<string> IndexRoot() => new("--index-root")
+    public static Option<string> IndexRoot() => new("--index-root", "--root")
     {
         Description = $"Folder holding the collections [default: ${IndexRootVariable} or ./indexes]",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(IndexRootVariable) is { Length: > 0 } v ? v : "indexes",

@@ -13,6 +13,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     AskCommand.Create(),
     LoadtestCommand.Create(),
     EvalCommand.Create(),
+    EvalRagCommand.Create(),
     EmbedCommand.Create(),
     InfoCommand.Create(),
     EncoderCommand.Create(),

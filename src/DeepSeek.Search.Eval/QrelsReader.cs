@@ -46,7 +46,7 @@ public static class QrelsReader
             if (firstLine.TryGetValue((qid, did), out long prev))
                 throw new MalformedRecordException(path, lineNo, $"duplicate judgment for query '{qid}', document '{did}' (first on line {prev})");
             firstLine[(qid, did)] = lineNo;
-            qrels.Add(qid, did, rel);
+            qrels.Add(qid, did, rel, lineNo);
         }
         return qrels;
     }

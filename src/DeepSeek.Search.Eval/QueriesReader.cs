@@ -6,17 +6,24 @@ namespace DeepSeek.Search.Eval;
 
 /// <summary>
 /// Reads a BEIR <c>queries.jsonl</c>: one JSON object per line with <c>_id</c> (or <c>id</c>) and <c>text</c>; other
-/// keys (BEIR's <c>metadata</c>) are ignored. A BOM, CRLF endings and blank lines are accepted. Evaluation input is
-/// read strictly: bad JSON, a missing or non-string id or text, empty text, or a duplicate id throws
-/// <see cref="MalformedRecordException"/> with the 1-based line.
+/// keys are ignored by <see cref="Read"/>, and BEIR's <c>metadata</c> object is kept by <see cref="ReadRecords"/> (SQuAD's
+/// answers live there), as written: what it must hold is its reader's business. A BOM, CRLF endings and blank lines are
+/// accepted. Evaluation input is read strictly: bad JSON, a missing or non-string id or text, empty text, or a duplicate id
+/// throws <see cref="MalformedRecordException"/> with the 1-based line.
 /// </summary>
 public static class QueriesReader
 {
     /// <summary>All queries of <paramref name="path"/> in file order. A missing file throws <see cref="InvalidInputException"/>.</summary>
-    public static IReadOnlyList<EvalQuery> Read(string path)
+    public static IReadOnlyList<EvalQuery> Read(string path) => ReadRecords(path).Select(r => r.Query).ToList();
+
+    /// <summary>
+    /// All queries of <paramref name="path"/> in file order, each with its 1-based line and its <c>metadata</c> value (when
+    /// the line has one). A missing file throws <see cref="InvalidInputException"/>.
+    /// </summary>
+    public static IReadOnlyList<QueryRecord> ReadRecords(string path)
     {
         if (!File.Exists(path)) throw new InvalidInputException($"queries file not found: {path}");
-        var result = new List<EvalQuery>();
+        var result = new List<QueryRecord>();
         var seen = new Dictionary<string, long>(StringComparer.Ordinal);
         using var reader = new StreamReader(path, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
         long lineNo = 0;
@@ -42,8 +49,9 @@ public static class QueriesReader
                 string text = textEl.GetString()!;
                 if (string.IsNullOrWhiteSpace(text)) throw new MalformedRecordException(path, lineNo, $"query '{id}' has empty text");
                 if (seen.TryGetValue(id, out long first)) throw new MalformedRecordException(path, lineNo, $"duplicate query id '{id}' (first seen on line {first})");
+                JsonElement? metadata = root.TryGetProperty("metadata", out var metaEl) ? metaEl.Clone() : null;
                 seen[id] = lineNo;
-                result.Add(new EvalQuery(id, text));
+                result.Add(new QueryRecord(new EvalQuery(id, text), lineNo, metadata));
             }
         }
         return result;

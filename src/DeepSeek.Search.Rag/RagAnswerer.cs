@@ -27,6 +27,15 @@ public sealed class RagAnswerer
         _reranker = reranker;
     }
 
+    /// <summary>The finished answer of <see cref="AskAsync"/>, without its stream of deltas.</summary>
+    public async Task<RagAnswer> AnswerAsync(CollectionSearcher searcher, string question, RagOptions options, Caller? caller = null,
+        FilterExpression? filter = null, CancellationToken cancellationToken = default)
+    {
+        await foreach (var e in AskAsync(searcher, question, options, caller, filter, cancellationToken).ConfigureAwait(false))
+            if (e is RagAnswer answer) return answer;
+        throw new InvalidOperationException("the answer stream ended without an answer");
+    }
+
     public async IAsyncEnumerable<RagEvent> AskAsync(CollectionSearcher searcher, string question, RagOptions options, Caller? caller = null,
         FilterExpression? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

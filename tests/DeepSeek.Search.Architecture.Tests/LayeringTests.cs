@@ -16,6 +16,52 @@ public class LayeringTests
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
+    [Fact]
+    public void The_code_of_each_folder_row_uses_only_the_namespaces_its_row_allows()
+    {
+        Assert.Contains(Table.Folders, f => f is { Project: "Rag", Folder: "Evaluation" });
+        var problems = new List<string>();
+        foreach (var rule in Table.Folders)
+        {
+            string dir = Path.Combine(Repo.Root, "src", ProjectGraph.Prefix + rule.Project, rule.Folder);
+            var files = !Directory.Exists(dir) ? new Dictionary<string, string>()
+                : Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllText);
+            problems.AddRange(Table.CheckFolder(rule, Graph, files));
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void The_folder_check_reports_namespaces_used_beyond_the_row_however_they_are_spelled()
+    {
+        var graph = new ProjectGraph(new Dictionary<string, ProjectNode>
+        {
+            ["Core"] = new("Core", new HashSet<string>(), new HashSet<string>()),
+            ["Eval"] = new("Eval", new HashSet<string> { "Core" }, new HashSet<string>()),
+            ["Retrieve"] = new("Retrieve", new HashSet<string> { "Core" }, new HashSet<string>()),
+            ["Generate"] = new("Generate", new HashSet<string> { "Core" }, new HashSet<string>()),
+            ["Generate.Training"] = new("Generate.Training", new HashSet<string> { "Generate" }, new HashSet<string>()),
+            ["Rag"] = new("Rag", new HashSet<string> { "Core", "Eval", "Retrieve", "Generate" }, new HashSet<string>()),
+        });
+        var table = ArchitectureTable.Parse("""
+            | project | what | calls |
+            |---|---|---|
+            | `src/DeepSeek.Search.Rag/Evaluation` | scoring | Core, Eval |
+            """);
+        var rule = Assert.Single(table.Folders);
+        Assert.Empty(table.Allowed);
+        var files = new Dictionary<string, string>
+        {
+            ["Ok.cs"] = "using DeepSeek.Search.Core;\nusing DeepSeek.Search.Eval;\nnamespace DeepSeek.Search.Rag.Evaluation;\n// System.Text.Json, q.Text\n",
+            ["Bad.cs"] = "using DeepSeek.Search.Retrieve.Collections;\nnamespace DeepSeek.Search.Rag.Evaluation;\nclass X { Generate.Training.LmTrainer? t; }\n",
+        };
+        var problems = table.CheckFolder(rule, graph, files);
+        Assert.Equal(2, problems.Count);
+        Assert.StartsWith("Rag/Evaluation (Bad.cs:1) → Retrieve:", problems[0]);
+        Assert.StartsWith("Rag/Evaluation (Bad.cs:3) → Generate.Training:", problems[1]);
+        Assert.Contains("in the table but holds no code", table.CheckFolder(rule, graph, new Dictionary<string, string>())[0]);
+    }
+
     [Theory]
     [InlineData("Lucene.Net")]
     [InlineData("ScottPlot")]

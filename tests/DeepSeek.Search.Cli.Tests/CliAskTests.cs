@@ -5,7 +5,8 @@ namespace DeepSeek.Search.Cli.Tests;
 
 /// <summary>
 /// A collection of topic documents (alice's, bob's, public) with the trained tiny generator in its generator/ folder: `dss ask`
-/// locally and through `dss serve`, `dss search --rerank`, `dss eval --rerank`, and their errors.
+/// locally and through `dss serve`, `dss search --rerank`, `dss eval --rerank`, `dss eval-rag`, and their errors. Shared by the
+/// test classes of <see cref="AskCollectionDefinition"/>, so the generator is trained once.
 /// </summary>
 public sealed class AskCollection : IDisposable
 {
@@ -37,7 +38,15 @@ public sealed class AskCollection : IDisposable
     public void Dispose() => _tmp.Dispose();
 }
 
-public sealed class CliAskTests(AskCollection c) : IClassFixture<AskCollection>
+/// <summary>The test classes that share one <see cref="AskCollection"/> (they run one after the other).</summary>
+[CollectionDefinition(Name)]
+public sealed class AskCollectionDefinition : ICollectionFixture<AskCollection>
+{
+    public const string Name = "ask collection";
+}
+
+[Collection(AskCollectionDefinition.Name)]
+public sealed class CliAskTests(AskCollection c)
 {
     [Fact]
     public void Ask_locally_streams_an_answer_and_lists_only_permitted_sources()

@@ -62,6 +62,33 @@ public class ReaderTests
         Assert.Equal([new EvalQuery("0", "first query"), new EvalQuery("x", "generic")], queries);
     }
 
+    [Fact]
+    public void QueryRecordsKeepTheirLineAndMetadataAsWritten()
+    {
+        using var dir = new TempDir();
+        string path = Write(dir, "queries.jsonl",
+            "{\"_id\": \"a\", \"text\": \"q\", \"metadata\": {\"answers\": [\"x\", \"y\"]}}\r\n\r\n{\"_id\": \"b\", \"text\": \"r\"}\n{\"_id\": \"c\", \"text\": \"s\", \"metadata\": 3}\n");
+        var records = QueriesReader.ReadRecords(path);
+        Assert.Equal([1L, 3, 4], records.Select(r => r.Line));
+        Assert.Equal(["x", "y"], records[0].Metadata!.Value.GetProperty("answers").EnumerateArray().Select(e => e.GetString()));
+        Assert.Null(records[1].Metadata);
+        Assert.Equal(3, records[2].Metadata!.Value.GetInt32());             // any kind: its reader decides what it must be
+        Assert.Equal(records.Select(r => r.Query), QueriesReader.Read(path));
+    }
+
+    [Fact]
+    public void QrelsRememberTheLineOfEachQuerysFirstJudgment()
+    {
+        using var dir = new TempDir();
+        var qrels = QrelsReader.Read(Write(dir, "q.tsv", "query-id\tcorpus-id\tscore\n\n1\tdocA\t1\n2\tdocA\t1\n1\tdocB\t1\n"));
+        Assert.Equal(3, qrels.LineOf("1"));
+        Assert.Equal(4, qrels.LineOf("2"));
+        Assert.Equal(0, qrels.LineOf("3"));
+        var built = new Qrels();
+        built.Add("q", "d", 1);
+        Assert.Equal(0, built.LineOf("q"));
+    }
+
     [Theory]
     [InlineData("{\"_id\": \"0\", \"text\": \"ok\"}\n{bad\n", 2, "invalid JSON")]
     [InlineData("{\"text\": \"no id\"}\n", 1, "missing id")]

@@ -21,57 +21,33 @@ static class AskCommand
         var server = QueryCommand.Server(required: false);
         server.Description = "Ask through a running dss serve at this address instead of the local index folder";
         var key = QueryCommand.Key();
-        var mode = CommonOptions.Mode();
-        var recall = new Option<int>("--recall-k") { Description = "Hits recalled (and re-ranked with --rerank) before packing", DefaultValueFactory = _ => new RagOptions().RecallK };
-        var sources = new Option<int>("--max-sources") { Description = "Most sources given to the model", DefaultValueFactory = _ => new RagOptions().MaxSources };
-        var budget = new Option<int>("--source-tokens") { Description = "Tokens all sources together may take (local only; the server uses its default)", DefaultValueFactory = _ => new RagOptions().SourceTokens };
-        var maxNew = new Option<int>("--max-new") { Description = "Longest answer in tokens", DefaultValueFactory = _ => new RagOptions().MaxNewTokens };
-        var temperature = new Option<double?>("--temperature") { Description = "Sample at this temperature (default: greedy decoding)" };
-        var seed = new Option<int?>("--seed") { Description = "Sampling seed" };
-        var instructions = new Option<string?>("--instructions") { Description = "A file holding the system instructions (local only; default: answer only from the sources, cite them as [n])" };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON (no streaming)" };
         var root = CommonOptions.IndexRoot();
-        var device = CommonOptions.Device("the encoder and the generator");
         var principal = CommonOptions.Principal();
         var groups = CommonOptions.Groups();
         var filter = CommonOptions.Filter();
-        var rerank = new RerankArguments();
+        var rag = new RagArguments();
+        rag.SourceTokens.Description += " (local only: the server uses its default)";
+        rag.Instructions.Description += " (local only)";
 
         var cmd = new Command("ask", "Answer a question from a collection's documents, citing them (RAG), locally or through dss serve.")
-        { collection, question, server, key, mode, recall, sources, budget, maxNew, temperature, seed, instructions, json, root, device, principal, groups, filter };
-        rerank.AddTo(cmd);
+        { collection, question, server, key, json, root, principal, groups, filter };
+        rag.AddTo(cmd);
         cmd.SetAction(async (pr, cancel) =>
         {
             var q = pr.GetValue(question)!;
             if (string.IsNullOrWhiteSpace(q)) throw new InvalidInputException("empty question") { Setting = "question" };
-            var options = new RagOptions
-            {
-                RecallK = pr.GetValue(recall),
-                MaxSources = pr.GetValue(sources),
-                SourceTokens = pr.GetValue(budget),
-                MaxNewTokens = pr.GetValue(maxNew),
-                Greedy = pr.GetValue(temperature) is null,
-                Temperature = pr.GetValue(temperature) ?? 0.7,
-                Seed = pr.GetValue(seed),
-                Mode = CommonOptions.ParseMode(pr.GetValue(mode)),
-                Instructions = pr.GetValue(instructions) is { } file
-                    ? File.Exists(file) ? File.ReadAllText(file) : throw new InvalidInputException($"--instructions file '{file}' does not exist") { Setting = "instructions" }
-                    : null,
-            };
-            options.Validate();
+            var options = rag.Options(pr);
             bool asJson = pr.GetValue(json);
             if (pr.GetValue(server) is { } address)
-                return await Remote(pr, address, pr.GetValue(key), pr.GetValue(collection)!, q, options, rerank, filter, asJson, cancel);
+                return await Remote(pr, address, pr.GetValue(key), pr.GetValue(collection)!, q, options, rag.Rerank, filter, asJson, cancel);
 
             var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
-            using var searcher = CollectionSearcher.Open(store, device: pr.GetValue(device)!);
-            string folder = rerank.Folder(pr, store);
-            using var generator = rerank.Load(pr, folder, pr.GetValue(device)!);
-            var reranker = pr.GetValue(rerank.Rerank) ? rerank.Reranker(pr, generator, folder) : null;
-            var answerer = new RagAnswerer(generator, reranker);
+            using var searcher = CollectionSearcher.Open(store, device: pr.GetValue(rag.Device)!);
+            using var local = rag.Load(pr, store);
             RagAnswer? final = null;
-            await foreach (var e in answerer.AskAsync(searcher, q, options, caller, filterExpr, cancel))
+            await foreach (var e in local.Answerer.AskAsync(searcher, q, options, caller, filterExpr, cancel))
             {
                 if (e is RagDelta d && !asJson) Console.Write(d.Text);
                 if (e is RagAnswer a) final = a;

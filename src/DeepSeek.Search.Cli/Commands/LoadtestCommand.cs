@@ -201,7 +201,8 @@ static class LoadtestCommand
         return phase;
     }
 
-    static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    /// <summary>Core's nearest-rank percentile of sorted latencies, <paramref name="percent"/> in (0, 100]; 0 when none were measured.</summary>
+    static double Percentile(double[] sorted, double percent) => sorted.Length == 0 ? 0 : Percentiles.NearestRankOfSorted(sorted, percent);
 
     static object Summary(Phase p)
     {
@@ -209,7 +210,7 @@ static class LoadtestCommand
         return new
         {
             phase = p.Name, seconds = Math.Round(p.Seconds, 2), searches = s.Length, qps = Math.Round(s.Length / Math.Max(p.Seconds, 1e-9), 1),
-            p50_ms = Math.Round(Percentile(s, 0.50), 2), p95_ms = Math.Round(Percentile(s, 0.95), 2), p99_ms = Math.Round(Percentile(s, 0.99), 2),
+            p50_ms = Math.Round(Percentile(s, 50), 2), p95_ms = Math.Round(Percentile(s, 95), 2), p99_ms = Math.Round(Percentile(s, 99), 2),
             max_ms = Math.Round(s.Length == 0 ? 0 : s[^1], 2), errors = p.Errors.ToDictionary(kv => kv.Key, kv => kv.Value), torn_reads = p.TornReads,
         };
     }
@@ -242,7 +243,7 @@ static class LoadtestCommand
         {
             var s = p.LatenciesMs.Order().ToArray();
             string errors = p.Errors.IsEmpty ? "0" : string.Join(", ", p.Errors.Select(kv => $"{kv.Key} {kv.Value}"));
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"| {p.Name} | {s.Length} | {s.Length / Math.Max(p.Seconds, 1e-9):F1} | {Percentile(s, .5):F1} | {Percentile(s, .95):F1} | {Percentile(s, .99):F1} | {(s.Length == 0 ? 0 : s[^1]):F1} | {errors} | {p.TornReads} |"));
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"| {p.Name} | {s.Length} | {s.Length / Math.Max(p.Seconds, 1e-9):F1} | {Percentile(s, 50):F1} | {Percentile(s, 95):F1} | {Percentile(s, 99):F1} | {(s.Length == 0 ? 0 : s[^1]):F1} | {errors} | {p.TornReads} |"));
         }
         if (ratio is { } r) lines.Add(string.Create(CultureInfo.InvariantCulture, $"\nservice QPS / in-process QPS = {r:F3} (same searches, same concurrency, one after the other; {report.machine})"));
         AtomicFile.WriteAllText(md, string.Join('\n', lines) + "\n");
