@@ -68,7 +68,7 @@ sealed class RagArguments
         try
         {
             var reranker = pr.GetValue(Rerank.Rerank) ? Rerank.Reranker(pr, generator, folder) : null;
-            return new LocalAnswerer(folder, generator, reranker, new RagAnswerer(generator, reranker));
+            return new LocalAnswerer(folder, generator, reranker, new RagAnswerer(generator, reranker) { TrainedContext = QueryLikelihoodScorer.TrainedContext(folder) });
         }
         catch
         {

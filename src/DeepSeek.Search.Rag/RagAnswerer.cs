@@ -36,14 +36,28 @@ public sealed class RagAnswerer
         throw new InvalidOperationException("the answer stream ended without an answer");
     }
 
-    public async IAsyncEnumerable<RagEvent> AskAsync(CollectionSearcher searcher, string question, RagOptions options, Caller? caller = null,
-        FilterExpression? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The positions a prompt and its answer may take: the model's <c>max_position_embeddings</c>, capped at
+    /// <see cref="TrainedContext"/> when the model was trained on shorter blocks (positions it never saw give it arbitrary output).
+    /// </summary>
+    public int Positions => Math.Min(_generator.Model.Config.MaxPositionEmbeddings, TrainedContext ?? int.MaxValue);
+
+    /// <summary>The context the model was trained on (<c>dss train-lm</c>'s <c>seq_len</c>: <see cref="QueryLikelihoodScorer.TrainedContext"/>); null: trust its config.</summary>
+    public int? TrainedContext { get; init; }
+
+    /// <summary>
+    /// Everything before generation, the one place it is done (<see cref="AskAsync"/> answers from it; <c>dss train-reader</c>
+    /// builds its training prompts with it, so the reader is trained on exactly the prompts it will be asked): ACL-filtered
+    /// recall, the optional re-rank, the sources packed into the token budget left by <see cref="Positions"/>, the prompt's ids.
+    /// No permitted hit: no sources and an empty prompt.
+    /// </summary>
+    public async Task<RagContext> PrepareAsync(CollectionSearcher searcher, string question, RagOptions options, Caller? caller = null,
+        FilterExpression? filter = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(searcher);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (string.IsNullOrWhiteSpace(question)) throw new InvalidInputException("empty question") { Setting = "question" };
-        var total = Stopwatch.StartNew();
 
         var search = new SearchOptions
         {
@@ -65,26 +79,37 @@ public sealed class RagAnswerer
             rerankMs = reranked.Timings.RerankMs;
         }
         else hits = hits.Take(options.RecallK).ToList();
+        if (hits.Count == 0) return new RagContext(hits, Array.Empty<RagSource>(), Array.Empty<int>(), recalled.Seq, recallMs, rerankMs, 0);
 
-        if (hits.Count == 0)
+        stage.Restart();
+        int positions = Positions;
+        int room = positions - options.MaxNewTokens - 256; // 256: instructions, tags, titles, question
+        int budget = Math.Max(16, Math.Min(options.SourceTokens, room));
+        var sources = RagPrompt.Pack(hits, _generator.Tokenizer!, options.MaxSources, budget);
+        var (prompt, _) = RagPrompt.Build(_generator, options.Instructions ?? RagOptions.DefaultInstructions, sources, question);
+        if (prompt.Length + options.MaxNewTokens > positions)
+            throw new InvalidInputException($"the prompt of {prompt.Length} tokens and {options.MaxNewTokens} new tokens exceed the model's {positions} positions" +
+                (positions < _generator.Model.Config.MaxPositionEmbeddings ? " (the context it was trained on)" : "") +
+                ": ask a shorter question or lower max_new_tokens or the source token budget") { Setting = "question" };
+        return new RagContext(hits, sources, prompt, recalled.Seq, recallMs, rerankMs, stage.Elapsed.TotalMilliseconds);
+    }
+
+    public async IAsyncEnumerable<RagEvent> AskAsync(CollectionSearcher searcher, string question, RagOptions options, Caller? caller = null,
+        FilterExpression? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var total = Stopwatch.StartNew();
+        var context = await PrepareAsync(searcher, question, options, caller, filter, cancellationToken).ConfigureAwait(false);
+        var (sources, prompt) = (context.Sources, context.Prompt);
+        double recallMs = context.RecallMs, rerankMs = context.RerankMs, promptMs = context.PromptMs;
+        if (sources.Count == 0)
         {
             yield return new RagDelta(RagOptions.NoSourcesAnswer);
-            yield return new RagAnswer(RagOptions.NoSourcesAnswer, Array.Empty<RagCitation>(), Array.Empty<RagSource>(), new RagUsage(0, 0, 0, 0),
-                new RagTimings(recallMs, rerankMs, 0, 0, 0, total.Elapsed.TotalMilliseconds), recalled.Seq, NoSources: true, "no_sources", 0);
+            yield return new RagAnswer(RagOptions.NoSourcesAnswer, Array.Empty<RagCitation>(), Array.Empty<RagSource>(), new RagUsage(0, 0, 0, context.Hits.Count),
+                new RagTimings(recallMs, rerankMs, 0, 0, 0, total.Elapsed.TotalMilliseconds), context.Seq, NoSources: true, "no_sources", 0);
             yield break;
         }
 
-        stage.Restart();
-        var tokenizer = _generator.Tokenizer!;
-        int room = _generator.Model.Config.MaxPositionEmbeddings - options.MaxNewTokens - 256; // 256: instructions, tags, titles, question
-        int budget = Math.Max(16, Math.Min(options.SourceTokens, room));
-        var sources = RagPrompt.Pack(hits, tokenizer, options.MaxSources, budget);
-        var (prompt, _) = RagPrompt.Build(_generator, options.Instructions ?? RagOptions.DefaultInstructions, sources, question);
-        if (prompt.Length + options.MaxNewTokens > _generator.Model.Config.MaxPositionEmbeddings)
-            throw new InvalidInputException($"the prompt of {prompt.Length} tokens and {options.MaxNewTokens} new tokens exceed the model's {_generator.Model.Config.MaxPositionEmbeddings} positions: ask a shorter question or lower max_new_tokens") { Setting = "question" };
-        double promptMs = stage.Elapsed.TotalMilliseconds;
-
-        stage.Restart();
+        var stage = Stopwatch.StartNew();
         var generation = new GenerationOptions
         {
             MaxNewTokens = options.MaxNewTokens,
@@ -110,8 +135,8 @@ public sealed class RagAnswerer
 
         var citations = filterState.Cited.Select(n => sources[n - 1])
             .Select(s => new RagCitation(s.Number, s.DocumentId, s.ChunkId, s.Start, s.End, s.Title)).ToList();
-        yield return new RagAnswer(filterState.Answer, citations, sources, new RagUsage(prompt.Length, completion, sources.Count, hits.Count),
-            new RagTimings(recallMs, rerankMs, promptMs, firstTokenMs, generateMs, total.Elapsed.TotalMilliseconds), recalled.Seq, NoSources: false, finish,
+        yield return new RagAnswer(filterState.Answer, citations, sources, new RagUsage(prompt.Length, completion, sources.Count, context.Hits.Count),
+            new RagTimings(recallMs, rerankMs, promptMs, firstTokenMs, generateMs, total.Elapsed.TotalMilliseconds), context.Seq, NoSources: false, finish,
             filterState.Dropped);
     }
 }

@@ -28,3 +28,11 @@ public sealed record RagDelta(string Text) : RagEvent;
 /// </summary>
 public sealed record RagAnswer(string Answer, IReadOnlyList<RagCitation> Citations, IReadOnlyList<RagSource> Sources, RagUsage Usage,
     RagTimings Timings, long Seq, bool NoSources, string FinishReason, int DroppedCitations) : RagEvent;
+
+/// <summary>
+/// A question made ready to answer (<see cref="RagAnswerer.PrepareAsync"/>): the hits recalled (re-ranked, cut to recall_k), the
+/// sources packed from them, the prompt's token ids, the collection state read, and the milliseconds of the stages so far.
+/// No sources (no permitted hit): an empty prompt.
+/// </summary>
+public sealed record RagContext(IReadOnlyList<Retrieve.Collections.SearchHit> Hits, IReadOnlyList<RagSource> Sources, int[] Prompt, long Seq,
+    double RecallMs, double RerankMs, double PromptMs);

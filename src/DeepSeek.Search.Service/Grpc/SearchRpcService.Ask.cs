@@ -40,9 +40,10 @@ sealed partial class SearchRpcService
         options.Validate();
         var filter = FilterTranslator.Translate(request.Filter);
         var searcher = _registry.Searcher(request.Collection);
-        var generator = _generators.Generator(GeneratorFolder(request.Collection));
+        string folder = GeneratorFolder(request.Collection);
+        var generator = _generators.Generator(folder);
         var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, "rerank.") : null;
-        var answerer = new RagAnswerer(generator, reranker);
+        var answerer = new RagAnswerer(generator, reranker) { TrainedContext = QueryLikelihoodScorer.TrainedContext(folder) };
         await foreach (var e in answerer.AskAsync(searcher, request.Question, options, identity.Caller, filter, context.CancellationToken).ConfigureAwait(false))
         {
             switch (e)
