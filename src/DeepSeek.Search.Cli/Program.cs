@@ -20,6 +20,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     TrainCommand.Create(),
     TrainLmCommand.Create(),
     TrainRerankerCommand.Create(),
+    TrainReaderCommand.Create(),
     GenerateCommand.Create(),
     ServeCommand.Create(),
     KeysCommand.Create(),

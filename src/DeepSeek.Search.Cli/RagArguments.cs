@@ -36,6 +36,16 @@ sealed class RagArguments
         Rerank.AddTo(command);
     }
 
+    /// <summary>
+    /// Adds only the options that shape the prompt (mode, recall, sources, budget, answer length, instructions): `dss train-reader`
+    /// builds its training prompts with them, and decodes nothing. <see cref="Options"/> reads the others as their defaults.
+    /// </summary>
+    public void AddPromptTo(Command command)
+    {
+        foreach (var o in new Option[] { Mode, RecallK, MaxSources, SourceTokens, MaxNew, Instructions })
+            command.Options.Add(o);
+    }
+
     /// <summary>The answering options as parsed, checked.</summary>
     public RagOptions Options(ParseResult pr)
     {

@@ -37,8 +37,10 @@ public sealed class RagAnswerer
     }
 
     /// <summary>
-    /// The positions a prompt and its answer may take: the model's <c>max_position_embeddings</c>, capped at
-    /// <see cref="TrainedContext"/> when the model was trained on shorter blocks (positions it never saw give it arbitrary output).
+    /// The positions the sources are fitted into: the model's <c>max_position_embeddings</c>, capped at <see cref="TrainedContext"/>
+    /// when the model was trained on shorter blocks (positions it never saw give it arbitrary output), so the source budget shrinks
+    /// to what the model can read. A prompt longer than that (a model trained on blocks shorter than the instructions and the
+    /// question) is still answered, up to <c>max_position_embeddings</c>, the hard limit.
     /// </summary>
     public int Positions => Math.Min(_generator.Model.Config.MaxPositionEmbeddings, TrainedContext ?? int.MaxValue);
 
@@ -82,15 +84,13 @@ public sealed class RagAnswerer
         if (hits.Count == 0) return new RagContext(hits, Array.Empty<RagSource>(), Array.Empty<int>(), recalled.Seq, recallMs, rerankMs, 0);
 
         stage.Restart();
-        int positions = Positions;
-        int room = positions - options.MaxNewTokens - 256; // 256: instructions, tags, titles, question
+        int room = Positions - options.MaxNewTokens - 256; // 256: instructions, tags, titles, question
         int budget = Math.Max(16, Math.Min(options.SourceTokens, room));
         var sources = RagPrompt.Pack(hits, _generator.Tokenizer!, options.MaxSources, budget);
         var (prompt, _) = RagPrompt.Build(_generator, options.Instructions ?? RagOptions.DefaultInstructions, sources, question);
-        if (prompt.Length + options.MaxNewTokens > positions)
-            throw new InvalidInputException($"the prompt of {prompt.Length} tokens and {options.MaxNewTokens} new tokens exceed the model's {positions} positions" +
-                (positions < _generator.Model.Config.MaxPositionEmbeddings ? " (the context it was trained on)" : "") +
-                ": ask a shorter question or lower max_new_tokens or the source token budget") { Setting = "question" };
+        int limit = _generator.Model.Config.MaxPositionEmbeddings;
+        if (prompt.Length + options.MaxNewTokens > limit)
+            throw new InvalidInputException($"the prompt of {prompt.Length} tokens and {options.MaxNewTokens} new tokens exceed the model's {limit} positions: ask a shorter question or lower max_new_tokens") { Setting = "question" };
         return new RagContext(hits, sources, prompt, recalled.Seq, recallMs, rerankMs, stage.Elapsed.TotalMilliseconds);
     }
 

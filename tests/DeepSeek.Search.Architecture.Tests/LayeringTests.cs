@@ -83,6 +83,7 @@ public class LayeringTests
     [InlineData("Rerank", "Training")]
     [InlineData("Rag", "Generate.Training")]
     [InlineData("Service", "Rerank.Training")]
+    [InlineData("Service", "Rag.Training")]
     public void Serving_re_rankers_and_answers_carries_no_training_code(string project, string dependency)
     {
         var reachable = Graph.Reachable(project);

@@ -182,4 +182,83 @@ public sealed class CliEvalRagTests(AskCollection c)
         Dss.Fails($"qrels file not found: {c.PathOf("none.tsv")}", Args(alone, "--qrels", c.PathOf("none.tsv")));
         Dss.Fails("is a folder, not a file", Args(questions, "--out", c.PathOf("eval-rag-bad")));
     }
+    [Fact]
+    public void Train_reader_teaches_cited_answers_on_the_prompts_ask_builds_and_eval_rag_answers_with_it()
+    {
+        // 24 questions: the answer is the first word of a document of its topic, that document the gold passage; 4 have an answer in no document
+        var qs = new List<string>();
+        var qrels = new List<string>();
+        for (int i = 0; i < 24; i++)
+        {
+            int topic = i % 4, doc = i % 3;
+            qs.Add(i % 6 == 5 ? Question($"tr{i}", topic, 950 + i, "zebra xylophone") : Question($"tr{i}", topic, 950 + i, WordOf(topic, doc)));
+            qrels.Add($"tr{i}\tt{topic}-{doc}\t1");
+        }
+        string questions = WriteSet("train-reader", qs, qrels);
+        string output = c.PathOf("reader"), generator = Path.Combine(c.IndexRoot, "topics", "generator");
+        string[] train = ["train-reader", "-c", "topics", "--questions", questions, "--skip", "2", "--limit", "20", "--mode", "bm25", "--max-sources", "3", "--max-new", "40",
+            "--out", output, "--lora-rank", "8", "--batch-size", "4", "--max-steps", "30", "--lr", "1e-2", "--val-fraction", "0.2", "--eval-every", "0", "--index-root", c.IndexRoot];
+        var r = Dss.Ok(train).Stdout;
+        Assert.True(r.Contains("pairs      20 from 20 questions: ", StringComparison.Ordinal), r);
+
+        var marker = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "reader.json"))).RootElement;
+        Assert.Equal(20, marker.GetProperty("pairs").GetInt32());
+        Assert.Equal(2, marker.GetProperty("skip").GetInt32());
+        Assert.Equal("bm25", marker.GetProperty("first_stage").GetString());
+        Assert.Equal(20, marker.GetProperty("cite_gold").GetInt32() + marker.GetProperty("cite_other").GetInt32() + marker.GetProperty("not_in_sources").GetInt32());
+        Assert.True(marker.GetProperty("not_in_sources").GetInt32() >= 3, marker.ToString()); // tr5, tr11, tr17 (tr23 too) have no answer anywhere
+        var pairs = File.ReadAllLines(Path.Combine(output, "reader_pairs.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(20, pairs.Count);
+        int citedPairs = 0;
+        var byId = pairs.ToDictionary(p => p.GetProperty("question_id").GetString()!);
+        Assert.False(byId.ContainsKey("tr0") || byId.ContainsKey("tr1") || byId.ContainsKey("tr22") || byId.ContainsKey("tr23")); // outside --skip/--limit
+        foreach (var p in pairs)
+        {
+            string id = p.GetProperty("question_id").GetString()!, response = p.GetProperty("response").GetString()!, kind = p.GetProperty("kind").GetString()!;
+            var sources = Strings(p.GetProperty("sources"));
+            Assert.InRange(sources.Count, 1, 3);
+            int i = int.Parse(id[2..], System.Globalization.CultureInfo.InvariantCulture);
+            if (i % 6 == 5 || kind == "not_in_sources") { Assert.Equal("not_in_sources", kind); Assert.Equal("The sources do not contain the answer.", response); continue; }
+            citedPairs++;
+            var m = System.Text.RegularExpressions.Regex.Match(response, @"^(\S+) \[(\d)\]$");
+            Assert.True(m.Success, response);
+            Assert.Equal(WordOf(i % 4, i % 3), m.Groups[1].Value);
+            string cited = sources[int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) - 1];
+            Assert.Equal(kind == "gold", cited == $"t{i % 4}-{i % 3}");
+        }
+        Assert.True(citedPairs >= 8, $"{citedPairs} of 20 pairs cite a source"); // most answers are in a recalled source
+        // the training prompt is the one dss ask builds for that question with those options, token for token (same length here)
+        var first = pairs[0];
+        string text = JsonDocument.Parse(qs[int.Parse(first.GetProperty("question_id").GetString()![2..], System.Globalization.CultureInfo.InvariantCulture)]).RootElement.GetProperty("text").GetString()!;
+        var ask = JsonDocument.Parse(Dss.Ok("ask", "-c", "topics", "-q", text, "--mode", "bm25", "--max-sources", "3", "--max-new", "40", "--json", "--index-root", c.IndexRoot).Stdout).RootElement;
+        Assert.Equal(first.GetProperty("prompt_ids").GetArrayLength(), ask.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(Strings(first.GetProperty("sources")), ask.GetProperty("sources").EnumerateArray().Select(s => s.GetProperty("document_id").GetString()!).ToList());
+        // it learned the answer format: held-out loss fell
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "train_lm.json"))).RootElement.GetProperty("result");
+        Assert.True(summary.GetProperty("final_validation_loss").GetDouble() < summary.GetProperty("initial_validation_loss").GetDouble() - 0.3, summary.ToString());
+        Assert.True(File.Exists(Path.Combine(output, "adapter_config.json")));
+
+        // the reader answers through eval-rag (an adapter folder as --model), on the two questions it did not see
+        string json = c.PathOf("train-reader/report.json");
+        Dss.Ok("eval-rag", "-c", "topics", "--questions", questions, "--limit", "2", "--mode", "bm25", "--max-sources", "3", "--max-new", "40", "--model", output,
+            "--out", json, "--index-root", c.IndexRoot);
+        var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.Equal(Path.GetFullPath(output), report.GetProperty("options").GetProperty("model").GetString());
+        Assert.Equal(2, report.GetProperty("counts").GetProperty("evaluated").GetInt32());
+
+        // --pairs-only: the same pairs, and the command that trains them elsewhere; no reader folder
+        string only = c.PathOf("reader-pairs");
+        var po = Dss.Ok([.. train.Select(a => a == output ? only : a), "--pairs-only"]).Stdout;
+        Assert.Contains($"train them with: dss train-lm --init {generator} --sft {only}.pairs.jsonl --seq-len ", po);
+        Assert.False(Directory.Exists(only));
+        Assert.Equal(File.ReadAllLines(Path.Combine(output, "reader_pairs.jsonl")), File.ReadAllLines(only + ".pairs.jsonl"));
+
+        // bad input: one line, exit 2, and the finished reader untouched
+        var before = File.GetLastWriteTimeUtc(Path.Combine(output, "adapter_model.safetensors"));
+        Dss.Fails("already exists", train);
+        Assert.Equal(before, File.GetLastWriteTimeUtc(Path.Combine(output, "adapter_model.safetensors")));
+        Dss.Fails("limit must be at least 1, got 0", "train-reader", "-c", "topics", "--questions", questions, "--limit", "0", "--out", c.PathOf("reader2"), "--index-root", c.IndexRoot);
+        Dss.Fails("no generator for collection 'bare'", "train-reader", "-c", "bare", "--questions", questions, "--out", c.PathOf("reader3"), "--index-root", c.IndexRoot);
+        Assert.False(Directory.Exists(c.PathOf("reader2")) || Directory.Exists(c.PathOf("reader3")));
+    }
 }
