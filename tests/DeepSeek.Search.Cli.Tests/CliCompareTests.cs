@@ -86,7 +86,7 @@ public sealed class CliCompareTests : IDisposable
     public void Bad_input_is_one_error_line_with_exit_2()
     {
         string qrels = Qrels(), a = RunFile("a.run", 6), b = RunFile("b.run", 3), fewer = RunFile("fewer.run", 3, 7);
-        Dss.Fails("runs cover different query sets: a.run has 12 judged queries, fewer.run has 11; query 'q7' is in a.run but not in fewer.run",
+        Dss.Fails("runs cover different query sets: a.run has 12 judged queries, fewer.run has 11; query 'q7' is in a.run but not in fewer.run (a TREC run has no line",
             "compare", "--qrels", qrels, a, fewer);
         string missing = _dir.File("nope.tsv");
         Dss.Fails($"qrels file not found: {missing}", "compare", "--qrels", missing, a, b);

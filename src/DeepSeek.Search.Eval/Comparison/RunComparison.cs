@@ -59,7 +59,7 @@ public static class RunComparison
                 ? $"query '{onlyBase}' is in {runs[0].Name} but not in {other.Name}"
                 : $"query '{other.Run.QueryIds.First(q => qrels.Contains(q) && !baseSet.Contains(q))}' is in {other.Name} but not in {runs[0].Name}";
             throw new InvalidInputException(
-                $"runs cover different query sets: {runs[0].Name} has {baseSet.Count} judged queries, {other.Name} has {set.Count}; {example}");
+                $"runs cover different query sets: {runs[0].Name} has {baseSet.Count} judged queries, {other.Name} has {set.Count}; {example} (a TREC run has no line for a query that got no hits)");
         }
         return baseline;
     }

@@ -106,7 +106,7 @@ public class RunComparisonTests
     {
         var fewer = RunOf(("q1", ["a"]), ("q2", ["b"]), ("q3", ["c"]), ("q5", ["x"]));
         var e = Assert.Throws<InvalidInputException>(() => RunComparison.Compare(SmallQrels(), [new("base", Baseline), new("fewer", fewer)]));
-        Assert.Equal("runs cover different query sets: base has 5 judged queries, fewer has 4; query 'q4' is in base but not in fewer", e.Message);
+        Assert.Equal("runs cover different query sets: base has 5 judged queries, fewer has 4; query 'q4' is in base but not in fewer (a TREC run has no line for a query that got no hits)", e.Message);
         e = Assert.Throws<InvalidInputException>(() => RunComparison.Compare(SmallQrels(), [new("fewer", fewer), new("base", Baseline)]));
         Assert.Contains("query 'q4' is in base but not in fewer", e.Message);
         // queries without judgments do not count

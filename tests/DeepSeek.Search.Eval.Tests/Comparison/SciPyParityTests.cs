@@ -75,4 +75,30 @@ public class SciPyParityTests
         }
         Assert.True(sawModerate, "no comparison had a p-value between 0.01 and 0.9; the check would not exercise the CDF's body");
     }
+
+    [PythonScipyFact]
+    public void Student_t_tail_agrees_with_scipy_on_a_grid()
+    {
+        double[] ts = [0.05, 0.3, 0.7, 1, 1.5, 2, 2.5, 3, 4, 6, 10, 20, 40];
+        int[] dfs = [1, 2, 3, 4, 5, 7, 10, 15, 29, 30, 60, 100, 299, 1000];
+        var (exit, output, error) = PythonRunner.Run("""
+            import sys
+            from scipy import stats
+            for t in sys.argv[1].split(","):
+                for df in sys.argv[2].split(","):
+                    print(repr(float(2 * stats.t.sf(float(t), int(df)))))
+            """, TimeSpan.FromSeconds(60),
+            string.Join(',', ts.Select(t => t.ToString("R", CultureInfo.InvariantCulture))), string.Join(',', dfs));
+        Assert.True(exit == 0, error);
+        var expected = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(ts.Length * dfs.Length, expected.Count);
+        int k = 0;
+        foreach (double t in ts)
+            foreach (int df in dfs)
+            {
+                double p = expected[k++], ours = StudentT.TwoSidedP(t, df);
+                double tolerance = p < 1e-4 ? 1e-10 * p : 1e-10;
+                Assert.True(Math.Abs(ours - p) <= tolerance, $"t {t}, df {df}: ours {ours:R}, scipy {p:R}");
+            }
+    }
 }
