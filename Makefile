@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 SHARED ?= ../shared
 INDEX_ROOT ?= indexes
-APT_PACKAGES := libfaiss-dev libopenblas-dev patchelf python3 g++ make python3-faiss fonts-dejavu-core \
+APT_PACKAGES := libfaiss-dev libopenblas-dev patchelf python3 g++ make python3-faiss python3-scipy fonts-dejavu-core \
   python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLI_OUT := src/DeepSeek.Search.Cli/bin/$(CONFIG)/net10.0
@@ -14,7 +14,7 @@ FAISS_SHIM_HDR := $(wildcard native/faiss_shim/*.h)
 .PHONY: help setup apt restore native build run test eval bench gpu-bundle clean
 
 help:
-	@echo "make setup   install Debian packages (FAISS, OpenBLAS, patchelf, Python gRPC for the interop client), restore NuGet, build native shims"
+	@echo "make setup   install Debian packages (FAISS, OpenBLAS, patchelf, Python gRPC for the interop client, SciPy for the t-test parity check), restore NuGet, build native shims"
 	@echo "make build   build everything; the CLI launcher is bin/dss"
 	@echo "make run     index the bundled sample collection and run example searches in every mode"
 	@echo "make test    run all tests (needs $(SHARED) for fixtures and data)"

@@ -14,6 +14,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     LoadtestCommand.Create(),
     EvalCommand.Create(),
     EvalRagCommand.Create(),
+    CompareCommand.Create(),
     EmbedCommand.Create(),
     InfoCommand.Create(),
     EncoderCommand.Create(),
