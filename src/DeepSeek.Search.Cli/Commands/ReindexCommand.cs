@@ -38,6 +38,8 @@ static class ReindexCommand
             var paths = pr.GetValue(sources) ?? [];
             var list = paths.Select(Open).ToList();
             var options = new ReindexOptions { BatchSize = size };
+            // Never created by a re-index (nor its folder made): an unknown collection is an error.
+            if (!store.Exists) throw new CollectionNotFoundException(store.Name, store.Root);
             ReindexReport r;
             if (pr.GetValue(dryRun))
             {
