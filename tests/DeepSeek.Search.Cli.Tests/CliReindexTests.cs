@@ -84,6 +84,8 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
             Assert.Equal(File.GetLastWriteTimeUtc(jsonl), entries["j2"].SourceModifiedUtc);
         }
 
+        Assert.Contains($"last run {json.GetProperty("run_id").GetString()}: finished", Dss.Ok("info", "-c", "rx", "--index-root", Root).Stdout);
+
         // Again: nothing to do, nothing embedded.
         r = Dss.Ok("reindex", "-c", "rx", "--source", folder, "--source", jsonl, "--report", report, "--index-root", Root);
         Assert.Equal((0L, 0L, 5L, 0L), Counts(Report(report)));
