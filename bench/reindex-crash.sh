@@ -64,7 +64,7 @@ rows=(); killed=0; failures=0
 for round in $(seq 1 "$ROUNDS"); do
   night "$round"
   $DSS reindex -c clean --source "$src" --report "$work/clean.json" > /dev/null 2>&1
-  delay_ms=$((500 + RANDOM % 6000))
+  delay_ms=$((500 + RANDOM % 2500))
   $DSS reindex -c crash --source "$src" > /dev/null 2>&1 & pid=$!
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   if kill -0 $pid 2>/dev/null; then kill -9 $pid; state=killed; killed=$((killed + 1)); else state="finished first"; fi
