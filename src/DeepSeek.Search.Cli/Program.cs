@@ -8,6 +8,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     WriteCommands.Upsert(),
     WriteCommands.Delete(),
     WriteCommands.Compact(),
+    ReindexCommand.Create(),
     SearchCommand.Create(),
     QueryCommand.Create(),
     AskCommand.Create(),

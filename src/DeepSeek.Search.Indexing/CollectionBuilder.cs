@@ -87,6 +87,7 @@ public static class CollectionBuilder
                 embedder.Pooling, embedder.Normalize, embedder.Window, embedder.Overlap);
         }
         ds.CommitBatch(seq, "bulk", (int)Math.Min(count, int.MaxValue), 0, nextChunk);
+        if (PreviousStorePath(store) is { } previous) ds.CopyRegistryFrom(previous);
         ds.Complete();
 
         var manifest = new Manifest
@@ -123,6 +124,14 @@ public static class CollectionBuilder
         {
             return (0, 0);
         }
+    }
+
+    /// <summary>The document store of the snapshot a build replaces (its re-index registry is carried over), or null.</summary>
+    static string? PreviousStorePath(CollectionStore store)
+    {
+        if (!store.Exists) return null;
+        try { return store.OpenCurrent().DocumentStorePath; }
+        catch (SearchException) { return null; }
     }
 
     internal static void CopyFolder(string from, string to)

@@ -153,7 +153,16 @@ public sealed class CollectionWriter : IDisposable
     /// document, an empty, overlong or repeated id, metadata that is not a JSON object, too many documents) throws
     /// <see cref="InvalidInputException"/> before anything is written.
     /// </summary>
-    public WriteResult Upsert(IReadOnlyList<Document> batch, CancellationToken cancellationToken = default)
+    public WriteResult Upsert(IReadOnlyList<Document> batch, CancellationToken cancellationToken = default) =>
+        Upsert(batch, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Upsert(IReadOnlyList{Document}, CancellationToken)"/> with registry changes (<c>dss reindex</c>: the
+    /// sources of the batch's documents and the run's counts) in the same store transaction as the batch, so they are durable
+    /// exactly when the batch is. The run record's <c>Chunks</c> is the count before this batch: the batch's chunks are added
+    /// to it. When every document is unchanged the registry changes are committed on their own.
+    /// </summary>
+    public WriteResult Upsert(IReadOnlyList<Document> batch, RegistryUpdate? registry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var sw = Stopwatch.StartNew();
@@ -170,7 +179,11 @@ public sealed class CollectionWriter : IDisposable
                 if (live != null && live.Sha256 == sha) unchanged++;
                 else changed.Add((d, sha, live));
             }
-            if (changed.Count == 0) return new WriteResult(0, 0, unchanged, 0, 0, sw.Elapsed);
+            if (changed.Count == 0)
+            {
+                if (registry is { IsEmpty: false }) StoreRegistry(registry);
+                return new WriteResult(0, 0, unchanged, 0, 0, sw.Elapsed);
+            }
 
             // Chunk and encode before the batch opens: the slow part, and it may fail without touching anything.
             long next = _nextChunk;
@@ -203,6 +216,8 @@ public sealed class CollectionWriter : IDisposable
                     }
                     _ds.RecordChange(seq, d.Id, ChangeKind.Upsert);
                 }
+                if (registry != null)
+                    _ds.Apply(registry.Run is { } run ? registry with { Run = run with { Chunks = run.Chunks + chunks.Sum(c => c.Count) } } : registry);
                 _ds.CommitBatch(seq, "upsert", changed.Count, 0, next);
             });
             ApplyToLexical(seq, () =>
@@ -225,7 +240,14 @@ public sealed class CollectionWriter : IDisposable
     /// Deletes the documents <paramref name="ids"/>, atomically. An id the collection does not hold throws
     /// <see cref="InvalidInputException"/> naming it, and nothing is deleted.
     /// </summary>
-    public WriteResult Delete(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
+    public WriteResult Delete(IReadOnlyList<string> ids, CancellationToken cancellationToken = default) =>
+        Delete(ids, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Delete(IReadOnlyList{string}, CancellationToken)"/> with registry changes in the same store transaction.
+    /// Every delete removes the deleted documents' registry entries (only live documents have one).
+    /// </summary>
+    public WriteResult Delete(IReadOnlyList<string> ids, RegistryUpdate? registry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
         var sw = Stopwatch.StartNew();
@@ -261,13 +283,44 @@ public sealed class CollectionWriter : IDisposable
                 {
                     _ds.MarkDeleted(d.Id, d.Version, seq);
                     _ds.RecordChange(seq, d.Id, ChangeKind.Delete);
+                    _ds.RemoveSource(d.Id);
                 }
+                if (registry != null) _ds.Apply(registry);
                 _ds.CommitBatch(seq, "delete", 0, live.Count, _nextChunk);
             });
             ApplyToLexical(seq, () => { foreach (var d in live) _lexical.Delete(d.Id); });
             _lastSeq = seq;
             Raise(seq);
             return new WriteResult(seq, 0, 0, live.Count, 0, sw.Elapsed);
+        }
+    }
+
+    /// <summary>
+    /// Commits registry changes alone (no batch, no new sequence number, nothing for Lucene): a re-index's sources of
+    /// unchanged documents, its run record. Durable when this returns.
+    /// </summary>
+    public void RecordRegistry(RegistryUpdate registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        lock (_gate)
+        {
+            CheckUsable();
+            if (!registry.IsEmpty) StoreRegistry(registry);
+        }
+    }
+
+    void StoreRegistry(RegistryUpdate registry)
+    {
+        _ds.BeginBatch();
+        try
+        {
+            _ds.Apply(registry);
+            _ds.CommitWithoutBatch();
+        }
+        catch
+        {
+            try { _ds.RollbackBatch(); } catch (Exception e) when (e is not OutOfMemoryException) { Fault(e); }
+            throw;
         }
     }
 

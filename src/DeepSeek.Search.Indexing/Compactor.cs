@@ -119,6 +119,8 @@ static class Compactor
                 }
                 lexical.CommitBatch(now);
             }
+            // The registry (re-index sources and runs) as it stands now, under the gate: no write can slip between.
+            using (var ds = DocumentStoreWriter.OpenLive(build.DocumentStorePath)) ds.CopyRegistryFrom(old.DocumentStorePath);
             var manifest = m with
             {
                 CreatedUtc = DateTime.UtcNow,

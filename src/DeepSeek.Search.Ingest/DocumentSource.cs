@@ -60,5 +60,23 @@ public sealed class DocumentSource : IEnumerable<Document>
         return docs.GetEnumerator();
     }
 
+    /// <summary>
+    /// One pass like <see cref="GetEnumerator"/>, each document with the file it came from and that file's last write time
+    /// (UTC): the document's own file in a folder, the JSONL file (its time when the pass opened it) otherwise.
+    /// </summary>
+    public IEnumerable<SourceRecord> Records()
+    {
+        Report.Reset();
+        var sink = new ProblemSink(Options, Report);
+        if (Kind == DocumentSourceKind.Folder) return FolderDocumentReader.ReadFiles(Path, sink);
+        return JsonlRecords(sink);
+    }
+
+    IEnumerable<SourceRecord> JsonlRecords(ProblemSink sink)
+    {
+        var modified = File.GetLastWriteTimeUtc(Path);
+        foreach (var d in JsonlDocumentReader.ReadCore(Path, sink)) yield return new SourceRecord(d, Path, modified);
+    }
+
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

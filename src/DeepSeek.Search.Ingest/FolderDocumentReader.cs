@@ -24,7 +24,10 @@ public static class FolderDocumentReader
         return ReadCore(folder, new ProblemSink(options, report ?? new IngestReport(options.MaxReportedProblems)));
     }
 
-    internal static IEnumerable<Document> ReadCore(string folder, ProblemSink sink)
+    internal static IEnumerable<Document> ReadCore(string folder, ProblemSink sink) => ReadFiles(folder, sink).Select(r => r.Document);
+
+    /// <summary>The documents with the file each came from and its last write time.</summary>
+    internal static IEnumerable<SourceRecord> ReadFiles(string folder, ProblemSink sink)
     {
         var enumeration = new EnumerationOptions
         {
@@ -44,8 +47,10 @@ public static class FolderDocumentReader
         {
             sink.Report.CountFile();
             string raw;
+            DateTime modified;
             try
             {
+                modified = File.GetLastWriteTimeUtc(path);
                 raw = File.ReadAllText(path, new UTF8Encoding(false));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -60,7 +65,7 @@ public static class FolderDocumentReader
                 continue;
             }
             sink.Report.CountDocument();
-            yield return doc;
+            yield return new SourceRecord(doc, path, modified);
         }
     }
 

@@ -28,8 +28,8 @@ public sealed class DocumentStore : IDisposable
         try
         {
             var schema = store.Meta("schema");
-            if (schema != DocumentStoreSchema.Version)
-                throw new IndexMismatchException($"document store {path} has schema version {schema}; this build reads version {DocumentStoreSchema.Version} (rebuild the collection with dss index)");
+            if (schema < DocumentStoreSchema.OldestReadable || schema > DocumentStoreSchema.Version)
+                throw new IndexMismatchException($"document store {path} has schema version {schema}; this build reads versions {DocumentStoreSchema.OldestReadable} to {DocumentStoreSchema.Version} (rebuild the collection with dss index)");
         }
         catch (SqliteException e)
         {
@@ -164,6 +164,32 @@ public sealed class DocumentStore : IDisposable
             r => new BatchRecord(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.GetInt32(3),
                 DateTime.Parse(r.GetString(4), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)),
             ("$a", afterSeq)).ToList();
+
+    /// <summary>Whether this store has the re-index registry (schema 3; a writer's open migrates an older store).</summary>
+    public bool HasRegistry => Meta("schema") >= DocumentStoreSchema.RegistrySince;
+
+    /// <summary>
+    /// Every live document (as of the last batch) with its registry entry, if any: what a re-index diffs a source against.
+    /// A store without the registry yields the documents with no entries.
+    /// </summary>
+    public IEnumerable<RegisteredDocument> LiveDocumentsWithSources() => HasRegistry
+        ? Query("SELECT d.id, d.version, d.sha256, s.source, s.source_mtime, s.last_run FROM documents d " +
+                "LEFT JOIN document_sources s ON s.document_id = d.id WHERE d.deleted_seq IS NULL",
+            r => new RegisteredDocument(r.GetString(0), r.GetInt64(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+                r.IsDBNull(4) ? null : DocumentStoreSchema.ParseUtc(r.GetString(4)), r.IsDBNull(5) ? null : r.GetString(5)))
+        : Query("SELECT id, version, sha256 FROM documents WHERE deleted_seq IS NULL",
+            r => new RegisteredDocument(r.GetString(0), r.GetInt64(1), r.GetString(2), null, null, null));
+
+    /// <summary>The registry entries, by document id.</summary>
+    public IEnumerable<SourceEntry> SourceEntries() => HasRegistry
+        ? Query("SELECT document_id, source, source_mtime, last_run FROM document_sources ORDER BY document_id",
+            r => new SourceEntry(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : DocumentStoreSchema.ParseUtc(r.GetString(2)), r.GetString(3)))
+        : [];
+
+    /// <summary>The reindex runs, oldest first.</summary>
+    public IReadOnlyList<ReindexRunRecord> ReindexRuns() => HasRegistry
+        ? Query($"SELECT {DocumentStoreSchema.RunColumns} FROM reindex_runs ORDER BY started_utc, run_id", DocumentStoreSchema.ReadRun).ToList()
+        : [];
 
     /// <summary>Document rows deleted or superseded by the batch <paramref name="seq"/>: (id, version).</summary>
     public IReadOnlyList<(string Id, long Version)> RemovedBy(long seq) =>

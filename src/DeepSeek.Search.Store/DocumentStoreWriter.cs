@@ -45,9 +45,7 @@ public sealed class DocumentStoreWriter : IDisposable
             else
             {
                 Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-                var schema = Scalar("SELECT value FROM meta WHERE key = 'schema'");
-                if (schema != DocumentStoreSchema.Version)
-                    throw new IndexMismatchException($"document store {path} has schema version {schema}; this build writes version {DocumentStoreSchema.Version} (rebuild the collection with dss index)");
+                Migrate(path);
             }
         }
         catch (SqliteException e)
@@ -65,6 +63,26 @@ public sealed class DocumentStoreWriter : IDisposable
         _getLive = Command($"SELECT {DocumentStoreSchema.DocumentColumns} FROM documents WHERE id = $id AND deleted_seq IS NULL");
         _markDeleted = Command("UPDATE documents SET deleted_seq = $seq WHERE id = $id AND version = $v AND deleted_seq IS NULL");
         _insertChange = Command("INSERT INTO changes (seq, document_id, kind) VALUES ($seq, $id, $k)");
+    }
+
+    // An older store is brought to this build's schema, one transaction per step (the writer lock is held: no other writer).
+    void Migrate(string path)
+    {
+        var schema = Scalar("SELECT value FROM meta WHERE key = 'schema'");
+        while (schema < DocumentStoreSchema.Version && DocumentStoreSchema.Migrations.TryGetValue((int)schema, out var sql))
+        {
+            using (var tx = _db.BeginTransaction())
+            {
+                _tx = tx;
+                Exec(sql);
+                Exec("UPDATE meta SET value = $v WHERE key = 'schema'", ("$v", schema + 1));
+                tx.Commit();
+                _tx = null;
+            }
+            schema++;
+        }
+        if (schema != DocumentStoreSchema.Version)
+            throw new IndexMismatchException($"document store {path} has schema version {schema}; this build writes version {DocumentStoreSchema.Version} (rebuild the collection with dss index)");
     }
 
     /// <summary>Starts a new store file at <paramref name="path"/> (an existing file there is replaced).</summary>
@@ -123,6 +141,77 @@ public sealed class DocumentStoreWriter : IDisposable
         _tx = null;
         _pending = 0;
         Enlist();
+    }
+
+    /// <summary>Live mode: commits the open transaction without recording a batch (registry changes only: no new sequence number).</summary>
+    public void CommitWithoutBatch()
+    {
+        if (_tx == null) throw new InvalidOperationException("no batch is open");
+        _tx.Commit();
+        _tx.Dispose();
+        _tx = null;
+        Enlist();
+    }
+
+    /// <summary>Sets the registry entries, the run record and the seen-by-source marks of <paramref name="update"/>.</summary>
+    public void Apply(RegistryUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        EnsureTransaction();
+        foreach (var e in update.Entries)
+            Exec("INSERT OR REPLACE INTO document_sources (document_id, source, source_mtime, last_run) VALUES ($id, $s, $m, $r)",
+                ("$id", e.DocumentId), ("$s", e.Source), ("$m", e.SourceModifiedUtc is { } m ? DocumentStoreSchema.FormatUtc(m) : DBNull.Value), ("$r", e.LastRun));
+        if (update.Run is { } run)
+        {
+            foreach (var source in update.SeenBySources ?? [])
+                Exec("UPDATE document_sources SET last_run = $r WHERE source = $s", ("$r", run.RunId), ("$s", source));
+            Exec($"INSERT OR REPLACE INTO reindex_runs ({DocumentStoreSchema.RunColumns}) VALUES ($id, $src, $st, $fin, $seq, $att, $a, $c, $u, $d, $ch)",
+                ("$id", run.RunId), ("$src", run.Sources), ("$st", DocumentStoreSchema.FormatUtc(run.StartedUtc)),
+                ("$fin", run.FinishedUtc is { } f ? DocumentStoreSchema.FormatUtc(f) : DBNull.Value), ("$seq", run.StartSeq), ("$att", run.Attempts),
+                ("$a", run.Added), ("$c", run.Changed), ("$u", run.Unchanged), ("$d", run.Deleted), ("$ch", run.Chunks));
+        }
+    }
+
+    /// <summary>Removes the registry entry of <paramref name="id"/> (its document is deleted), if it has one.</summary>
+    public void RemoveSource(string id)
+    {
+        EnsureTransaction();
+        Exec("DELETE FROM document_sources WHERE document_id = $id", ("$id", id));
+    }
+
+    /// <summary>
+    /// Copies from the store at <paramref name="otherPath"/> (the snapshot a compaction or a bulk build replaces) the registry
+    /// entries of the documents live in this store and every reindex run record, so neither a compaction nor <c>dss index</c>
+    /// makes the next re-index see every document as new. A store older than the registry has nothing to copy.
+    /// </summary>
+    public void CopyRegistryFrom(string otherPath)
+    {
+        if (_tx != null)
+        {
+            if (!_bulk) throw new InvalidOperationException("a batch is open");
+            _tx.Commit();
+            _tx.Dispose();
+            _tx = null;
+            _pending = 0;
+            Enlist();
+        }
+        Exec("ATTACH DATABASE $p AS previous", ("$p", otherPath));
+        try
+        {
+            if (Scalar("SELECT COUNT(*) FROM previous.sqlite_master WHERE type = 'table' AND name = 'document_sources'") == 0) return;
+            using var tx = _db.BeginTransaction();
+            _tx = tx;
+            Exec("INSERT OR REPLACE INTO document_sources SELECT s.document_id, s.source, s.source_mtime, s.last_run FROM previous.document_sources s " +
+                 "WHERE EXISTS (SELECT 1 FROM documents d WHERE d.id = s.document_id AND d.deleted_seq IS NULL)");
+            Exec($"INSERT OR REPLACE INTO reindex_runs ({DocumentStoreSchema.RunColumns}) SELECT {DocumentStoreSchema.RunColumns} FROM previous.reindex_runs");
+            tx.Commit();
+        }
+        finally
+        {
+            _tx = null;
+            Enlist();
+            Exec("DETACH DATABASE previous");
+        }
     }
 
     /// <summary>Bulk mode (a compaction): copies a committed batch's row from the store being compacted.</summary>

@@ -27,6 +27,10 @@ static class InfoCommand
                 long seq = ds.LastSeq;
                 Console.WriteLine($"documents    {ds.CountAt(seq):N0} live at batch {seq} ({m.Documents:N0} when the snapshot was built at batch {m.BuiltAtSeq})");
                 Console.WriteLine($"pending      {ds.CountRemoved():N0} removed rows and {ds.CountPendingVectors():N0} vectors outside the FAISS file until the next compaction; next chunk id {ds.NextChunkId:N0}");
+                if (ds.ReindexRuns() is [.., var run])
+                    Console.WriteLine($"reindex      last run {run.RunId}: " + (run.FinishedUtc is { } done
+                        ? $"finished {done:yyyy-MM-dd HH:mm:ss} UTC, {run.Added:N0} added, {run.Changed:N0} changed, {run.Unchanged:N0} unchanged, {run.Deleted:N0} deleted"
+                        : $"unfinished (the next dss reindex continues it), {run.Added:N0} added, {run.Changed:N0} changed, {run.Deleted:N0} deleted so far"));
             }
             if (m.Lexical is { } l)
                 Console.WriteLine($"lexical      Lucene BM25 (k1={l.K1}, b={l.B}, analyzer={l.Analyzer}, fields={l.Fields})  {Size(m, "lexical/")}");

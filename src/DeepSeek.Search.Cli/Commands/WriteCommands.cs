@@ -156,7 +156,8 @@ static class WriteCommands
     static Option<bool> NoCompact() => new("--no-compact")
     { Description = "Do not compact afterwards, even when enough entries wait to be reclaimed (10% of the documents, or 50,000 vectors)" };
 
-    static void MaybeCompact(CollectionWriter writer, bool skip)
+    /// <summary>Compacts when <see cref="CollectionWriter.CompactionAdvised"/> says it pays (every live write verb ends with this).</summary>
+    internal static void MaybeCompact(CollectionWriter writer, bool skip)
     {
         if (skip || !writer.CompactionAdvised()) return;
         RunCompaction(writer);

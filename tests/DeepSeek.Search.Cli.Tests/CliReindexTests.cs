@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Indexing;
+using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Store;
+using DeepSeek.Search.TestKit;
+using Xunit.Abstractions;
+
+namespace DeepSeek.Search.Cli.Tests;
+
+/// <summary>
+/// `dss reindex` through the real program: a folder and a JSONL source, the report, dry runs that write nothing, the registry
+/// kept by `dss compact`, bad input (one error line, nothing written), and kill -9 at random points of a run: every rerun
+/// completes, and the collection then holds exactly the sources' documents (ids and content hashes), counted as one clean run.
+/// </summary>
+public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFixture<CliFixture>
+{
+    string Root => f.IndexRoot;
+
+    static readonly string[] Words = "magma crust lava protein cell gene market price court music planet orbit bridge steel ocean river".Split(' ');
+
+    static string Text(Random rng, string tag) => tag + " " + string.Join(' ', Enumerable.Range(0, 5 + rng.Next(40)).Select(_ => Words[rng.Next(Words.Length)])) + $" n{rng.Next(1_000_000)}";
+
+    static void WriteJsonl(string file, IEnumerable<KeyValuePair<string, string>> docs) =>
+        File.WriteAllLines(file, docs.Select(kv => JsonSerializer.Serialize(new { id = kv.Key, title = "", text = kv.Value })));
+
+    /// <summary>
+    /// Every file of the collection folder with a hash of its content, lock files aside (a snapshot's empty
+    /// <c>readers.lock</c> is made by its first reader, a search or a dry run alike).
+    /// </summary>
+    static SortedDictionary<string, string> Files(string dir) => new(
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+            .Where(p => !Path.GetFileName(p).StartsWith("readers.lock", StringComparison.Ordinal) && !Path.GetFileName(p).StartsWith("writer.lock", StringComparison.Ordinal))
+            .ToDictionary(p => Path.GetRelativePath(dir, p), p => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p)))), StringComparer.Ordinal);
+
+    static JsonElement Report(string file) => JsonDocument.Parse(File.ReadAllText(file)).RootElement;
+
+    static (long Added, long Changed, long Unchanged, long Deleted) Counts(JsonElement r) =>
+        (r.GetProperty("added").GetInt64(), r.GetProperty("changed").GetInt64(), r.GetProperty("unchanged").GetInt64(), r.GetProperty("deleted").GetInt64());
+
+    [Fact]
+    public void Reindex_of_a_folder_and_a_jsonl_counts_each_class_dry_runs_write_nothing_and_compaction_keeps_the_registry()
+    {
+        var folder = f.PathOf("rx-folder");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "lava.txt"), "Magma rises through the crust and erupts as lava.");
+        File.WriteAllText(Path.Combine(folder, "cells.md"), "# Cells\nCells divide by mitosis.");
+        var jsonl = f.PathOf("rx.jsonl");
+        WriteJsonl(jsonl, new Dictionary<string, string> { ["j1"] = "markets set prices", ["j2"] = "courts judge cases", ["j3"] = "planets orbit stars" });
+        var initial = f.PathOf("rx-initial.jsonl");
+        WriteJsonl(initial, new Dictionary<string, string> { ["j1"] = "markets set prices", ["lava.txt"] = "old text about lava", ["stray"] = "no source holds this" });
+        Dss.Ok("index", "-c", "rx", "--corpus", initial, "--encoder", f.Encoder, "--index-root", Root, "--chunk-tokens", "16", "--chunk-overlap", "4");
+        var dir = Path.Combine(Root, "rx");
+
+        // A dry run prints the plan and leaves every file of the collection as it was.
+        var before = Files(dir);
+        var dryReport = f.PathOf("rx-dry.json");
+        var dry = Dss.Ok("reindex", "-c", "rx", "--source", folder, "--source", jsonl, "--dry-run", "--report", dryReport, "--index-root", Root);
+        Assert.Contains("would add 3, change 1, delete 0, leave 1 unchanged", dry.Stdout);
+        Assert.Contains("changed:   lava.txt", dry.Stdout);
+        Assert.Equal(before, Files(dir));
+        Assert.True(Report(dryReport).GetProperty("dry_run").GetBoolean());
+
+        var report = f.PathOf("rx-1.json");
+        var r = Dss.Ok("reindex", "-c", "rx", "--source", folder, "--source", jsonl, "--report", report, "--index-root", Root);
+        Assert.Contains("3 added, 1 changed, 1 unchanged, 0 deleted", r.Stdout);
+        var json = Report(report);
+        Assert.Equal((3L, 1L, 1L, 0L), Counts(json));
+        Assert.True(json.GetProperty("chunks_embedded").GetInt64() > 0);
+        Assert.False(json.GetProperty("resumed").GetBoolean());
+        foreach (var stage in new[] { "read_hash", "diff", "embed_write", "delete", "total" })
+            Assert.True(json.GetProperty("seconds").GetProperty(stage).GetDouble() >= 0);
+        Assert.Equal([Path.GetFullPath(folder), Path.GetFullPath(jsonl)], json.GetProperty("sources").EnumerateArray().Select(s => s.GetString()));
+
+        // The registry: the folder's documents carry their own file's time, the JSONL's the file's.
+        using (var ds = DocumentStore.Open(CollectionStore.At(Root, "rx").OpenCurrent().DocumentStorePath))
+        {
+            var entries = ds.SourceEntries().ToDictionary(e => e.DocumentId);
+            Assert.Equal(["cells.md", "j1", "j2", "j3", "lava.txt"], entries.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(File.GetLastWriteTimeUtc(Path.Combine(folder, "lava.txt")), entries["lava.txt"].SourceModifiedUtc);
+            Assert.Equal(File.GetLastWriteTimeUtc(jsonl), entries["j2"].SourceModifiedUtc);
+        }
+
+        Assert.Contains($"last run {json.GetProperty("run_id").GetString()}: finished", Dss.Ok("info", "-c", "rx", "--index-root", Root).Stdout);
+
+        // Again: nothing to do, nothing embedded.
+        r = Dss.Ok("reindex", "-c", "rx", "--source", folder, "--source", jsonl, "--report", report, "--index-root", Root);
+        Assert.Equal((0L, 0L, 5L, 0L), Counts(Report(report)));
+        Assert.Equal(0, Report(report).GetProperty("chunks_embedded").GetInt64());
+
+        // After dss compact the registry is still there: a file removed from the folder is deleted, the stray document kept.
+        Assert.Contains("compacted 'rx'", Dss.Ok("compact", "-c", "rx", "--index-root", Root).Stdout);
+        File.Delete(Path.Combine(folder, "cells.md"));
+        r = Dss.Ok("reindex", "-c", "rx", "--source", folder, "--source", jsonl, "--report", report, "--index-root", Root);
+        Assert.Equal((0L, 0L, 4L, 1L), Counts(Report(report)));
+        var hits = Dss.Ok("search", "-c", "rx", "-q", "stray source mitosis cells", "--mode", "bm25", "--index-root", Root, "--json").Json
+            .GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()).ToList();
+        Assert.Contains("stray", hits);
+        Assert.DoesNotContain("cells.md", hits);
+    }
+
+    [Fact]
+    public void Bad_input_gets_one_error_line_and_leaves_the_collection_as_it_was()
+    {
+        var good = f.PathOf("rxbad.jsonl");
+        WriteJsonl(good, new Dictionary<string, string> { ["g1"] = "basalt flows cool into rock", ["g2"] = "rivers carve valleys" });
+        Dss.Ok("index", "-c", "rxbad", "--corpus", good, "--encoder", "none", "--index-root", Root);
+        Dss.Ok("reindex", "-c", "rxbad", "--source", good, "--index-root", Root);
+        var dir = Path.Combine(Root, "rxbad");
+        var before = Files(dir);
+
+        Dss.Fails("input not found: " + f.PathOf("nowhere.jsonl"), "reindex", "-c", "rxbad", "--source", good, "--source", f.PathOf("nowhere.jsonl"), "--index-root", Root);
+        var malformed = f.PathOf("rxbad-malformed.jsonl");
+        File.WriteAllLines(malformed, [JsonSerializer.Serialize(new { id = "n1", title = "", text = "new words" }), "{\"id\": \"n2\", \"text\": "]);
+        Dss.Fails("rxbad-malformed.jsonl:2", "reindex", "-c", "rxbad", "--source", malformed, "--index-root", Root);
+        Dss.Fails("unknown collection 'rxnone'", "reindex", "-c", "rxnone", "--source", good, "--index-root", Root);
+        Dss.Fails("unknown collection 'rxnone'", "reindex", "-c", "rxnone", "--source", good, "--dry-run", "--index-root", Root);
+        Dss.Fails("is given twice", "reindex", "-c", "rxbad", "--source", good, "--source", good, "--index-root", Root);
+        Assert.False(Directory.Exists(Path.Combine(Root, "rxnone")));
+
+        // The malformed source wrote nothing: not its first good record, and g1, g2 were not deleted.
+        Assert.Equal(before.Keys.Where(k => !k.EndsWith("-shm") && !k.EndsWith("-wal")), Files(dir).Keys.Where(k => !k.EndsWith("-shm") && !k.EndsWith("-wal")));
+        var hits = Dss.Ok("search", "-c", "rxbad", "-q", "basalt rivers new words", "--mode", "bm25", "--index-root", Root, "--json").Json
+            .GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()).Order().ToList();
+        Assert.Equal(["g1", "g2"], hits);
+    }
+
+    const int Kills = 6;
+
+    [Fact]
+    public void Kill_9_at_random_points_of_a_reindex_the_rerun_completes_with_the_sources_documents_counted_as_one_run()
+    {
+        int seed = Environment.GetEnvironmentVariable("DSS_CRASH_SEED") is { } s ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : Environment.TickCount;
+        output.WriteLine($"seed {seed} (DSS_CRASH_SEED reruns it)");
+        var rng = new Random(seed);
+        var source = f.PathOf($"rxcrash-{seed}.jsonl");
+        var model = Enumerable.Range(0, 300).ToDictionary(i => $"d{i}", _ => Text(rng, "v0"));
+        WriteJsonl(source, model);
+        Dss.Ok("index", "-c", "rxcrash", "--corpus", source, "--encoder", f.Encoder, "--index-root", Root, "--chunk-tokens", "16", "--chunk-overlap", "4");
+        // The first run adopts the built documents (registers them to the source), so later runs may delete.
+        Assert.Contains("0 added, 0 changed, 300 unchanged, 0 deleted", Dss.Ok("reindex", "-c", "rxcrash", "--source", source, "--index-root", Root).Stdout);
+        var store = CollectionStore.At(Root, "rxcrash");
+        int landed = 0;
+        for (int round = 1; round <= Kills; round++)
+        {
+            // A night: half the documents rewritten, 5% deleted, 20 new ones.
+            var next = new Dictionary<string, string>();
+            foreach (var (id, text) in model)
+            {
+                int roll = rng.Next(100);
+                if (roll < 5) continue;
+                next[id] = roll < 55 ? Text(rng, $"v{round}") : text;
+            }
+            for (int i = 0; i < 20; i++) next[$"r{round}-{i}"] = Text(rng, $"v{round}");
+            var expected = (Added: (long)next.Keys.Count(k => !model.ContainsKey(k)), Changed: (long)next.Count(kv => model.TryGetValue(kv.Key, out var t) && t != kv.Value),
+                Unchanged: (long)next.Count(kv => model.TryGetValue(kv.Key, out var t) && t == kv.Value), Deleted: (long)model.Keys.Count(k => !next.ContainsKey(k)));
+            WriteJsonl(source, next);
+
+            int delay = rng.Next(300, 3500);
+            bool exited = RunAndKill(["reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--index-root", Root], delay);
+            if (!exited) landed++;
+            var report = f.PathOf($"rxcrash-{seed}-{round}.json");
+            var rerun = Dss.Ok("reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--report", report, "--index-root", Root);
+            var json = Report(report);
+            bool resumed = json.GetProperty("resumed").GetBoolean();
+            output.WriteLine($"round {round}: kill after {delay} ms: {(exited ? "finished first" : "killed")}; rerun {(resumed ? "resumed" : "fresh")}: {Counts(json)}");
+            if (resumed) Assert.Contains("continuing unfinished reindex run", rerun.Stderr);
+            // The rerun is the whole night's run (continued or, killed before it began, fresh), or the killed one had finished it.
+            var counts = Counts(json);
+            Assert.True(counts == expected || (!resumed && counts == (0, 0, next.Count, 0)), $"round {round} (seed {seed}): {counts}, expected {expected}");
+
+            Assert.Equal(Checksum(next), Checksum(store));
+            using (var searcher = CollectionSearcher.Open(store))
+            {
+                var audit = searcher.Audit();
+                Assert.True(audit.Problems.Count == 0, $"round {round} (seed {seed}): {string.Join("; ", audit.Problems)}");
+                foreach (var mode in new[] { SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid })
+                    searcher.Rank("magma crust protein", new SearchOptions { Mode = mode, K = 5 });
+            }
+            model = next;
+        }
+        output.WriteLine($"{landed} of {Kills} kills landed while dss reindex ran");
+        Assert.True(landed >= 2, $"too few kills landed while the run ran ({landed}); seed {seed}");
+    }
+
+    /// <summary>The collection's contents: live ids and content hashes, sorted, as one hash; and the count.</summary>
+    static (long, string) Checksum(CollectionStore store)
+    {
+        using (CollectionWriter.Open(store)) { } // recovery of the killed writer's state, as every writer does
+        using var ds = DocumentStore.Open(store.OpenCurrent().DocumentStorePath);
+        var rows = ds.DocumentsAt(ds.LastSeq).Select(d => $"{d.Id}\t{d.Sha256}").Order(StringComparer.Ordinal).ToList();
+        return (rows.Count, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', rows)))));
+    }
+
+    static (long, string) Checksum(Dictionary<string, string> docs)
+    {
+        var rows = docs.Select(kv => $"{kv.Key}\t{ContentHash.Of(new Document(kv.Key, "", kv.Value))}").Order(StringComparer.Ordinal).ToList();
+        return (rows.Count, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', rows)))));
+    }
+
+    static bool RunAndKill(string[] args, int delayMs)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dss.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DSS_HOME"] = Dss.Home;
+        psi.Environment.Remove("DSS_INDEX_ROOT");
+        var sink = new ConcurrentQueue<string>();
+        using var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) sink.Enqueue(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) sink.Enqueue(e.Data); };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        bool exited = p.WaitForExit(delayMs);
+        if (!exited)
+        {
+            p.Kill(); // SIGKILL
+            p.WaitForExit();
+        }
+        p.WaitForExit();
+        return exited;
+    }
+}
