@@ -37,6 +37,23 @@ public static class LmTrainer
 {
     public const string PartialSuffix = RunFolders.PartialSuffix, SummaryFile = "train_lm.json";
 
+    /// <summary>
+    /// Fine-tunes <paramref name="initPath"/> on a supervised pairs file (prompt ids + response, loss on the response only) at
+    /// <paramref name="seqLen"/> into <paramref name="outputPath"/>, with <paramref name="settings"/>' run options (learning rate,
+    /// epochs, LoRA, device, ...): the one way <c>dss train-reranker</c> and <c>dss train-reader</c> train the pairs they build.
+    /// </summary>
+    public static LmTrainResult TrainPairs(LmTrainOptions settings, string initPath, string pairsPath, int seqLen, string outputPath,
+        IProgress<ProgressEvent>? progress = null, CancellationToken cancellation = default) =>
+        Train(settings with
+        {
+            CorpusPath = null,
+            SftPath = pairsPath,
+            InitPath = initPath,
+            TokenizerPath = null,
+            SeqLen = seqLen,
+            OutputPath = outputPath,
+        }, progress, cancellation);
+
     public static LmTrainResult Train(LmTrainOptions options, IProgress<ProgressEvent>? progress = null, CancellationToken cancellation = default) =>
         Train(options, progress, onFinished: null, cancellation);
 

@@ -58,16 +58,7 @@ public static class RerankerTrainer
         string pairsPath = output + ".pairs.jsonl";
         WritePairs(pairsPath, mined.Pairs, tokenizer, version, promptCap, options.Training.Seed, cancellationToken);
 
-        var training = options.Training with
-        {
-            CorpusPath = null,
-            SftPath = pairsPath,
-            InitPath = options.ModelPath,
-            TokenizerPath = null,
-            SeqLen = seqLen,
-            OutputPath = output,
-        };
-        var result = LmTrainer.Train(training, progress, cancellationToken);
+        var result = LmTrainer.TrainPairs(options.Training, options.ModelPath, pairsPath, seqLen, output, progress, cancellationToken);
 
         string kept = Path.Combine(result.OutputPath, PairsFile);
         File.Move(pairsPath, kept, overwrite: true);

@@ -133,7 +133,7 @@ public sealed partial class CliCrashTests(ITestOutputHelper output)
         return match!;
     }
 
-    static (List<string> Lines, bool Exited, string Stderr) RunAndKill(string[] args, int delayMs)
+    internal static (List<string> Lines, bool Exited, string Stderr) RunAndKill(string[] args, int delayMs)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dss.dll"));

@@ -201,27 +201,6 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         return (rows.Count, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', rows)))));
     }
 
-    static bool RunAndKill(string[] args, int delayMs)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dss.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DSS_HOME"] = Dss.Home;
-        psi.Environment.Remove("DSS_INDEX_ROOT");
-        var sink = new ConcurrentQueue<string>();
-        using var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => { if (e.Data != null) sink.Enqueue(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data != null) sink.Enqueue(e.Data); };
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        bool exited = p.WaitForExit(delayMs);
-        if (!exited)
-        {
-            p.Kill(); // SIGKILL
-            p.WaitForExit();
-        }
-        p.WaitForExit();
-        return exited;
-    }
+    /// <summary>CliCrashTests' child dss, SIGKILLed after <paramref name="delayMs"/> unless it exited first; true when it exited.</summary>
+    static bool RunAndKill(string[] args, int delayMs) => CliCrashTests.RunAndKill(args, delayMs).Exited;
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Generate.Training;
 using DeepSeek.Search.Rag;
@@ -60,7 +59,6 @@ static class TrainReaderCommand
             var result = TrainingRuns.Interruptible(Path.GetFullPath(outputPath), work => Checkpoints.List(work).Count > 0,
                 ct => ConsoleProgress.Run(progress => ReaderTrainer.Train(options, searcher, progress, ct)));
 
-            var inv = CultureInfo.InvariantCulture;
             var p = result.Pairs;
             if (result.Training is { }) Console.WriteLine($"reader     {result.OutputPath} (dss eval-rag -c {store.Name} --model {result.OutputPath} with the same prompt options)");
             Console.WriteLine($"pairs      {p.Pairs:N0} from {p.Questions:N0} questions: {p.Gold:N0} cite the gold passage, {p.Other:N0} another source holding the answer, {p.NotInSources:N0} not in the sources; {result.PairsFile}");
@@ -70,10 +68,7 @@ static class TrainReaderCommand
                 Console.WriteLine($"train them with: dss train-lm --init {modelPath} --sft {result.PairsFile} --seq-len {result.SeqLen} --out {outputPath} [--lora-rank R] [--device cuda]");
                 return CliRunner.ExitOk;
             }
-            Console.WriteLine($"trained    {t.Steps:N0} step(s) over {t.TrainBlocks:N0} pairs of at most {result.SeqLen} tokens from {modelPath}{(options.Training.Lora != null ? " (LoRA)" : "")}");
-            if (t.FirstLoss is double first && t.LastLoss is double last) Console.WriteLine(string.Create(inv, $"loss       {first:F4} → {last:F4}"));
-            if (t.FinalValidationLoss is double fv) Console.WriteLine(string.Create(inv, $"validation {t.InitialValidationLoss:F4} → {fv:F4} ({t.ValidationBlocks:N0} held-out pairs)"));
-            Console.WriteLine(string.Create(inv, $"throughput {t.TokensPerSecond:N0} tokens/s on {t.Device} ({t.Precision})"));
+            TrainingRuns.PrintPairsTraining(t, result.SeqLen, modelPath, options.Training.Lora != null);
             return CliRunner.ExitOk;
         });
         return cmd;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Generate.Training;
 using DeepSeek.Search.Rag;
@@ -57,17 +56,13 @@ static class TrainRerankerCommand
             var result = TrainingRuns.Interruptible(Path.GetFullPath(outputPath), work => Checkpoints.List(work).Count > 0,
                 ct => ConsoleProgress.Run(progress => RerankerTrainer.Train(options, searcher, progress, ct)));
 
-            var inv = CultureInfo.InvariantCulture;
             var m = result.Mined;
             var t = result.Training;
             Console.WriteLine($"re-ranker  {result.OutputPath} (pointwise; dss eval -c {store.Name} --rerank --model {result.OutputPath})");
             Console.WriteLine($"pairs      {m.Pairs.Count:N0} from {m.Queries:N0} judged queries: {m.Positives:N0} positive ({m.PositivesRetrieved:N0} retrieved in the top {options.Depth}), {m.Negatives:N0} negative; {result.PairsFile}");
             if (m.QueriesShortOfNegatives > 0) Console.WriteLine($"           {m.QueriesShortOfNegatives:N0} queries had fewer than {options.Negatives} unjudged hits in the top {options.Depth}");
             if (m.UnknownDocuments.Count > 0) Console.WriteLine($"           {m.UnknownDocuments.Count:N0} judged document id(s) not in the collection (skipped), e.g. '{m.UnknownDocuments[0]}'");
-            Console.WriteLine($"trained    {t.Steps:N0} step(s) over {t.TrainBlocks:N0} pairs of at most {result.SeqLen} tokens from {modelPath}{(options.Training.Lora != null ? " (LoRA)" : "")}");
-            if (t.FirstLoss is double first && t.LastLoss is double last) Console.WriteLine(string.Create(inv, $"loss       {first:F4} → {last:F4}"));
-            if (t.FinalValidationLoss is double fv) Console.WriteLine(string.Create(inv, $"validation {t.InitialValidationLoss:F4} → {fv:F4} ({t.ValidationBlocks:N0} held-out pairs)"));
-            Console.WriteLine(string.Create(inv, $"throughput {t.TokensPerSecond:N0} tokens/s on {t.Device} ({t.Precision})"));
+            TrainingRuns.PrintPairsTraining(t, result.SeqLen, modelPath, options.Training.Lora != null);
             return CliRunner.ExitOk;
         });
         return cmd;

@@ -33,4 +33,14 @@ static class TrainingRuns
         }
         finally { Console.CancelKeyPress -= onCancel; }
     }
+
+    /// <summary>The lines every pairs fine-tune prints (dss train-reranker, dss train-reader): steps, loss, validation, throughput.</summary>
+    public static void PrintPairsTraining(Generate.Training.LmTrainResult t, int seqLen, string modelPath, bool lora)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        Console.WriteLine($"trained    {t.Steps:N0} step(s) over {t.TrainBlocks:N0} pairs of at most {seqLen} tokens from {modelPath}{(lora ? " (LoRA)" : "")}");
+        if (t.FirstLoss is double first && t.LastLoss is double last) Console.WriteLine(string.Create(inv, $"loss       {first:F4} → {last:F4}"));
+        if (t.FinalValidationLoss is double fv) Console.WriteLine(string.Create(inv, $"validation {t.InitialValidationLoss:F4} → {fv:F4} ({t.ValidationBlocks:N0} held-out pairs)"));
+        Console.WriteLine(string.Create(inv, $"throughput {t.TokensPerSecond:N0} tokens/s on {t.Device} ({t.Precision})"));
+    }
 }
