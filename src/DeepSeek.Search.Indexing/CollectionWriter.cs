@@ -137,14 +137,9 @@ public sealed class CollectionWriter : IDisposable
 
     static void ReplayIntoLexical(DocumentStore reader, LexicalIndexWriter lexical, long seq)
     {
-        var written = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var d in reader.WrittenBy(seq))
-        {
-            lexical.Upsert(d.ToDocument(), d.Version, d.FirstChunk, d.ChunkCount);
-            written.Add(d.Id);
-        }
-        foreach (var (id, _) in reader.RemovedBy(seq))
-            if (!written.Contains(id)) lexical.Delete(id);
+        var effect = reader.EffectOf(seq);
+        foreach (var d in effect.Written) lexical.Upsert(d.ToDocument(), d.Version, d.FirstChunk, d.ChunkCount);
+        foreach (var (id, _) in effect.Deleted) lexical.Delete(id);
     }
 
     /// <summary>

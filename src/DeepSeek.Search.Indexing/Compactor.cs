@@ -97,20 +97,18 @@ static class Compactor
                 foreach (var b in reader.BatchesSince(pinned))
                 {
                     var pending = reader.PendingVectors(b.Seq - 1, b.Seq).ToDictionary(p => p.ChunkId, p => p.Vector);
-                    var written = new HashSet<string>(StringComparer.Ordinal);
+                    var effect = reader.EffectOf(b.Seq);
                     ds.BeginBatch();
-                    foreach (var d in reader.WrittenBy(b.Seq))
+                    foreach (var d in effect.Written)
                     {
                         if (ds.GetLive(d.Id) is { } live) ds.MarkDeleted(live.Id, live.Version, b.Seq);
                         ds.Insert(d);
                         foreach (var c in reader.ChunksOf(d.Id, d.Version))
                             ds.InsertChunk(c, pending.TryGetValue(c.ChunkId, out var v) ? v : default);
                         lexical.Upsert(d.ToDocument(), d.Version, d.FirstChunk, d.ChunkCount);
-                        written.Add(d.Id);
                     }
-                    foreach (var (id, version) in reader.RemovedBy(b.Seq))
+                    foreach (var (id, version) in effect.Deleted)
                     {
-                        if (written.Contains(id)) continue;
                         ds.MarkDeleted(id, version, b.Seq);
                         lexical.Delete(id);
                     }

@@ -191,13 +191,20 @@ public sealed class DocumentStore : IDisposable
         ? Query($"SELECT {DocumentStoreSchema.RunColumns} FROM reindex_runs ORDER BY started_utc, run_id", DocumentStoreSchema.ReadRun).ToList()
         : [];
 
-    /// <summary>Document rows deleted or superseded by the batch <paramref name="seq"/>: (id, version).</summary>
-    public IReadOnlyList<(string Id, long Version)> RemovedBy(long seq) =>
-        Query("SELECT id, version FROM documents WHERE deleted_seq = $s", r => (r.GetString(0), r.GetInt64(1)), ("$s", seq)).ToList();
-
-    /// <summary>Document rows written by the batch <paramref name="seq"/>.</summary>
-    public IReadOnlyList<StoredDocument> WrittenBy(long seq) =>
-        Query($"SELECT {DocumentStoreSchema.DocumentColumns} FROM documents WHERE version = $s ORDER BY first_chunk, id", DocumentStoreSchema.ReadDocument, ("$s", seq)).ToList();
+    /// <summary>
+    /// What the batch <paramref name="seq"/> did, as a replay applies it (crash recovery into Lucene, a compaction's catch-up):
+    /// the document rows it wrote, then the rows it removed whose id it did not write again (a superseded row is replaced by
+    /// its new version, not deleted).
+    /// </summary>
+    public BatchEffect EffectOf(long seq)
+    {
+        var written = Query($"SELECT {DocumentStoreSchema.DocumentColumns} FROM documents WHERE version = $s ORDER BY first_chunk, id",
+            DocumentStoreSchema.ReadDocument, ("$s", seq)).ToList();
+        var ids = written.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+        var deleted = Query("SELECT id, version FROM documents WHERE deleted_seq = $s", r => (r.GetString(0), r.GetInt64(1)), ("$s", seq))
+            .Where(r => !ids.Contains(r.Item1)).ToList();
+        return new BatchEffect(written, deleted);
+    }
 
     SqliteDataReader Execute(SqliteCommand cmd)
     {

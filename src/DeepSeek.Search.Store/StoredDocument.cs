@@ -25,3 +25,9 @@ public readonly record struct Change(long Seq, string DocumentId, ChangeKind Kin
 
 /// <summary>One committed batch: its sequence number, what wrote it, and how many documents it upserted and deleted.</summary>
 public sealed record BatchRecord(long Seq, string Kind, int Upserts, int Deletes, DateTime CommittedUtc);
+
+/// <summary>
+/// One batch's effect on the live documents (<see cref="DocumentStore.EffectOf"/>): the rows it wrote and the (id, version)
+/// rows it deleted outright, i.e. removed without writing that id again.
+/// </summary>
+public sealed record BatchEffect(IReadOnlyList<StoredDocument> Written, IReadOnlyList<(string Id, long Version)> Deleted);

@@ -82,8 +82,9 @@ public class DocumentStoreTests
         Assert.Equal(1L, pending.ChunkId);
         Assert.Equal([1f, 2f, 3f], pending.Vector);
         Assert.Empty(store.PendingVectors(2, 5));
-        Assert.Equal(["a"], store.RemovedBy(2).Select(r => r.Id));
-        Assert.Equal(["a", "b"], store.WrittenBy(2).Select(d => d.Id));
+        var effect = store.EffectOf(2);
+        Assert.Equal(["a", "b"], effect.Written.Select(d => d.Id));
+        Assert.Empty(effect.Deleted); // a's version 1 was superseded by version 2 in the same batch, not deleted
     }
 
     [Fact]
