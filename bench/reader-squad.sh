@@ -32,8 +32,9 @@ else
     "$dss" train-reader -c "$collection" --index-root "$root" --questions "$squad/queries.jsonl" --qrels "$squad/qrels/test.tsv" \
       --limit 5285 "${prompt_opts[@]}" --out "$reader" --pairs-only
   fi
-  # the generator's trained context, or the longest pair when longer (what train-reader trains at, so eval-rag packs the same prompts)
-  seq=$(python3 -c 'import json,sys; ctx=json.load(open(sys.argv[2]))["result"]["seq_len"]; print(max(ctx, max(len(json.loads(l)["prompt_ids"]) for l in open(sys.argv[1])) + 48))' "$pairs" "$generator/train_lm.json")
+  # the generator's trained context: the prompts were packed to fit it with their answers (dss train-reader leaves out a
+  # pair that does not), so eval-rag packs the same prompts for the reader
+  seq=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["result"]["seq_len"])' "$generator/train_lm.json")
   # shellcheck disable=SC2206  # LORA_OPTS is a list of options
   train=(train-lm --init "$generator" --sft "$pairs" --seq-len "$seq" --out "$reader" --lora-rank 16 --lora-targets attention,lm_head
          --lr 3e-3 --batch-size 16 --log-every 50 --eval-every 200 $lora_opts)
