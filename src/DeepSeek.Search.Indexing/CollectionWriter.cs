@@ -413,8 +413,35 @@ public sealed class CollectionWriter : IDisposable
     /// </summary>
     public CompactionResult Compact(IProgress<BuildProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _compacting, 1) == 1) throw new InvalidInputException($"collection '{_store.Name}' is already being compacted");
+        if (Interlocked.Exchange(ref _compacting, 1) == 1) throw new InvalidInputException($"collection '{_store.Name}' is already being compacted or re-embedded");
         try { return Compactor.Run(this, progress, cancellationToken); }
+        finally { Volatile.Write(ref _compacting, 0); }
+    }
+
+    /// <summary>
+    /// Whether the collection's vectors were made with another encoder (or chunk window) than <paramref name="options"/>
+    /// names, i.e. whether <see cref="Reembed"/> would build a new snapshot. Loads the encoder's identity only.
+    /// </summary>
+    public bool EncoderDiffers(ReembedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (_snapshot.Manifest.Dense is not { } d) return true;
+        using var probe = DocumentEmbedder.Load(options.EncoderPath, options.ChunkTokens, options.ChunkOverlap ?? d.ChunkOverlap, "cpu", 1);
+        return probe.Identity != d.EncoderIdentity || probe.Window != d.ChunkTokens || probe.Overlap != d.ChunkOverlap;
+    }
+
+    /// <summary>
+    /// Embeds every document again with the encoder of <paramref name="options"/> into a new snapshot, in the background of
+    /// reads and writes: the old snapshot serves (and takes upserts and deletes, replayed into the new one) until the new one
+    /// is complete, then CURRENT switches to it and this writer embeds with the new encoder. A collection whose vectors
+    /// already come from that encoder and window is left as it is (<see cref="ReembedResult.Reembedded"/> false). A crash
+    /// or an error at any point leaves the old snapshot serving. No search ever mixes vectors of two encoders.
+    /// </summary>
+    public ReembedResult Reembed(ReembedOptions options, IProgress<BuildProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (Interlocked.Exchange(ref _compacting, 1) == 1) throw new InvalidInputException($"collection '{_store.Name}' is already being compacted or re-embedded");
+        try { return Reembedder.Run(this, options, progress, cancellationToken); }
         finally { Volatile.Write(ref _compacting, 0); }
     }
 
@@ -430,19 +457,37 @@ public sealed class CollectionWriter : IDisposable
     }
 
     internal WriterLock WriterLock => _lock;
+    internal WriterOptions Options => _options;
+
+    /// <summary>Gives out <paramref name="count"/> chunk ids (the first is returned) that no batch of this writer will use.</summary>
+    internal long ReserveChunkIds(long count)
+    {
+        lock (_gate)
+        {
+            CheckUsable();
+            long first = _nextChunk;
+            _nextChunk += count;
+            return first;
+        }
+    }
     internal object Gate => _gate;
     internal DocumentStore Reader => _reader;
     internal long NextChunk => _nextChunk;
 
     /// <summary>Under the gate: the compactor has committed <paramref name="snapshot"/>; switch every part to it.</summary>
-    internal void SwitchTo(Snapshot snapshot, ReaderLease lease)
+    /// <summary>
+    /// Under the gate: a compaction (<paramref name="embedder"/> null: the same encoder, copied with the snapshot, so the
+    /// loaded copy stays) or a re-embed (its encoder, which this writer now owns) has committed <paramref name="snapshot"/>;
+    /// switch every part to it.
+    /// </summary>
+    internal void SwitchTo(Snapshot snapshot, ReaderLease lease, DocumentEmbedder? embedder = null)
     {
-        var old = (_ds, _reader, _lexical, _lease);
+        var old = (_ds, _reader, _lexical, _lease, _embedder);
         try
         {
-            // The encoder is the same one (copied with the snapshot): keep the loaded copy.
             var fresh = OpenParts(_store, _lock, _options, snapshot, lease, loadEmbedder: false);
             (_snapshot, _ds, _reader, _lexical, _lease) = (snapshot, fresh._ds, fresh._reader, fresh._lexical, fresh._lease);
+            if (embedder != null) _embedder = embedder;
             (_lastSeq, _nextChunk) = _ds.ReadState();
         }
         catch (Exception e)
@@ -454,6 +499,7 @@ public sealed class CollectionWriter : IDisposable
         old._reader.Dispose();
         old._ds.Dispose();
         old._lease.Dispose();
+        if (embedder != null) old._embedder?.Dispose();
         Raise(_lastSeq);
     }
 
