@@ -131,7 +131,7 @@ public partial class DeployFilesTests
     }
 
     [Fact]
-    public void Both_overlays_build_with_kubectl_kustomize_when_kubectl_is_there()
+    public async Task Both_overlays_build_with_kubectl_kustomize_when_kubectl_is_there()
     {
         string? kubectl = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Select(d => Path.Combine(d, "kubectl")).FirstOrDefault(File.Exists);
@@ -149,7 +149,7 @@ public partial class DeployFilesTests
             var stderr = p.StandardError.ReadToEnd();
             Assert.True(p.WaitForExit(60_000), "kubectl kustomize did not finish in 60 s");
             Assert.True(p.ExitCode == 0, $"kubectl kustomize overlays/{overlay}: {stderr}");
-            var yaml = stdout.Result;
+            var yaml = await stdout;
             Assert.Contains($"image: registry.example.com/dss:{overlay}", yaml);
             Assert.Contains("kind: Resiliency", yaml);
             if (overlay == "cuda") Assert.Contains("nvidia.com/gpu", yaml);
