@@ -57,6 +57,18 @@ public static class JsonlDocumentReader
         }
     }
 
+    /// <summary>
+    /// One JSON record with the rules of a JSONL line (<c>id</c> or <c>_id</c>, <c>title</c>, <c>text</c>, <c>metadata</c>,
+    /// <c>acl</c>); a malformed one is <see cref="InvalidInputException"/> naming the problem (used for documents that arrive
+    /// one by one, e.g. a <c>documents.changed</c> event of dss serve's Dapr subscription).
+    /// </summary>
+    public static Document ParseRecord(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var (doc, problem, inner) = Parse(json);
+        return doc ?? throw new InvalidInputException(problem!, inner);
+    }
+
     /// <summary>Parses one record; returns the document, or null with the problem.</summary>
     static (Document? Doc, string? Problem, Exception? Inner) Parse(string line)
     {

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Generate;
+using DeepSeek.Search.Jobs;
 using DeepSeek.Search.Rag;
 using System.Net;
 using DeepSeek.Search.Service.Auth;
@@ -43,6 +44,7 @@ public static class SearchServer
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var auth = authenticators?.ToList() ?? DefaultAuthenticators(settings);
+        var dapr = DaprApp.Create(settings.Dapr); // with a sidecar: the app listener Dapr calls, the cron and subscription routes (Jobs)
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -60,6 +62,7 @@ public static class SearchServer
             // The Prometheus scrape endpoint: a listener of its own, HTTP/1.1 (the gRPC one is HTTP/2 only), serving /metrics alone.
             if (settings.MetricsPort is { } metricsPort)
                 k.Listen(IPAddress.Parse(settings.MetricsAddress), metricsPort, l => l.Protocols = HttpProtocols.Http1);
+            dapr?.Listen(k);
         });
         builder.Services.AddRouting();
         builder.Services.AddSingleton(settings);
@@ -90,8 +93,14 @@ public static class SearchServer
         builder.Services.AddSingleton(new global::Grpc.Reflection.ReflectionServiceImpl(
             V1.SearchService.Descriptor, Health.Descriptor, global::Grpc.Reflection.V1Alpha.ServerReflection.Descriptor));
         builder.Services.AddGrpcReflection();
+        if (dapr != null)
+        {
+            builder.Services.AddSingleton(dapr);
+            dapr.AddServices(builder.Services);
+        }
 
         var app = builder.Build();
+        dapr?.Map(app, name => app.Services.GetRequiredService<CollectionRegistry>().Writer(name), name => app.Services.GetRequiredService<CollectionRegistry>().Store(name));
         if (settings.MetricsPort is not null)
         {
             // HTTP/1.x requests only reach the metrics listener: there, /metrics is the scrape endpoint and nothing else is served.

@@ -60,6 +60,8 @@ public sealed record ServiceSettings
     public string MetricsAddress { get; init; } = "127.0.0.1";
     /// <summary>An OTLP endpoint (e.g. <c>http://127.0.0.1:4317</c>) to export the call and search-stage spans to; null (the default): no export.</summary>
     public string? TracingOtlpEndpoint { get; init; }
+    /// <summary>The Dapr sidecar side (section <c>Service:Dapr</c>; on when a sidecar is present): see <see cref="Jobs.DaprSettings"/>.</summary>
+    public Jobs.DaprSettings Dapr { get; init; } = new();
 
     /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
     public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();
@@ -105,6 +107,7 @@ public sealed record ServiceSettings
         Jwt.Validate();
         Generator.Validate();
         Tls.Validate();
+        Dapr.Validate();
         if (MetricsPort is { } metrics)
         {
             Check(metrics, 0, 65535, nameof(MetricsPort));

@@ -86,6 +86,13 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
 
         Assert.Contains($"last run {json.GetProperty("run_id").GetString()}: finished", Dss.Ok("info", "-c", "rx", "--index-root", Root).Stdout);
 
+        // The job's state without a sidecar (Jobs' ReindexRunner, the runner of the Dapr cron route too): beside the collection.
+        var job = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "reindex-job.json"))).RootElement.GetProperty("reindex-rx").GetProperty("state");
+        Assert.Equal("succeeded", job.GetProperty("lastStatus").GetString());
+        Assert.Equal(json.GetProperty("run_id").GetString(), job.GetProperty("lastRunId").GetString());
+        Assert.Equal(json.GetProperty("last_seq").GetInt64(), job.GetProperty("lastSeq").GetInt64());
+        Assert.Equal(JsonValueKind.Null, job.GetProperty("claimId").ValueKind);
+
         // Again: nothing to do, nothing embedded.
         r = Dss.Ok("reindex", "-c", "rx", "--source", folder, "--source", jsonl, "--report", report, "--index-root", Root);
         Assert.Equal((0L, 0L, 5L, 0L), Counts(Report(report)));

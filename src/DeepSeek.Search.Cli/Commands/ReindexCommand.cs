@@ -3,6 +3,7 @@ using DeepSeek.Search.Core;
 using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Indexing.Reindex;
 using DeepSeek.Search.Ingest;
+using DeepSeek.Search.Jobs;
 using DeepSeek.Search.Store;
 
 namespace DeepSeek.Search.Cli.Commands;
@@ -36,7 +37,7 @@ static class ReindexCommand
             int size = pr.GetValue(batch);
             if (size < 1) throw new InvalidInputException($"--batch-size must be at least 1, got {size}");
             var paths = pr.GetValue(sources) ?? [];
-            var list = paths.Select(Open).ToList();
+            var list = paths.Select(JobSources.Open).ToList();
             var options = new ReindexOptions { BatchSize = size };
             // Never created by a re-index (nor its folder made): an unknown collection is an error.
             if (!store.Exists) throw new CollectionNotFoundException(store.Name, store.Root);
@@ -54,20 +55,24 @@ static class ReindexCommand
                 MaxBatchDocuments = Math.Max(size, new WriterOptions().MaxBatchDocuments),
             });
             Console.Error.WriteLine($"dss: reindexing '{store.Name}' from {string.Join(", ", list.Select(s => s.Id))}");
-            r = ConsoleProgress.Run(progress => ReindexJob.Run(writer, list, options, progress));
+            // The one job runner of dss reindex and dss serve's Dapr cron route; here with local state (the collection's
+            // reindex-job.json: watermark and run state) and the writer.lock just taken as the single-writer rule.
+            var runner = new ReindexRunner(LocalJobStateStore.InCollection(store.Directory), NoJobEvents.Instance,
+                new RunnerOptions { WriterLockHeld = true });
+            var outcome = ConsoleProgress.Run(progress =>
+                runner.RunAsync(ReindexRunner.DefaultJobKey(store.Name), writer, list, options, progress).GetAwaiter().GetResult());
+            if (outcome.Report is null)
+            {
+                Console.Error.WriteLine($"dss: {outcome.Message}");
+                return CliRunner.ExitOk;
+            }
+            r = outcome.Report;
             Print(r);
             WriteReport(pr.GetValue(report), r);
             WriteCommands.MaybeCompact(writer, pr.GetValue(noCompact));
             return CliRunner.ExitOk;
         });
         return cmd;
-    }
-
-    /// <summary>A --source: read strictly (the first malformed record is an error naming file:line), id = its absolute path.</summary>
-    static ReindexSource Open(string path)
-    {
-        var source = DocumentSource.Open(path, new IngestOptions { Strict = true });
-        return new ReindexSource(ReindexSource.PathId(path), () => source.Records().Select(x => new SourceDocument(x.Document, x.ModifiedUtc)));
     }
 
     static void Print(ReindexReport r)

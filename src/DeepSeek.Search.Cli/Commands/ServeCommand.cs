@@ -79,6 +79,8 @@ static class ServeCommand
             await app.StartAsync().ConfigureAwait(false);
             Console.WriteLine($"dss: serving {Path.GetFullPath(settings.IndexRoot)} on {SearchServer.Address(app)} (keys: {settings.EffectiveKeysFile})");
             if (settings.MetricsPort is not null) Console.WriteLine($"dss: metrics on {SearchServer.MetricsAddress(app)}{TelemetryNames.MetricsPath}");
+            if (app.Services.GetService(typeof(Jobs.DaprApp)) is Jobs.DaprApp dapr)
+                Console.WriteLine($"dss: dapr app listener on {dapr.Address} (cron binding /{dapr.Settings.CronBinding}, {dapr.Settings.Reindex.Length} re-index jobs; subscribed to {dapr.Settings.PubSub}/{dapr.Settings.ChangedTopic})");
             Console.Out.Flush();
             await stop.Task.ConfigureAwait(false);
             Console.Error.WriteLine("dss: stopping");
