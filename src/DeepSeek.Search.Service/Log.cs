@@ -25,6 +25,12 @@ static partial class Log
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "background compaction of collection {Collection} failed; it keeps serving its current snapshot")]
     public static partial void CompactionFailed(ILogger logger, string collection, Exception exception);
 
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "experiments file {Path} loaded: {Running} running, {Stopped} stopped")]
+    public static partial void ExperimentsLoaded(ILogger logger, string path, int running, int stopped);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "experiments file {Path} changed but does not load; the experiments loaded before go on serving: {Problem}")]
+    public static partial void ExperimentsReloadFailed(ILogger logger, string path, string problem);
+
     /// <summary>The call log line (category <see cref="Telemetry.TelemetryNames.CallLogCategory"/>): never the query text or a secret.</summary>
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "call {Method} collection={Collection} status={Status} duration_ms={DurationMs:F2} principal={PrincipalHash} key={KeyId}")]
     public static partial void Call(ILogger logger, string method, string collection, string status, double durationMs, string principalHash, string keyId);

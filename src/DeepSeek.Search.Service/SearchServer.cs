@@ -75,6 +75,7 @@ public static class SearchServer
             DType = DeepSeekModelOptions.ParseDType(settings.Generator.DType),
         }, settings.Generator.RerankModel));
         builder.Services.AddSingleton<ServiceMetrics>();
+        builder.Services.AddSingleton<Experiments.ExperimentCatalog>();
         builder.Services.AddSingleton<ServiceInterceptor>();
         AddOpenTelemetry(builder.Services, settings);
         builder.Services.AddSingleton<HealthServiceImpl>();
@@ -118,6 +119,7 @@ public static class SearchServer
         app.MapGrpcReflectionService();
 
         var registry = app.Services.GetRequiredService<CollectionRegistry>();
+        _ = app.Services.GetRequiredService<Experiments.ExperimentCatalog>();   // a bad experiments file fails the build, not the first search
         var health = app.Services.GetRequiredService<HealthServiceImpl>();
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
         health.SetStatus(V1.SearchService.Descriptor.FullName, HealthCheckResponse.Types.ServingStatus.Serving);

@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Service.Experiments;
 using Microsoft.Extensions.Configuration;
 
 namespace DeepSeek.Search.Service;
@@ -63,6 +64,17 @@ public sealed record ServiceSettings
     /// <summary>The Dapr sidecar side (section <c>Service:Dapr</c>; on when a sidecar is present): see <see cref="Jobs.DaprSettings"/>.</summary>
     public Jobs.DaprSettings Dapr { get; init; } = new();
 
+    /// <summary>
+    /// Online experiments (section <c>Service:Experiments</c>, an array): fixed while the server runs. To stop one without a
+    /// restart, keep them in <see cref="ExperimentsFile"/> instead.
+    /// </summary>
+    public IReadOnlyList<ExperimentSettings> Experiments { get; init; } = [];
+    /// <summary>
+    /// A JSON file <c>{"Experiments": [ … ]}</c> (the shape of <see cref="Experiments"/>) re-read when it changes: an edit
+    /// (e.g. <c>"Enabled": false</c>) applies from the next search; an edit that does not load is logged and ignored.
+    /// </summary>
+    public string? ExperimentsFile { get; init; }
+
     /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
     public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();
 
@@ -116,6 +128,9 @@ public sealed record ServiceSettings
             if (!System.Net.IPAddress.TryParse(MetricsAddress, out _))
                 throw new InvalidInputException($"setting MetricsAddress must be an IP address, got '{MetricsAddress}'") { Setting = nameof(MetricsAddress) };
         }
+        if (Experiments.Count > 0 && ExperimentsFile is { Length: > 0 })
+            throw new InvalidInputException("settings Experiments and ExperimentsFile are both set: keep the experiments in one place") { Setting = nameof(ExperimentsFile) };
+        _ = ExperimentSet.From(Experiments, $"{SectionName}:{nameof(Experiments)}");
         if (TracingOtlpEndpoint is { Length: > 0 } otlp
             && !(Uri.TryCreate(otlp, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
             throw new InvalidInputException($"setting TracingOtlpEndpoint must be an absolute http(s) URI, got '{otlp}'") { Setting = nameof(TracingOtlpEndpoint) };

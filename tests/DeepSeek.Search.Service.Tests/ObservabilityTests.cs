@@ -216,9 +216,9 @@ public sealed partial class ObservabilityTests
 
     static string Hash(string principal) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(principal)))[..12];
 
-    sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
+    internal sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
 
-    static async Task<List<Sample>> Scrape(HttpClient http)
+    internal static async Task<List<Sample>> Scrape(HttpClient http)
     {
         using var response = await http.GetAsync(new Uri(TelemetryNames.MetricsPath, UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -236,10 +236,10 @@ public sealed partial class ObservabilityTests
         return samples;
     }
 
-    static double Sum(List<Sample> samples, string name, params (string Key, string Value)[] labels) =>
+    internal static double Sum(List<Sample> samples, string name, params (string Key, string Value)[] labels) =>
         samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).Sum(s => s.Value);
 
-    static double Delta(List<Sample> before, List<Sample> after, string name, params (string Key, string Value)[] labels) =>
+    internal static double Delta(List<Sample> before, List<Sample> after, string name, params (string Key, string Value)[] labels) =>
         Sum(after, name, labels) - Sum(before, name, labels);
 
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})? (?<value>\S+)( \d+)?$")]
@@ -248,10 +248,10 @@ public sealed partial class ObservabilityTests
     [GeneratedRegex(@"(\w+)=""((?:[^""\\]|\\.)*)""")]
     private static partial Regex LabelPair();
 
-    sealed record Entry(string Category, LogLevel Level, int EventId, string Message, IReadOnlyDictionary<string, string> State, string? Exception);
+    internal sealed record Entry(string Category, LogLevel Level, int EventId, string Message, IReadOnlyDictionary<string, string> State, string? Exception);
 
-    /// <summary>A real logger provider that keeps every entry in memory, with the structured state as strings.</summary>
-    sealed class CapturingLoggerProvider : ILoggerProvider
+    /// <summary>A real logger provider (ExperimentTests uses it too) that keeps every entry in memory, with the structured state as strings.</summary>
+    internal sealed class CapturingLoggerProvider : ILoggerProvider
     {
         readonly ConcurrentQueue<Entry> _entries = new();
         public IReadOnlyList<Entry> Entries => [.. _entries];

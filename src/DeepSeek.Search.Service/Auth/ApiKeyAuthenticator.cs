@@ -8,17 +8,9 @@ namespace DeepSeek.Search.Service.Auth;
 /// </summary>
 public sealed class ApiKeyAuthenticator : IAuthenticator
 {
-    readonly string _path;
-    readonly Lock _gate = new();
-    ApiKeyFile _file;
-    DateTime _stamp;
+    readonly WatchedFile<ApiKeyFile> _file;
 
-    public ApiKeyAuthenticator(string keysFile)
-    {
-        _path = keysFile;
-        _stamp = Stamp();
-        _file = ApiKeyFile.Load(keysFile);
-    }
+    public ApiKeyAuthenticator(string keysFile) => _file = new WatchedFile<ApiKeyFile>(keysFile, ApiKeyFile.Load);
 
     public AuthResult Authenticate(Metadata headers)
     {
@@ -34,24 +26,8 @@ public sealed class ApiKeyAuthenticator : IAuthenticator
         key ??= headers.GetValue("x-api-key")?.Trim();
         if (key is null) return AuthResult.NotPresented;
         if (!key.StartsWith(ApiKeyFile.KeyPrefix, StringComparison.Ordinal)) return AuthResult.Rejected("the API key is not a dss key");
-        var entry = Current().Find(key);
+        var entry = _file.Current().Find(key);
         if (entry is null) return AuthResult.Rejected("unknown or revoked API key");
         return AuthResult.Accepted(new Identity(entry.Id, new Core.Filtering.Caller(entry.Principal, entry.Groups), entry.Rights));
     }
-
-    ApiKeyFile Current()
-    {
-        var stamp = Stamp();
-        lock (_gate)
-        {
-            if (stamp != _stamp)
-            {
-                _file = ApiKeyFile.Load(_path);
-                _stamp = stamp;
-            }
-            return _file;
-        }
-    }
-
-    DateTime Stamp() => File.Exists(_path) ? File.GetLastWriteTimeUtc(_path) : DateTime.MinValue;
 }

@@ -111,12 +111,13 @@ sealed partial class SearchRpcService
         return _generators.RerankerFolderFor(store.Directory) ?? throw new NoGeneratorException(collection);
     }
 
-    Reranker RerankerFor(string collection, Proto.RerankSettings rerank, string at)
+    /// <summary>The re-ranker of a search or an answer: <paramref name="model"/> (an experiment arm's) when given, else <see cref="RerankerFolder"/>'s.</summary>
+    Reranker RerankerFor(string collection, Proto.RerankSettings rerank, string at, string? model = null)
     {
         int depth = rerank.HasDepth ? rerank.Depth : RerankOptions.DefaultDepth;
         float weight = rerank.HasWeight ? rerank.Weight : RerankOptions.DefaultWeight;
         if (depth < 1 || depth > 1000) throw new InvalidInputException($"{at}depth: rerank depth must be between 1 and 1000, got {depth}") { Setting = "rerank.depth" };
         if (!(weight >= 0 && weight <= 1)) throw new InvalidInputException($"{at}weight: rerank weight must be in [0, 1], got {weight}") { Setting = "rerank.weight" };
-        return new Reranker(_generators.Scorer(RerankerFolder(collection)), new RerankOptions { Depth = depth, Weight = weight });
+        return new Reranker(_generators.Scorer(model ?? RerankerFolder(collection)), new RerankOptions { Depth = depth, Weight = weight });
     }
 }

@@ -7,6 +7,7 @@ using DeepSeek.Search.Rag;
 using DeepSeek.Search.Rerank;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Service.Experiments;
 using DeepSeek.Search.Service.Telemetry;
 using DeepSeek.Search.Store;
 using Google.Protobuf;
@@ -27,9 +28,11 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
     readonly ServiceMetrics _metrics;
     readonly GeneratorPool _generators;
     readonly string? _instructions;
+    readonly ExperimentCatalog _experiments;
 
-    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics, GeneratorPool generators)
+    public SearchRpcService(CollectionRegistry registry, ServiceSettings settings, ServiceMetrics metrics, GeneratorPool generators, ExperimentCatalog experiments)
     {
+        _experiments = experiments;
         _registry = registry;
         _generators = generators;
         _instructions = settings.Generator.LoadInstructions();
@@ -46,6 +49,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
         var response = RunSearch(request, identity, "", context.CancellationToken);
         response.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
         _metrics.RecordSearchStages(request.Collection, Stages(response.Timings));
+        RecordArm(response);
         return Task.FromResult(response);
     }
 
@@ -67,6 +71,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
             var r = RunSearch(request.Searches[i], identity, $"searches[{i}].", context.CancellationToken);
             r.Timings.TotalMs = one.Elapsed.TotalMilliseconds;
             _metrics.RecordSearchStages(request.Searches[i].Collection, Stages(r.Timings));
+            RecordArm(r);
             result.Results.Add(r);
         }
         result.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
@@ -85,7 +90,23 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
         ["rerank"] = t.RerankMs, ["total"] = t.TotalMs, ["search"] = t.SearchMs, ["encode"] = t.EncodeMs, ["bm25"] = t.Bm25Ms, ["dense"] = t.DenseMs, ["fuse"] = t.FuseMs, ["fetch"] = t.FetchMs,
     };
 
+    /// <summary>
+    /// One search: the caller's right on the collection named, then the arm of the collection's running experiment when the
+    /// request carries an experiment key (<see cref="AssignArm"/>), whose settings replace the request's (<see cref="WithArm"/>).
+    /// </summary>
     Proto.SearchResponse RunSearch(Proto.SearchRequest request, Identity identity, string at, CancellationToken cancellationToken)
+    {
+        Authorize(identity, request.Collection, AccessRight.Read);
+        if (AssignArm(request.Collection, request.ExperimentKey, $"{at}experiment_key") is not (Experiment experiment, ExperimentArm arm))
+            return RunSearch(request, identity, at, null, cancellationToken);
+        var response = RunSearch(WithArm(request, arm), identity, at, arm.Rerank?.Model, cancellationToken);
+        response.Experiment = experiment.Name;
+        response.Arm = arm.Name;
+        return response;
+    }
+
+    /// <summary>One search as the request says (<paramref name="rerankModel"/>: a model folder to re-rank with instead of the collection's).</summary>
+    Proto.SearchResponse RunSearch(Proto.SearchRequest request, Identity identity, string at, string? rerankModel, CancellationToken cancellationToken)
     {
         Authorize(identity, request.Collection, AccessRight.Read);
         if (string.IsNullOrWhiteSpace(request.Query)) throw new InvalidInputException($"{at}query: empty query") { Setting = "query" };
@@ -115,7 +136,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
             SnippetChars = request.HasSnippetChars ? request.SnippetChars : Snippets.DefaultChars,
         };
         var searcher = _registry.Searcher(request.Collection);
-        var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, $"{at}rerank.") : null;
+        var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, $"{at}rerank.", rerankModel) : null;
         if (reranker != null) options = options with { K = Math.Max(request.K, reranker.Options.Depth) };
         cancellationToken.ThrowIfCancellationRequested();
         var sw = Stopwatch.StartNew();

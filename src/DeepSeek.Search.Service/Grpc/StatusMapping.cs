@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Service.Experiments;
 using DeepSeek.Search.Store;
 using Grpc.Core;
 
@@ -10,6 +11,8 @@ namespace DeepSeek.Search.Service.Grpc;
 /// <item><term><see cref="CollectionLockedException"/></term><description>FAILED_PRECONDITION (names the holder; checked before its base class)</description></item>
 /// <item><term><see cref="InvalidInputException"/> (incl. NoDenseIndex, MalformedRecord)</term><description>INVALID_ARGUMENT, the engine's message</description></item>
 /// <item><term><see cref="CollectionNotFoundException"/>, <see cref="DocumentNotFoundException"/></term><description>NOT_FOUND</description></item>
+/// <item><term><see cref="ExperimentNotFoundException"/></term><description>NOT_FOUND (an outcome for an experiment the collection does not have)</description></item>
+/// <item><term><see cref="ExperimentStoppedException"/></term><description>FAILED_PRECONDITION (an outcome for a stopped experiment)</description></item>
 /// <item><term><see cref="IndexMismatchException"/></term><description>FAILED_PRECONDITION (the index and its encoder or format disagree: fixable by rebuilding, not by retrying)</description></item>
 /// <item><term><see cref="NoGeneratorException"/></term><description>FAILED_PRECONDITION (re-ranking or Ask on a collection without a generator)</description></item>
 /// <item><term><see cref="IndexCorruptException"/></term><description>INTERNAL (the server's data is damaged)</description></item>
@@ -31,6 +34,8 @@ public static class StatusMapping
             // Over the wire the name only: the message's index path is the server's business.
             CollectionNotFoundException c => Status(StatusCode.NotFound, $"unknown collection '{c.Name}'"),
             DocumentNotFoundException => Status(StatusCode.NotFound, e.Message),
+            ExperimentNotFoundException => Status(StatusCode.NotFound, e.Message),
+            ExperimentStoppedException => Status(StatusCode.FailedPrecondition, e.Message),
             IndexMismatchException => Status(StatusCode.FailedPrecondition, e.Message),
             NoGeneratorException => Status(StatusCode.FailedPrecondition, e.Message),
             IndexCorruptException => Status(StatusCode.Internal, e.Message),

@@ -16,6 +16,10 @@ namespace DeepSeek.Search.Service.Telemetry;
 /// documents), <c>dss.collection.seq</c> (the generation: sequence number of the newest batch seen),
 /// <c>dss.collection.snapshot.chunks</c> (chunks in the current snapshot) and <c>dss.collection.disk</c> (bytes of the
 /// collection's folder).</item>
+/// <item><c>dss.experiment.requests</c> counter {experiment, arm}: searches served by an arm of an online experiment.</item>
+/// <item><c>dss.experiment.search.duration</c> histogram (s) {experiment, arm}: those searches' total time.</item>
+/// <item><c>dss.experiment.outcomes</c> counter {experiment, arm, kind} and <c>dss.experiment.outcome.value</c> histogram
+/// {experiment, arm, kind}: the outcomes clients report (ReportOutcome), counted and their values (sum, distribution).</item>
 /// </list>
 /// </summary>
 public sealed class ServiceMetrics : IDisposable
@@ -23,11 +27,17 @@ public sealed class ServiceMetrics : IDisposable
     static readonly double[] SecondsBuckets =
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+    static readonly double[] OutcomeBuckets = [0, 0.25, 0.5, 0.75, 1, 2, 3, 4, 5, 10];
+
     readonly Meter _meter;
     readonly Counter<long> _requests;
     readonly Histogram<double> _duration;
     readonly UpDownCounter<long> _inFlight;
     readonly Histogram<double> _stage;
+    readonly Counter<long> _armRequests;
+    readonly Histogram<double> _armDuration;
+    readonly Counter<long> _outcomes;
+    readonly Histogram<double> _outcomeValue;
 
     /// <summary>The instruments; the gauges observe the collections <paramref name="registry"/> has open.</summary>
     public ServiceMetrics(CollectionRegistry registry)
@@ -40,6 +50,11 @@ public sealed class ServiceMetrics : IDisposable
         _duration = _meter.CreateHistogram("dss.rpc.duration", "s", "Duration of SearchService calls, admission to status", null, advice);
         _inFlight = _meter.CreateUpDownCounter<long>("dss.rpc.in_flight", "{call}", "SearchService calls received and not finished, queued ones included");
         _stage = _meter.CreateHistogram("dss.search.stage.duration", "s", "Duration of the stages of a search, by collection and stage", null, advice);
+        _armRequests = _meter.CreateCounter<long>("dss.experiment.requests", "{search}", "Searches served by an arm of an online experiment");
+        _armDuration = _meter.CreateHistogram("dss.experiment.search.duration", "s", "Total time of the searches served by an arm of an online experiment", null, advice);
+        _outcomes = _meter.CreateCounter<long>("dss.experiment.outcomes", "{outcome}", "Outcomes (clicks, judgments) reported for an arm of an online experiment");
+        _outcomeValue = _meter.CreateHistogram("dss.experiment.outcome.value", null, "Values of the outcomes reported for an arm of an online experiment", null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = OutcomeBuckets });
         Gauge(registry, "dss.collection.documents", "{document}", "Live documents of an open collection", s => s.DocumentCount);
         Gauge(registry, "dss.collection.seq", "{batch}", "Generation of an open collection: sequence number of its newest batch", s => s.Seq);
         Gauge(registry, "dss.collection.snapshot.chunks", "{chunk}", "Chunks in the current snapshot of an open collection", s => s.Manifest.Chunks);
@@ -67,6 +82,25 @@ public sealed class ServiceMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(stageMs);
         foreach (var (stage, ms) in stageMs)
             _stage.Record(ms / 1000.0, new KeyValuePair<string, object?>("collection", collection), new KeyValuePair<string, object?>("stage", stage));
+    }
+
+    /// <summary>One search served by <paramref name="arm"/> of <paramref name="experiment"/>, which took <paramref name="totalMs"/>.</summary>
+    public void RecordArmSearch(string experiment, string arm, double totalMs)
+    {
+        var e = new KeyValuePair<string, object?>(TelemetryNames.ExperimentTag, experiment);
+        var a = new KeyValuePair<string, object?>(TelemetryNames.ArmTag, arm);
+        _armRequests.Add(1, e, a);
+        _armDuration.Record(totalMs / 1000.0, e, a);
+    }
+
+    /// <summary>One outcome of <paramref name="kind"/> (click, judgment) with <paramref name="value"/> reported for <paramref name="arm"/>.</summary>
+    public void RecordOutcome(string experiment, string arm, string kind, double value)
+    {
+        var e = new KeyValuePair<string, object?>(TelemetryNames.ExperimentTag, experiment);
+        var a = new KeyValuePair<string, object?>(TelemetryNames.ArmTag, arm);
+        var k = new KeyValuePair<string, object?>(TelemetryNames.OutcomeKindTag, kind);
+        _outcomes.Add(1, e, a, k);
+        _outcomeValue.Record(value, e, a, k);
     }
 
     void Gauge(CollectionRegistry registry, string name, string unit, string description, Func<Retrieve.Collections.CollectionSearcher, long> value) =>

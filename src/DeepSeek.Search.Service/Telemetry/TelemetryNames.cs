@@ -14,6 +14,12 @@ public static class TelemetryNames
     public const string RetrieveActivitySource = "DeepSeek.Search.Retrieve";
     /// <summary>The log category of the call log: one Information line per SearchService call.</summary>
     public const string CallLogCategory = "DeepSeek.Search.Service.Calls";
+    /// <summary>The tag of the experiment a search or outcome belongs to (<c>dss.experiment.*</c>).</summary>
+    public const string ExperimentTag = "experiment";
+    /// <summary>The tag of the arm of that experiment.</summary>
+    public const string ArmTag = "arm";
+    /// <summary>The tag of an outcome's kind: <c>click</c> or <c>judgment</c>.</summary>
+    public const string OutcomeKindTag = "kind";
     /// <summary>The path of the Prometheus scrape endpoint on the metrics listener.</summary>
     public const string MetricsPath = "/metrics";
 }
