@@ -15,17 +15,6 @@ namespace DeepSeek.Search.Indexing.Tests;
 /// </summary>
 public class ReembedTests
 {
-    static readonly string[] Vocabulary =
-        ("protein cell gene virus immune lava basalt magma crust ocean river forest carbon climate energy solar battery " +
-         "market price trade bank credit loan revenue profit court law judge contract patent music guitar piano rhythm").Split(' ');
-
-    static Document Doc(string id, int seed)
-    {
-        var rng = new Random(seed * 7919 + 17);
-        var words = Enumerable.Range(0, 6 + rng.Next(30)).Select(_ => Vocabulary[rng.Next(Vocabulary.Length)]);
-        return new Document(id, "", $"topic{seed % 7} " + string.Join(' ', words) + $" n{seed}");
-    }
-
     /// <summary>A second, different encoder: a seeded random BERT of 48 dimensions over the fixture's vocabulary.</summary>
     static string OtherEncoder(TempDir tmp, string tinyEncoder)
     {
@@ -63,7 +52,7 @@ public class ReembedTests
         using var tmp = new TempDir();
         var tiny = TinyEncoder.Copy(tmp);
         var other = OtherEncoder(tmp, tiny);
-        var docs = Enumerable.Range(0, 120).Select(i => Doc($"d{i}", i)).ToDictionary(d => d.Id);
+        var docs = Enumerable.Range(0, 120).Select(i => Rankings.Doc($"d{i}", i)).ToDictionary(d => d.Id);
         var live = CollectionStore.At(tmp.Path, "live");
         CollectionBuilder.Build(live, docs.Values, Dense(tiny));
         var options = new ReembedOptions { EncoderPath = other, ChunkTokens = 12, ChunkOverlap = 2 };
@@ -73,7 +62,7 @@ public class ReembedTests
             Assert.True(writer.EncoderDiffers(options));
             void Write(int round)
             {
-                var batch = Enumerable.Range(0, 5).Select(i => Doc(i % 2 == 0 ? $"d{round * 10 + i}" : $"new{round}-{i}", 1000 * (round + 1) + i)).ToList();
+                var batch = Enumerable.Range(0, 5).Select(i => Rankings.Doc(i % 2 == 0 ? $"d{round * 10 + i}" : $"new{round}-{i}", 1000 * (round + 1) + i)).ToList();
                 writer.Upsert(batch);
                 foreach (var d in batch) docs[d.Id] = d;
                 var gone = $"d{round * 10 + 7}";
@@ -106,7 +95,7 @@ public class ReembedTests
         {
             Assert.Equal(a.DocumentCount, b.DocumentCount);
             foreach (var q in queries)
-                SameScores(a.Rank(q, new SearchOptions { Mode = SearchMode.Dense, K = 10 }), b.Rank(q, new SearchOptions { Mode = SearchMode.Dense, K = 10 }), $"dense '{q}'");
+                Rankings.SameScores(a.Rank(q, new SearchOptions { Mode = SearchMode.Dense, K = 10 }), b.Rank(q, new SearchOptions { Mode = SearchMode.Dense, K = 10 }), $"dense '{q}'");
         }
 
         // After a compaction (pending vectors moved into the FAISS file, replaced rows dropped) every mode equals the fresh build.
@@ -115,7 +104,7 @@ public class ReembedTests
         using (var b = CollectionSearcher.Open(live))
             foreach (var mode in new[] { SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid })
                 foreach (var q in queries)
-                    SameScores(a.Rank(q, new SearchOptions { Mode = mode, K = 10 }), b.Rank(q, new SearchOptions { Mode = mode, K = 10 }), $"{mode} '{q}' after compaction");
+                    Rankings.SameScores(a.Rank(q, new SearchOptions { Mode = mode, K = 10 }), b.Rank(q, new SearchOptions { Mode = mode, K = 10 }), $"{mode} '{q}' after compaction");
     }
 
     [Fact]
@@ -125,7 +114,7 @@ public class ReembedTests
         var tiny = TinyEncoder.Copy(tmp);
         var other = OtherEncoder(tmp, tiny);
         var live = CollectionStore.At(tmp.Path, "live");
-        CollectionBuilder.Build(live, Enumerable.Range(0, 60).Select(i => Doc($"d{i}", i)), Dense(tiny));
+        CollectionBuilder.Build(live, Enumerable.Range(0, 60).Select(i => Rankings.Doc($"d{i}", i)), Dense(tiny));
         var before = live.OpenCurrent();
         var options = new ReembedOptions { EncoderPath = other, ChunkTokens = 12, ChunkOverlap = 2 };
         using var writer = CollectionWriter.Open(live);
@@ -134,7 +123,7 @@ public class ReembedTests
         Assert.Equal(before.Directory, live.OpenCurrent().Directory);
         Assert.Equal(64, live.OpenCurrent().Manifest.Dense!.Dimension);
         Assert.Empty(Directory.GetDirectories(live.Directory, ".building-*"));
-        writer.Upsert([Doc("after-cancel", 9999)]);
+        writer.Upsert([Rankings.Doc("after-cancel", 9999)]);
 
         var again = writer.Reembed(options);
         Assert.True(again.Reembedded);
@@ -145,16 +134,5 @@ public class ReembedTests
 
         // The same encoder again: nothing to do.
         Assert.False(writer.Reembed(options).Reembedded);
-    }
-
-    static void SameScores(IReadOnlyList<Hit> x, IReadOnlyList<Hit> y, string what)
-    {
-        static bool Near(float a, float b) => Math.Abs(a - b) <= 1e-4f * Math.Max(1f, Math.Abs(a));
-        Assert.Equal(x.Count, y.Count);
-        for (int i = 0; i < x.Count; i++) Assert.True(Near(x[i].Score, y[i].Score), $"{what} rank {i + 1}: {x[i]} vs {y[i]}");
-        var scoreOf = y.ToDictionary(h => h.DocumentId, h => h.Score);
-        foreach (var h in x)
-            if (scoreOf.TryGetValue(h.DocumentId, out var s)) Assert.True(Near(h.Score, s), $"{what}: {h} vs {s}");
-            else Assert.True(Near(h.Score, y[^1].Score), $"{what}: {h.DocumentId} missing and not tied with the last hit");
     }
 }

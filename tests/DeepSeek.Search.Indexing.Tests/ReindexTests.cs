@@ -14,19 +14,7 @@ namespace DeepSeek.Search.Indexing.Tests;
 /// </summary>
 public class ReindexTests
 {
-    static readonly string[] Vocabulary =
-        ("protein cell gene virus immune lava basalt magma crust ocean river forest carbon climate energy solar battery " +
-         "market price trade bank credit loan revenue profit court law judge contract patent music guitar piano rhythm " +
-         "football league goal coach planet orbit comet galaxy telescope bridge steel concrete railway engine turbine").Split(' ');
-
-    static Document Doc(string id, int seed) 
-    {
-        var rng = new Random(seed * 7919 + 17);
-        var words = Enumerable.Range(0, 6 + rng.Next(30)).Select(_ => Vocabulary[rng.Next(Vocabulary.Length)]);
-        return new Document(id, "", $"topic{seed % 7} " + string.Join(' ', words) + $" n{seed}");
-    }
-
-    static List<Document> Corpus(int n) => Enumerable.Range(0, n).Select(i => Doc($"d{i}", i)).ToList();
+    static List<Document> Corpus(int n) => Enumerable.Range(0, n).Select(i => Rankings.Doc($"d{i}", i)).ToList();
 
     /// <summary>The corpus after a night: every 10th document modified, every 100th (offset 5) deleted, 1% new ones.</summary>
     static (List<Document> Next, HashSet<string> Changed, HashSet<string> Deleted, HashSet<string> Added) Night(List<Document> docs)
@@ -37,13 +25,13 @@ public class ReindexTests
         for (int i = 0; i < docs.Count; i++)
         {
             if (i % 100 == 5) { deleted.Add(docs[i].Id); continue; }
-            if (i % 10 == 3) { next.Add(Doc(docs[i].Id, 10_000 + i)); changed.Add(docs[i].Id); }
+            if (i % 10 == 3) { next.Add(Rankings.Doc(docs[i].Id, 10_000 + i)); changed.Add(docs[i].Id); }
             else next.Add(docs[i]);
         }
         var added = new HashSet<string>();
         for (int i = 0; i < docs.Count / 100; i++)
         {
-            next.Add(Doc($"new{i}", 20_000 + i));
+            next.Add(Rankings.Doc($"new{i}", 20_000 + i));
             added.Add($"new{i}");
         }
         return (next, changed, deleted, added);
@@ -104,7 +92,7 @@ public class ReindexTests
             Assert.Equal(a.DocumentCount, b.DocumentCount);
             foreach (var mode in new[] { SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid })
                 foreach (var q in new[] { "topic3 protein cell", "lava basalt crust ocean", "market price revenue topic6", "galaxy telescope orbit", "court judge patent law" })
-                    SameRanking(a.Rank(q, new SearchOptions { Mode = mode, K = 15 }), b.Rank(q, new SearchOptions { Mode = mode, K = 15 }), $"{mode} '{q}'");
+                    Rankings.SameRanking(a.Rank(q, new SearchOptions { Mode = mode, K = 15 }), b.Rank(q, new SearchOptions { Mode = mode, K = 15 }), $"{mode} '{q}'");
         }
 
         // Nothing changed since: nothing embedded, nothing written, every document unchanged.
@@ -120,23 +108,6 @@ public class ReindexTests
         return ds.LastSeq;
     }
 
-    // Equal up to the order of tied documents (the tiny encoder gives many chunks the same score); scores to 1e-4 relative.
-    static void SameRanking(IReadOnlyList<Hit> x, IReadOnlyList<Hit> y, string what)
-    {
-        static bool Near(float a, float b) => Math.Abs(a - b) <= 1e-4f * Math.Max(1f, Math.Abs(a));
-        Assert.Equal(x.Count, y.Count);
-        for (int i = 0; i < x.Count; i++)
-        {
-            Assert.True(Near(x[i].Score, y[i].Score), $"{what} rank {i + 1}: {x[i]} vs {y[i]}");
-            bool tied = (i > 0 && Near(x[i].Score, x[i - 1].Score)) || (i + 1 < x.Count && Near(x[i].Score, x[i + 1].Score));
-            if (!tied) Assert.True(x[i].DocumentId == y[i].DocumentId, $"{what} rank {i + 1}: {x[i].DocumentId} vs {y[i].DocumentId}");
-        }
-        var scoreOf = y.ToDictionary(h => h.DocumentId, h => h.Score);
-        foreach (var h in x)
-            if (scoreOf.TryGetValue(h.DocumentId, out var s)) Assert.True(Near(h.Score, s), $"{what}: {h} vs {s}");
-            else Assert.True(Near(h.Score, y[^1].Score), $"{what}: {h.DocumentId} missing and not tied with the last hit");
-    }
-
     [Fact]
     public void The_registry_survives_compaction_and_a_bulk_rebuild()
     {
@@ -145,7 +116,7 @@ public class ReindexTests
         var docs = Corpus(40);
         CollectionBuilder.Build(store, docs, new BuildOptions());
         Reindex(store, Source("/a", docs));
-        using (var writer = CollectionWriter.Open(store)) writer.Upsert([Doc("d0", 999)]); // leaves a superseded row to reclaim
+        using (var writer = CollectionWriter.Open(store)) writer.Upsert([Rankings.Doc("d0", 999)]); // leaves a superseded row to reclaim
         var before = Registry(store);
         Assert.Equal(40, before.Count);
         List<ReindexRunRecord> runs;
@@ -193,7 +164,7 @@ public class ReindexTests
 
         // One id in two sources: an error naming both, nothing written.
         long seq = Seq(store);
-        var e = Assert.Throws<InvalidInputException>(() => Reindex(store, Source("/a", [Doc("d0", 1), Doc("x", 2)]), Source("/b", [Doc("x", 3)])));
+        var e = Assert.Throws<InvalidInputException>(() => Reindex(store, Source("/a", [Rankings.Doc("d0", 1), Rankings.Doc("x", 2)]), Source("/b", [Rankings.Doc("x", 3)])));
         Assert.Contains("'x' is in two sources, /a and /b", e.Message);
         Assert.Equal(seq, Seq(store));
         Assert.DoesNotContain(Registry(store), x => x.DocumentId == "x");
