@@ -389,7 +389,9 @@ public sealed class ExperimentTests(ExperimentServerFixture f) : IClassFixture<E
         // The same batch for alice (read on both) runs whole, each search in its arm, and is counted.
         Assert.Equal(["", "current", "reindexed"], f.Client.SearchBatch(Batch("", current, reindexed), Bearer(f.AliceKey)).Results.Select(r => r.Arm));
         var ran = await ObservabilityTests.Scrape(f.Metrics);
-        Assert.Equal(2, ObservabilityTests.Delta(after, ran, "dss_search_stage_duration_seconds_count", ("collection", "exp"), ("stage", "total")));
+        // Stage latencies are recorded under the collection the request names: all three searches.
+        Assert.Equal(3, ObservabilityTests.Delta(after, ran, "dss_search_stage_duration_seconds_count", ("collection", "exp"), ("stage", "total")));
+        Assert.Equal(1, ObservabilityTests.Delta(after, ran, "dss_experiment_requests_total", ("experiment", "batch-ab"), ("arm", "reindexed")));
     }
 
     [Fact]
