@@ -11,6 +11,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     ReindexCommand.Create(),
     SearchCommand.Create(),
     QueryCommand.Create(),
+    OutcomeCommand.Create(),
     AskCommand.Create(),
     LoadtestCommand.Create(),
     EvalCommand.Create(),

@@ -20,7 +20,13 @@ namespace DeepSeek.Search.Client;
 /// would be retried as a delete of unknown ids (INVALID_ARGUMENT)</description></item>
 /// <item><term>CreateCollection, DropCollection</term><description>never: a repeat answers ALREADY_EXISTS / NOT_FOUND</description></item>
 /// <item><term>Ask</term><description>never: a server stream already partly read cannot be replayed, and a repeat generates again</description></item>
+/// <item><term>ReportOutcome</term><description>never: the contract counts every call (not idempotent), so a retry whose
+/// first attempt landed would count the outcome twice</description></item>
 /// </list>
+/// <para>Online experiments: a <see cref="Proto.SearchRequest"/> or <see cref="Proto.AskRequest"/> carrying
+/// <c>ExperimentKey</c> is served by the key's arm, named in <see cref="Proto.SearchResponse.Experiment"/> /
+/// <see cref="Proto.SearchResponse.Arm"/> (an Ask's in its <see cref="Proto.AskResult"/>); report what the user did with
+/// <see cref="ReportOutcomeAsync"/>.</para>
 /// </summary>
 public sealed class SearchClient : IDisposable
 {
@@ -162,6 +168,33 @@ public sealed class SearchClient : IDisposable
     {
         using var call = _stub.Ask(request, Call(timeout, cancel));
         await foreach (var message in call.ResponseStream.ReadAllAsync(cancel).ConfigureAwait(false)) yield return message;
+    }
+
+    /// <summary>
+    /// Reports an outcome (a click, a relevance judgment) of an online experiment's arm: the arm of <paramref name="experimentKey"/>
+    /// (recomputed by the server) or <paramref name="arm"/> as a search reported it (give one, or both when they agree).
+    /// Returns the experiment and arm it was counted for. Never retried: the server counts every call (the contract makes
+    /// no promise of idempotence), so a retry after a lost answer would count the outcome twice; a failure is the caller's
+    /// to judge. NOT_FOUND for an experiment the collection does not run, FAILED_PRECONDITION for a stopped one,
+    /// INVALID_ARGUMENT naming a bad field.
+    /// </summary>
+    /// <param name="collection">The collection the experiment runs on (the one the searches named).</param>
+    /// <param name="experiment">The experiment's name, as the response reported it.</param>
+    /// <param name="kind">What happened.</param>
+    /// <param name="experimentKey">The caller's experiment key, or null.</param>
+    /// <param name="arm">The arm the response reported, or null.</param>
+    /// <param name="value">The outcome's value (finite, |value| ≤ 10⁶); null: 1.</param>
+    /// <param name="timeout">The call's deadline from now; null: none.</param>
+    /// <param name="cancel">Cancels the call.</param>
+    public async Task<Proto.ReportOutcomeResponse> ReportOutcomeAsync(string collection, string experiment, Proto.OutcomeKind kind,
+        string? experimentKey = null, string? arm = null, double? value = null, TimeSpan? timeout = null, CancellationToken cancel = default)
+    {
+        var request = new Proto.ReportOutcomeRequest
+        {
+            Collection = collection, Experiment = experiment, Kind = kind, ExperimentKey = experimentKey ?? "", Arm = arm ?? "",
+        };
+        if (value is { } v) request.Value = v;
+        return await _stub.ReportOutcomeAsync(request, Call(timeout, cancel)).ResponseAsync.ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

@@ -64,6 +64,8 @@ public sealed class RagAnswerer
         var search = new SearchOptions
         {
             Mode = options.Mode,
+            Fusion = options.Fusion,
+            Alpha = options.Alpha,
             K = Math.Max(options.RecallK, _reranker?.Options.Depth ?? 0),
             Depth = Math.Max(100, options.RecallK),
             Caller = caller,

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Retrieve.Collections;
 
 namespace DeepSeek.Search.Rag;
@@ -33,6 +34,10 @@ public sealed record RagOptions
     public int? Seed { get; init; }
     /// <summary>The first stage's mode; null: hybrid when the collection has a dense index.</summary>
     public SearchMode? Mode { get; init; }
+    /// <summary>The first stage's fusion in hybrid mode; null: the collection's default (as <see cref="SearchOptions.Fusion"/>).</summary>
+    public FusionMethod? Fusion { get; init; }
+    /// <summary>The first stage's min-max dense weight; null: the default (as <see cref="SearchOptions.Alpha"/>).</summary>
+    public float? Alpha { get; init; }
 
     public void Validate()
     {
@@ -41,6 +46,7 @@ public sealed record RagOptions
         if (SourceTokens < 16 || SourceTokens > 100_000) throw new InvalidInputException($"source token budget must be between 16 and 100000, got {SourceTokens}") { Setting = "source_tokens" };
         if (MaxNewTokens < 1 || MaxNewTokens > 4096) throw new InvalidInputException($"max_new_tokens must be between 1 and 4096, got {MaxNewTokens}") { Setting = "max_new_tokens" };
         if (Instructions is { Length: > 20_000 }) throw new InvalidInputException($"instructions of {Instructions.Length} characters exceed 20000") { Setting = "instructions" };
+        if (Alpha is float a && !(a >= 0 && a <= 1)) throw new InvalidInputException($"alpha must be in [0, 1], got {a}") { Setting = "alpha" };
         if (!Greedy && !(Temperature > 0 && Temperature <= 10)) throw new InvalidInputException($"temperature must be in (0, 10], got {Temperature}") { Setting = "temperature" };
     }
 }

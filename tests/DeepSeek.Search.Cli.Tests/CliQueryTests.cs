@@ -51,6 +51,48 @@ public class CliQueryTests(CliFixture f) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public async Task Query_with_an_experiment_key_prints_the_keys_arm_and_dss_outcome_reports_for_it()
+    {
+        var keys = f.PathOf("experiment-keys.json");
+        Dss.Ok("index", "-c", "abq", "--corpus", f.Corpus, "--encoder", "none", "--index-root", f.IndexRoot);
+        var key = Dss.Ok("keys", "add", "--principal", "qa", "--right", "read", "--keys", keys).Stdout.Trim();
+        var experiments = f.PathOf("experiments.json");
+        File.WriteAllText(experiments, """
+            { "Experiments": [ { "Name": "cli-ab", "Collection": "abq",
+                "Arms": [ { "Name": "control", "Share": 1 }, { "Name": "bm25", "Share": 1, "Mode": "bm25" } ] } ] }
+            """);
+        using var server = await ServeProcess.StartAsync(f.IndexRoot, keys, $"--Service:ExperimentsFile={experiments}");
+        string[] Query(params string[] extra) => [.. new[] { "query", "--server", server.Address, "-c", "abq", "-q", "insulin glucose", "-k", "3", "--key", key }.Concat(extra)];
+
+        var plain = Dss.Ok(Query()).Stdout;
+        Assert.DoesNotContain("experiment", plain, StringComparison.Ordinal);
+        var armOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var user in Enumerable.Range(0, 12).Select(i => $"user-{i}"))
+        {
+            var first = Dss.Ok(Query("--experiment-key", user)).Stdout;
+            var m = System.Text.RegularExpressions.Regex.Match(first, "experiment 'cli-ab', arm '(?<arm>[a-z0-9]+)'");
+            Assert.True(m.Success, first);
+            armOf[user] = m.Groups["arm"].Value;
+            Assert.Contains($"experiment 'cli-ab', arm '{armOf[user]}'", Dss.Ok(Query("--experiment-key", user)).Stdout, StringComparison.Ordinal);   // the same arm again
+        }
+        Assert.Equal(["bm25", "control"], armOf.Values.Distinct().Order(StringComparer.Ordinal));
+        var json = Dss.Ok(Query("--experiment-key", "user-0", "--json")).Json;
+        Assert.Equal(("cli-ab", armOf["user-0"]), (json.GetProperty("experiment").GetString(), json.GetProperty("arm").GetString()));
+
+        var outcome = Dss.Ok("outcome", "--server", server.Address, "-c", "abq", "--experiment", "cli-ab", "--experiment-key", "user-0", "--key", key).Stdout;
+        Assert.Contains($"outcome click counted for experiment 'cli-ab', arm '{armOf["user-0"]}'", outcome, StringComparison.Ordinal);
+        var judged = Dss.Ok("outcome", "--server", server.Address, "-c", "abq", "--experiment", "cli-ab", "--arm", "bm25", "--kind", "judgment", "--value", "0.5", "--key", key).Stdout;
+        Assert.Contains("outcome judgment counted for experiment 'cli-ab', arm 'bm25'", judged, StringComparison.Ordinal);
+
+        var unknown = Dss.Run("outcome", "--server", server.Address, "-c", "abq", "--experiment", "nosuch", "--arm", "bm25", "--key", key);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("'nosuch'", unknown.Stderr, StringComparison.Ordinal);
+        var badKind = Dss.Run("outcome", "--server", server.Address, "-c", "abq", "--experiment", "cli-ab", "--arm", "bm25", "--kind", "view", "--key", key);
+        Assert.Equal(2, badKind.ExitCode);
+        Assert.Contains("--kind must be click or judgment, got 'view'", badKind.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_unreachable_server_is_one_line_and_exit_2()
     {
         var r = Dss.Run("query", "--server", "http://127.0.0.1:9", "-c", "x", "-q", "anything", "--key", "dss_secret-value");

@@ -14,12 +14,13 @@ public sealed class ServeProcess : IDisposable
     /// <summary>The address it listens on, e.g. http://127.0.0.1:41234.</summary>
     public string Address { get; }
 
-    /// <summary>Starts `dss serve` over <paramref name="indexRoot"/> with <paramref name="keys"/> and waits until it serves.</summary>
-    public static async Task<ServeProcess> StartAsync(string indexRoot, string keys)
+    /// <summary>Starts `dss serve` over <paramref name="indexRoot"/> with <paramref name="keys"/> (and <paramref name="settings"/>, e.g.
+    /// <c>--Service:ExperimentsFile=PATH</c>) and waits until it serves.</summary>
+    public static async Task<ServeProcess> StartAsync(string indexRoot, string keys, params string[] settings)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dss.dll"));
-        foreach (var a in new[] { "serve", "--index-root", indexRoot, "--port", "0", "--keys", keys }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "serve", "--index-root", indexRoot, "--port", "0", "--keys", keys }.Concat(settings)) psi.ArgumentList.Add(a);
         psi.Environment["DSS_HOME"] = Dss.Home;
         var process = new Process { StartInfo = psi };
         var output = new ConcurrentQueue<string>();

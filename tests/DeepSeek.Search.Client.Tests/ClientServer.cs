@@ -13,7 +13,9 @@ namespace DeepSeek.Search.Client.Tests;
 /// A real server (SearchServer.Build, 127.0.0.1, ephemeral port) over a temp index root: <c>docs</c> (BM25 + the tiny
 /// encoder, metadata for the filter tests) and <c>plain</c> (BM25 only). In front of the service sits a real middleware
 /// that answers the next <see cref="FailNext"/> calls of a method with UNAVAILABLE (a trailers-only gRPC response, as a
-/// restarting server or proxy would) and counts every call per method, so retries are observed on the wire.
+/// restarting server or proxy would) and counts every call per method, so retries are observed on the wire. The online
+/// experiment <see cref="ExperimentName"/> runs on <c>docs</c> (arms <c>bm25</c> and <c>hybrid</c>); <see cref="Metrics"/>
+/// reads the server's /metrics.
 /// </summary>
 public sealed class ClientServer : IAsyncLifetime
 {
@@ -25,6 +27,9 @@ public sealed class ClientServer : IAsyncLifetime
     public string ReaderKey { get; private set; } = "";
     public string WriterKey { get; private set; } = "";
     public string AdminKey { get; private set; } = "";
+    public HttpClient Metrics { get; private set; } = null!;
+
+    public const string ExperimentName = "client-ab";
 
     readonly Dictionary<string, int> _calls = [];
     readonly Dictionary<string, int> _failNext = [];
@@ -62,7 +67,12 @@ public sealed class ClientServer : IAsyncLifetime
         ReaderKey = keys.Add("reader", [], AccessRight.Read, []).Key;
         WriterKey = keys.Add("writer", [], AccessRight.Write, []).Key;
         AdminKey = keys.Add("admin", [], AccessRight.Admin, []).Key;
-        App = SearchServer.Build(new ServiceSettings { IndexRoot = Root, Port = 0, KeysFile = keysFile });
+        string experiments = Tmp.File("experiments.json");
+        File.WriteAllText(experiments, $$"""
+            { "Experiments": [ { "Name": "{{ExperimentName}}", "Collection": "docs",
+                "Arms": [ { "Name": "bm25", "Share": 1, "Mode": "bm25" }, { "Name": "hybrid", "Share": 1, "Mode": "hybrid" } ] } ] }
+            """);
+        App = SearchServer.Build(new ServiceSettings { IndexRoot = Root, Port = 0, KeysFile = keysFile, ExperimentsFile = experiments, MetricsPort = 0 });
         App.Use(async (context, next) =>
         {
             string method = context.Request.Path.Value?.Split('/').LastOrDefault() ?? "";
@@ -81,6 +91,7 @@ public sealed class ClientServer : IAsyncLifetime
         });
         await App.StartAsync();
         Address = SearchServer.Address(App);
+        Metrics = new HttpClient { BaseAddress = new Uri(SearchServer.MetricsAddress(App)) };
     }
 
     public SearchClient Reader() => new(Address, SearchCredential.ApiKey(ReaderKey));
@@ -89,6 +100,7 @@ public sealed class ClientServer : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        Metrics.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         Tmp.Dispose();

@@ -158,3 +158,67 @@ public sealed class SearchClientTests(ClientServer server) : IClassFixture<Clien
         }
     }
 }
+
+/// <summary>The client's part in online experiments against a real server: an experiment key in, the arm out, outcomes reported.</summary>
+public sealed class ExperimentClientTests(ClientServer server) : IClassFixture<ClientServer>
+{
+    /// <summary>The sum of the samples of <paramref name="name"/> on /metrics whose labels include every pair of <paramref name="labels"/>.</summary>
+    async Task<double> Metric(string name, params (string Key, string Value)[] labels)
+    {
+        string text = await server.Metrics.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        double sum = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith(name + "{", StringComparison.Ordinal)) continue;
+            int close = line.LastIndexOf('}');
+            string labelText = line[(name.Length + 1)..close];
+            if (!labels.All(l => labelText.Contains($"{l.Key}=\"{l.Value}\"", StringComparison.Ordinal))) continue;
+            sum += double.Parse(line[(close + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return sum;
+    }
+
+    [Fact]
+    public async Task A_search_with_an_experiment_key_names_its_arm_and_ReportOutcomeAsync_counts_an_outcome_for_it_once()
+    {
+        using var client = server.Reader();
+        var plain = await client.SearchAsync(new SearchRequest { Collection = "docs", Query = "volcano lava", K = 3 });
+        Assert.Equal(("", ""), (plain.Experiment, plain.Arm));
+        var arms = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in Enumerable.Range(0, 20).Select(i => $"user-{i}"))
+        {
+            var r = await client.SearchAsync(new SearchRequest { Collection = "docs", Query = "volcano lava", K = 3, ExperimentKey = key }, TimeSpan.FromSeconds(30));
+            Assert.Equal(ClientServer.ExperimentName, r.Experiment);
+            Assert.Equal(r.Arm, (await client.SearchAsync(new SearchRequest { Collection = "docs", Query = "volcano lava", K = 3, ExperimentKey = key })).Arm);
+            arms.Add(r.Arm);
+        }
+        Assert.Equal(["bm25", "hybrid"], arms.Order(StringComparer.Ordinal));
+
+        var search = await client.SearchAsync(new SearchRequest { Collection = "docs", Query = "volcano lava", K = 3, ExperimentKey = "user-3" });
+        (string, string)[] click = [("experiment", ClientServer.ExperimentName), ("arm", search.Arm), ("kind", "click")];
+        double before = await Metric("dss_experiment_outcomes_total", click);
+        var ack = await client.ReportOutcomeAsync("docs", search.Experiment, OutcomeKind.Click, experimentKey: "user-3", timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal((ClientServer.ExperimentName, search.Arm), (ack.Experiment, ack.Arm));
+        Assert.Equal(before + 1, await Metric("dss_experiment_outcomes_total", click));
+
+        // A judgment naming the arm, with a value: counted with it.
+        (string, string)[] judged = [("experiment", ClientServer.ExperimentName), ("arm", search.Arm), ("kind", "judgment")];
+        double sumBefore = await Metric("dss_experiment_outcome_value_sum", judged);
+        await client.ReportOutcomeAsync("docs", search.Experiment, OutcomeKind.Judgment, arm: search.Arm, value: 0.25);
+        Assert.Equal(sumBefore + 0.25, await Metric("dss_experiment_outcome_value_sum", judged), 9);
+
+        // Never retried: an UNAVAILABLE answer reaches the caller after one call, and nothing more is counted.
+        int calls = server.Calls("ReportOutcome");
+        double clicks = await Metric("dss_experiment_outcomes_total", click);
+        server.FailNext("ReportOutcome", 1);
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.ReportOutcomeAsync("docs", search.Experiment, OutcomeKind.Click, experimentKey: "user-3"));
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Equal(calls + 1, server.Calls("ReportOutcome"));
+        Assert.Equal(clicks, await Metric("dss_experiment_outcomes_total", click));
+
+        // The server's refusals come through as they are.
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => client.ReportOutcomeAsync("docs", "nosuch", OutcomeKind.Click, experimentKey: "user-3"));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("'nosuch'", unknown.Status.Detail, StringComparison.Ordinal);
+    }
+}

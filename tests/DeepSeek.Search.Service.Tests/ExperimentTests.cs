@@ -17,7 +17,8 @@ namespace DeepSeek.Search.Service.Tests;
 /// <summary>
 /// A real server (gRPC and metrics listeners on free ports) serving online experiments from an experiments file it re-reads:
 /// collection <c>exp</c> (<see cref="ServerFixture.Corpus"/>, dense) and <c>exp2</c> (other documents, dense, one of them
-/// alice's only). Keys: alice (read exp and exp2), dave (read exp only), erin (read exp2 only).
+/// alice's only), and for Ask <c>rag</c> and <c>rag2</c> (the same two corpora, BM25, each with the tiny generator). Keys:
+/// alice (read exp, exp2, rag, rag2), dave (read exp and rag only), erin (read exp2 only).
 /// </summary>
 public sealed class ExperimentServerFixture : IAsyncLifetime
 {
@@ -47,9 +48,15 @@ public sealed class ExperimentServerFixture : IAsyncLifetime
         var encoder = TinyEncoder.Copy(Tmp);
         CollectionBuilder.Build(CollectionStore.At(Root, "exp"), ServerFixture.Corpus(), new BuildOptions { EncoderPath = encoder, ChunkTokens = 16, ChunkOverlap = 4 });
         CollectionBuilder.Build(CollectionStore.At(Root, "exp2"), OtherCorpus(), new BuildOptions { EncoderPath = encoder, ChunkTokens = 16, ChunkOverlap = 4 });
+        foreach (var (name, corpus) in new[] { ("rag", ServerFixture.Corpus()), ("rag2", OtherCorpus()) })
+        {
+            var store = CollectionStore.At(Root, name);
+            CollectionBuilder.Build(store, corpus, new BuildOptions());
+            TinyGenerator.CopyTo(Path.Combine(store.Directory, "generator"));
+        }
         var keys = ApiKeyFile.Load(Tmp.File("keys.json"));
-        AliceKey = keys.Add("alice", [], AccessRight.Read, ["exp", "exp2"]).Key;
-        DaveKey = keys.Add("dave", [], AccessRight.Read, ["exp"]).Key;
+        AliceKey = keys.Add("alice", [], AccessRight.Read, ["exp", "exp2", "rag", "rag2"]).Key;
+        DaveKey = keys.Add("dave", [], AccessRight.Read, ["exp", "rag"]).Key;
         ErinKey = keys.Add("erin", [], AccessRight.Read, ["exp2"]).Key;
         WriteExperiments("""{ "Experiments": [] }""");
         App = SearchServer.Build(new ServiceSettings { IndexRoot = Root, Port = 0, MetricsPort = 0, KeysFile = keys.Path, ExperimentsFile = ExperimentsFile },
@@ -300,6 +307,91 @@ public sealed class ExperimentTests(ExperimentServerFixture f) : IClassFixture<E
         var e = Assert.Throws<RpcException>(() => Search(f.AliceKey, on));   // the arm turns it on for a caller who did not ask
         Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
         Assert.StartsWith("no generator for collection 'exp'", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    async Task<AskResult> Ask(string key, string experimentKey)
+    {
+        using var call = f.Client.Ask(new AskRequest { Collection = "rag", Question = Query, MaxNewTokens = 4, ExperimentKey = experimentKey }, Bearer(key));
+        AskResult? result = null;
+        await foreach (var m in call.ResponseStream.ReadAllAsync())
+            if (m.EventCase == AskResponse.EventOneofCase.Result) result = m.Result;
+        return result ?? throw new InvalidOperationException("the Ask stream ended without a result");
+    }
+
+    [Fact]
+    public async Task Ask_with_an_experiment_key_is_served_by_the_keys_arm_on_every_call_and_counted_per_arm()
+    {
+        f.WriteExperiments("""
+            { "Experiments": [ { "Name": "ask-ab", "Collection": "rag", "Salt": "ask",
+                "Arms": [ { "Name": "bm25", "Share": 1, "Mode": "bm25" }, { "Name": "other", "Share": 1, "Collection": "rag2" } ] } ] }
+            """);
+        var experiment = Configured("ask-ab");
+        string[] ragIds = [.. ServerFixture.Corpus().Select(d => d.Id)], otherIds = [.. ExperimentServerFixture.OtherCorpus().Select(d => d.Id)];
+        var keys = Keys(40, "ask-").ToList();
+        string inBm25 = keys.First(k => experiment.Assign(k).Name == "bm25"), inOther = keys.First(k => experiment.Assign(k).Name == "other");
+
+        var plain = await Ask(f.AliceKey, "");
+        Assert.Equal(("", ""), (plain.Experiment, plain.Arm));   // no key: no experiment
+        var before = await ObservabilityTests.Scrape(f.Metrics);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal) { ["bm25"] = 0, ["other"] = 0 };
+        foreach (var key in new[] { inBm25, inOther, keys[0], keys[1] })
+            for (int call = 0; call < 2; call++)
+            {
+                var r = await Ask(f.AliceKey, key);
+                Assert.Equal(("ask-ab", experiment.Assign(key).Name), (r.Experiment, r.Arm));
+                Assert.NotEmpty(r.Sources);
+                // The arm shaped the recall: the "other" arm answers from rag2's documents, the "bm25" arm from rag's.
+                Assert.All(r.Sources, src => Assert.Contains(src.DocumentId, r.Arm == "other" ? otherIds : ragIds));
+                counts[r.Arm]++;
+            }
+        var after = await ObservabilityTests.Scrape(f.Metrics);
+        foreach (var arm in new[] { "bm25", "other" })
+        {
+            Assert.True(counts[arm] >= 2);
+            Assert.Equal(counts[arm], ObservabilityTests.Delta(before, after, "dss_experiment_requests_total", ("experiment", "ask-ab"), ("arm", arm)));
+            Assert.Equal(counts[arm], ObservabilityTests.Delta(before, after, "dss_experiment_search_duration_seconds_count", ("experiment", "ask-ab"), ("arm", arm)));
+        }
+
+        // The arm's collection needs the caller's read right: dave (read rag only) is refused in the "other" arm.
+        Assert.Equal("bm25", (await Ask(f.DaveKey, inBm25)).Arm);
+        var denied = await Assert.ThrowsAsync<RpcException>(() => Ask(f.DaveKey, inOther));
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Contains("lacks the read right on collection 'rag2'", denied.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_batch_with_one_forbidden_arm_collection_fails_whole_before_any_search_runs()
+    {
+        f.WriteExperiments("""
+            { "Experiments": [ { "Name": "batch-ab", "Collection": "exp", "Salt": "batch",
+                "Arms": [ { "Name": "current", "Share": 1 }, { "Name": "reindexed", "Share": 1, "Collection": "exp2" } ] } ] }
+            """);
+        var experiment = Configured("batch-ab");
+        string current = Keys(100).First(k => experiment.Assign(k).Name == "current"), reindexed = Keys(100).First(k => experiment.Assign(k).Name == "reindexed");
+        static SearchBatchRequest Batch(params string[] experimentKeys)
+        {
+            var b = new SearchBatchRequest();
+            foreach (var k in experimentKeys) b.Searches.Add(new SearchRequest { Collection = "exp", Query = Query, K = 3, ExperimentKey = k });
+            return b;
+        }
+        // Allowed as a whole: dave's searches in the arm on exp run.
+        Assert.Equal(["", "current"], f.Client.SearchBatch(Batch("", current), Bearer(f.DaveKey)).Results.Select(r => r.Arm));
+
+        var before = await ObservabilityTests.Scrape(f.Metrics);
+        // The forbidden arm's search is last: checked only as each search ran, the first two would have run.
+        var denied = Assert.Throws<RpcException>(() => f.Client.SearchBatch(Batch("", current, reindexed), Bearer(f.DaveKey)));
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Contains("lacks the read right on collection 'exp2'", denied.Status.Detail, StringComparison.Ordinal);
+        var after = await ObservabilityTests.Scrape(f.Metrics);
+        Assert.Equal(0, ObservabilityTests.Delta(before, after, "dss_search_stage_duration_seconds_count", ("collection", "exp"), ("stage", "total")));
+        Assert.Equal(0, ObservabilityTests.Delta(before, after, "dss_experiment_requests_total", ("experiment", "batch-ab")));
+
+        // The same batch for alice (read on both) runs whole, each search in its arm, and is counted.
+        Assert.Equal(["", "current", "reindexed"], f.Client.SearchBatch(Batch("", current, reindexed), Bearer(f.AliceKey)).Results.Select(r => r.Arm));
+        var ran = await ObservabilityTests.Scrape(f.Metrics);
+        // Stage latencies are recorded under the collection the request names: all three searches.
+        Assert.Equal(3, ObservabilityTests.Delta(after, ran, "dss_search_stage_duration_seconds_count", ("collection", "exp"), ("stage", "total")));
+        Assert.Equal(1, ObservabilityTests.Delta(after, ran, "dss_experiment_requests_total", ("experiment", "batch-ab"), ("arm", "reindexed")));
     }
 
     [Fact]

@@ -26,12 +26,14 @@ static class AskCommand
         var principal = CommonOptions.Principal();
         var groups = CommonOptions.Groups();
         var filter = CommonOptions.Filter();
+        var experimentKey = QueryCommand.ExperimentKey();
+        experimentKey.Description += " (with --server only)";
         var rag = new RagArguments();
         rag.SourceTokens.Description += " (local only: the server uses its default)";
         rag.Instructions.Description += " (local only)";
 
         var cmd = new Command("ask", "Answer a question from a collection's documents, citing them (RAG), locally or through dss serve.")
-        { collection, question, server, key, json, root, principal, groups, filter };
+        { collection, question, server, key, json, root, principal, groups, filter, experimentKey };
         rag.AddTo(cmd);
         cmd.SetAction(async (pr, cancel) =>
         {
@@ -40,7 +42,9 @@ static class AskCommand
             var options = rag.Options(pr);
             bool asJson = pr.GetValue(json);
             if (pr.GetValue(server) is { } address)
-                return await Remote(pr, address, pr.GetValue(key), pr.GetValue(collection)!, q, options, rag.Rerank, filter, asJson, cancel);
+                return await Remote(pr, address, pr.GetValue(key), pr.GetValue(collection)!, q, options, rag.Rerank, filter, pr.GetValue(experimentKey), asJson, cancel);
+            if (pr.GetValue(experimentKey) is not null)
+                throw new InvalidInputException("--experiment-key needs --server: experiments are the server's (Service:Experiments)") { Setting = "experiment-key" };
 
             var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
@@ -63,7 +67,7 @@ static class AskCommand
     }
 
     static async Task<int> Remote(ParseResult pr, string address, string? key, string collection, string question, RagOptions options, RerankArguments rerank,
-        Option<string?> filter, bool asJson, CancellationToken cancel)
+        Option<string?> filter, string? experimentKey, bool asJson, CancellationToken cancel)
     {
         if (pr.GetValue(rerank.Model) is not null) throw new InvalidInputException("--model is the server's setting (Service:Generator:Model) with --server") { Setting = "model" };
         var request = new Proto.AskRequest
@@ -77,6 +81,7 @@ static class AskCommand
         };
         if (!options.Greedy) request.Temperature = (float)options.Temperature;
         if (options.Seed is int s) request.Seed = s;
+        if (experimentKey is not null) request.ExperimentKey = experimentKey;
         if (pr.GetValue(filter) is { } f) request.Filter = FilterMessages.From(Core.Filtering.FilterExpression.Parse(f));
         if (pr.GetValue(rerank.Rerank)) request.Rerank = new Proto.RerankSettings { Depth = pr.GetValue(rerank.Depth), Weight = pr.GetValue(rerank.Weight) };
         using var client = QueryCommand.Connect(address, key);
@@ -87,6 +92,7 @@ static class AskCommand
             if (m.EventCase == Proto.AskResponse.EventOneofCase.Result) result = m.Result;
         }
         if (result is null) throw new InvalidOperationException("the server ended the Ask stream without a result");
+        if (experimentKey is not null && !asJson) { Console.WriteLine(); Console.Write(QueryCommand.ExperimentLine(result.Experiment, result.Arm)); }
         static (int, string, long?, int, int, string) Of(Proto.SourceRef x) => (x.Number, x.DocumentId, x.HasChunkId ? x.ChunkId : null, x.Span.Start, x.Span.End, x.Title);
         Print(asJson, collection, question, result.Answer, result.NoSources, result.FinishReason, result.Seq, result.DroppedCitations,
             result.Citations.Select(Of).ToList(), result.Sources.Select(Of).ToList(), result.Usage.PromptTokens, result.Usage.CompletionTokens, result.Timings.TotalMs);

@@ -43,10 +43,11 @@ static class QueryCommand
         var alpha = CommonOptions.Alpha();
         var filter = CommonOptions.Filter();
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
+        var experimentKey = ExperimentKey();
 
         var rerank = new RerankArguments();
         var cmd = new Command("query", "Search a collection through a running dss serve (gRPC).")
-        { server, key, collection, query, mode, k, fusion, alpha, filter, json, rerank.Rerank, rerank.Depth, rerank.Weight };
+        { server, key, collection, query, mode, k, fusion, alpha, filter, experimentKey, json, rerank.Rerank, rerank.Depth, rerank.Weight };
         cmd.SetAction(pr =>
         {
             var q = pr.GetValue(query)!;
@@ -66,6 +67,7 @@ static class QueryCommand
                 SnippetChars = pr.GetValue(json) ? 240 : 160,
             };
             if (pr.GetValue(alpha) is { } a) request.Alpha = a;
+            if (pr.GetValue(experimentKey) is { } ek) request.ExperimentKey = ek;
             if (pr.GetValue(rerank.Rerank)) request.Rerank = new Proto.RerankSettings { Depth = pr.GetValue(rerank.Depth), Weight = pr.GetValue(rerank.Weight) };
             if (pr.GetValue(filter) is { } f) request.Filter = FilterMessages.From(Core.Filtering.FilterExpression.Parse(f));
             using var client = Connect(pr.GetValue(server)!, pr.GetValue(key));
@@ -80,6 +82,8 @@ static class QueryCommand
                     query = q,
                     mode = modeName,
                     seq = response.Seq,
+                    experiment = response.Experiment,
+                    arm = response.Arm,
                     hits = response.Hits.Select(h => new
                     {
                         rank = h.Rank, id = h.Id, score = h.Score, bm25_score = h.HasBm25Score ? h.Bm25Score : (float?)null,
@@ -96,6 +100,7 @@ static class QueryCommand
             else
             {
                 Console.WriteLine($"{modeName} results for \"{q}\" in '{request.Collection}' at {client.Address} (seq {response.Seq}):");
+                if (request.ExperimentKey.Length > 0) Console.WriteLine(ExperimentLine(response.Experiment, response.Arm));
                 if (response.Hits.Count == 0) Console.WriteLine("  (no results)");
                 foreach (var h in response.Hits)
                 {
@@ -107,6 +112,18 @@ static class QueryCommand
         });
         return cmd;
     }
+
+    /// <summary>--experiment-key: the caller's stable identity in the collection's online experiment (shared by query and ask).</summary>
+    internal static Option<string?> ExperimentKey() => new("--experiment-key")
+    {
+        Description = "Take part in the collection's online experiment as this user or session id (at most 256 characters): " +
+            "the key's arm serves the request, and the experiment and arm are printed (report outcomes with dss outcome)",
+    };
+
+    /// <summary>The line naming the experiment and arm a request with --experiment-key got (none: the collection runs no experiment).</summary>
+    internal static string ExperimentLine(string experiment, string arm) => experiment.Length == 0
+        ? "experiment: none (the collection runs no experiment now; served as sent)"
+        : $"experiment '{experiment}', arm '{arm}'";
 
     /// <summary>The engine's search mode as the contract's (null: unspecified, the collection's default); shared by query and loadtest.</summary>
     internal static Proto.SearchMode Mode(Retrieve.Collections.SearchMode? mode) => mode switch

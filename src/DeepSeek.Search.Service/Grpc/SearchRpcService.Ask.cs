@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Fusion;
 using DeepSeek.Search.Rag;
 using DeepSeek.Search.Rerank;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Service.Auth;
+using DeepSeek.Search.Service.Experiments;
 using Grpc.Core;
 using Proto = DeepSeek.Search.Service.V1;
 
@@ -20,6 +22,14 @@ sealed partial class SearchRpcService
         var sw = Stopwatch.StartNew();
         var identity = ServiceInterceptor.IdentityOf(context);
         Authorize(identity, request.Collection, AccessRight.Read);
+        string named = request.Collection;
+        // The arm of the caller's experiment key shapes the recall as it shapes a search: the same WithArm, the same rights.
+        var assigned = AssignArm(request.Collection, request.ExperimentKey, "experiment_key");
+        if (assigned is (_, ExperimentArm armOf))
+        {
+            request = WithArm(request, armOf);
+            Authorize(identity, request.Collection, AccessRight.Read);
+        }
         if (string.IsNullOrWhiteSpace(request.Question)) throw new InvalidInputException("question: empty question") { Setting = "question" };
         if (request.Question.Length > _settings.MaxQueryChars)
             throw new InvalidInputException($"question: question of {request.Question.Length} characters is longer than the limit of {_settings.MaxQueryChars}") { Setting = "question" };
@@ -35,14 +45,18 @@ sealed partial class SearchRpcService
             Temperature = request.HasTemperature ? request.Temperature : defaults.Temperature,
             Seed = request.HasSeed ? request.Seed : null,
             Mode = ModeOf(request.Mode, ""),
+            Fusion = FusionOf(request.Fusion, ""),
+            Alpha = request.HasAlpha ? request.Alpha : null,
             Instructions = _instructions,
         };
+        if (request.HasAlpha && !(request.Alpha >= 0 && request.Alpha <= 1))
+            throw new InvalidInputException($"alpha: alpha must be in [0, 1], got {request.Alpha}") { Setting = "alpha" };
         options.Validate();
         var filter = FilterTranslator.Translate(request.Filter);
         var searcher = _registry.Searcher(request.Collection);
         string folder = GeneratorFolder(request.Collection);
         var generator = _generators.Generator(folder);
-        var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, "rerank.") : null;
+        var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, "rerank.", assigned?.Item2.Rerank?.Model) : null;
         var answerer = new RagAnswerer(generator, reranker) { TrainedContext = QueryLikelihoodScorer.TrainedContext(folder) };
         await foreach (var e in answerer.AskAsync(searcher, request.Question, options, identity.Caller, filter, context.CancellationToken).ConfigureAwait(false))
         {
@@ -66,10 +80,12 @@ sealed partial class SearchRpcService
                             FirstTokenMs = a.Timings.FirstTokenMs, GenerateMs = a.Timings.GenerateMs,
                         },
                     };
+                    if (assigned is (Experiment experiment, ExperimentArm arm)) (result.Experiment, result.Arm) = (experiment.Name, arm.Name);
                     foreach (var c in a.Citations) result.Citations.Add(Ref(c.Number, c.DocumentId, c.ChunkId, c.Start, c.End, c.Title));
                     foreach (var s in a.Sources) result.Sources.Add(Ref(s.Number, s.DocumentId, s.ChunkId, s.Start, s.End, s.Title));
                     await responseStream.WriteAsync(new Proto.AskResponse { Result = result }, context.CancellationToken).ConfigureAwait(false);
-                    _metrics.RecordSearchStages(request.Collection, new Dictionary<string, double>(StringComparer.Ordinal)
+                    if (result.Arm.Length > 0) _metrics.RecordArmSearch(result.Experiment, result.Arm, result.Timings.TotalMs);
+                    _metrics.RecordSearchStages(named, new Dictionary<string, double>(StringComparer.Ordinal)
                     {
                         ["ask_total"] = result.Timings.TotalMs, ["ask_recall"] = a.Timings.RecallMs, ["ask_rerank"] = a.Timings.RerankMs,
                         ["ask_prompt"] = a.Timings.PromptMs, ["ask_first_token"] = a.Timings.FirstTokenMs, ["ask_generate"] = a.Timings.GenerateMs,
@@ -85,6 +101,14 @@ sealed partial class SearchRpcService
         if (chunk is long c) r.ChunkId = c;
         return r;
     }
+
+    static FusionMethod? FusionOf(Proto.FusionMethod fusion, string at) => fusion switch
+    {
+        Proto.FusionMethod.Unspecified => null,
+        Proto.FusionMethod.Rrf => FusionMethod.Rrf,
+        Proto.FusionMethod.Minmax => FusionMethod.MinMax,
+        _ => throw new InvalidInputException($"{at}fusion: unknown fusion method {(int)fusion}") { Setting = "fusion" },
+    };
 
     static SearchMode? ModeOf(Proto.SearchMode mode, string at) => mode switch
     {

@@ -32,10 +32,16 @@ sealed partial class SearchRpcService
             throw new InvalidInputException($"{field}: experiment key of {key.Length} characters is longer than the limit of {MaxExperimentKeyChars}") { Setting = "experiment_key" };
     }
 
-    /// <summary>The request with the arm's settings in place of the ones they name; the rest is the caller's.</summary>
-    static Proto.SearchRequest WithArm(Proto.SearchRequest request, ExperimentArm arm)
+    /// <summary>The settings of a recall an arm may change: those of a Search and of an Ask's first stage alike.</summary>
+    record struct Recall(string Collection, Proto.SearchMode Mode, Proto.FusionMethod Fusion, float? Alpha, Proto.RerankSettings? Rerank);
+
+    /// <summary>
+    /// The one application of an arm: its settings in place of the ones they name; the rest is the caller's. Search
+    /// (<see cref="WithArm(Proto.SearchRequest, ExperimentArm)"/>) and Ask (<see cref="WithArm(Proto.AskRequest, ExperimentArm)"/>)
+    /// only map their requests to and from <see cref="Recall"/>.
+    /// </summary>
+    static Recall WithArm(Recall r, ExperimentArm arm)
     {
-        var r = request.Clone();
         if (arm.Collection is { } collection) r.Collection = collection;
         if (arm.Mode is { } mode)
             r.Mode = mode switch { SearchMode.Bm25 => Proto.SearchMode.Bm25, SearchMode.Dense => Proto.SearchMode.Dense, _ => Proto.SearchMode.Hybrid };
@@ -44,11 +50,48 @@ sealed partial class SearchRpcService
         if (arm.Rerank is { Enabled: false }) r.Rerank = null;
         else if (arm.Rerank is { } rerank)
         {
-            r.Rerank ??= new Proto.RerankSettings();
+            r.Rerank = r.Rerank?.Clone() ?? new Proto.RerankSettings();
             if (rerank.Depth is { } depth) r.Rerank.Depth = depth;
             if (rerank.Weight is { } weight) r.Rerank.Weight = weight;
         }
         return r;
+    }
+
+    /// <summary>A search request with the arm applied (<see cref="WithArm(Recall, ExperimentArm)"/>).</summary>
+    static Proto.SearchRequest WithArm(Proto.SearchRequest request, ExperimentArm arm)
+    {
+        var a = WithArm(new Recall(request.Collection, request.Mode, request.Fusion, request.HasAlpha ? request.Alpha : null, request.Rerank), arm);
+        var r = request.Clone();
+        (r.Collection, r.Mode, r.Fusion, r.Rerank) = (a.Collection, a.Mode, a.Fusion, a.Rerank);
+        if (a.Alpha is { } alpha) r.Alpha = alpha; else r.ClearAlpha();
+        return r;
+    }
+
+    /// <summary>An Ask request with the arm applied to its recall (<see cref="WithArm(Recall, ExperimentArm)"/>).</summary>
+    static Proto.AskRequest WithArm(Proto.AskRequest request, ExperimentArm arm)
+    {
+        var a = WithArm(new Recall(request.Collection, request.Mode, request.Fusion, request.HasAlpha ? request.Alpha : null, request.Rerank), arm);
+        var r = request.Clone();
+        (r.Collection, r.Mode, r.Fusion, r.Rerank) = (a.Collection, a.Mode, a.Fusion, a.Rerank);
+        if (a.Alpha is { } alpha) r.Alpha = alpha; else r.ClearAlpha();
+        return r;
+    }
+
+    /// <summary>A search as it will run: the request with its arm applied, and the experiment and arm (null: none).</summary>
+    readonly record struct ArmedSearch(Proto.SearchRequest Request, Experiment? Experiment, ExperimentArm? Arm);
+
+    /// <summary>
+    /// The caller's right on the collection the request names, the arm of its key (<see cref="AssignArm"/>) applied, and the
+    /// caller's right on the arm's collection: all before any work, so a forbidden arm collection runs nothing.
+    /// </summary>
+    ArmedSearch Resolve(Proto.SearchRequest request, Identity identity, string at)
+    {
+        Authorize(identity, request.Collection, AccessRight.Read);
+        if (AssignArm(request.Collection, request.ExperimentKey, $"{at}experiment_key") is not (Experiment experiment, ExperimentArm arm))
+            return new ArmedSearch(request, null, null);
+        var armed = WithArm(request, arm);
+        Authorize(identity, armed.Collection, AccessRight.Read);
+        return new ArmedSearch(armed, experiment, arm);
     }
 
     void RecordArm(Proto.SearchResponse response)

@@ -46,7 +46,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
         ArgumentNullException.ThrowIfNull(context);
         var sw = Stopwatch.StartNew();
         var identity = ServiceInterceptor.IdentityOf(context);
-        var response = RunSearch(request, identity, "", context.CancellationToken);
+        var response = RunSearch(Resolve(request, identity, ""), identity, "", context.CancellationToken);
         response.Timings.TotalMs = sw.Elapsed.TotalMilliseconds;
         _metrics.RecordSearchStages(request.Collection, Stages(response.Timings));
         RecordArm(response);
@@ -62,13 +62,14 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
         if (request.Searches.Count == 0) throw new InvalidInputException("searches: give at least one search") { Setting = "searches" };
         if (request.Searches.Count > _settings.MaxBatchDocuments)
             throw new InvalidInputException($"searches: {request.Searches.Count} searches exceed the batch limit of {_settings.MaxBatchDocuments}") { Setting = "searches" };
-        // Rights first, for every search, so a batch fails before any work when one collection is forbidden.
+        // Rights first, for every search and its arm's collection, so a batch fails whole before any work when one is forbidden.
         foreach (var s in request.Searches) Authorize(identity, s.Collection, AccessRight.Read);
+        var armed = request.Searches.Select((s, i) => Resolve(s, identity, $"searches[{i}].")).ToList();
         var result = new Proto.SearchBatchResponse { Timings = new Proto.Timings() };
         for (int i = 0; i < request.Searches.Count; i++)
         {
             var one = Stopwatch.StartNew();
-            var r = RunSearch(request.Searches[i], identity, $"searches[{i}].", context.CancellationToken);
+            var r = RunSearch(armed[i], identity, $"searches[{i}].", context.CancellationToken);
             r.Timings.TotalMs = one.Elapsed.TotalMilliseconds;
             _metrics.RecordSearchStages(request.Searches[i].Collection, Stages(r.Timings));
             RecordArm(r);
@@ -91,17 +92,17 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
     };
 
     /// <summary>
-    /// One search: the caller's right on the collection named, then the arm of the collection's running experiment when the
-    /// request carries an experiment key (<see cref="AssignArm"/>), whose settings replace the request's (<see cref="WithArm"/>).
+    /// One search resolved by <see cref="Resolve"/> (rights checked, the arm of the request's experiment key applied), named
+    /// in the response by its experiment and arm.
     /// </summary>
-    Proto.SearchResponse RunSearch(Proto.SearchRequest request, Identity identity, string at, CancellationToken cancellationToken)
+    Proto.SearchResponse RunSearch(ArmedSearch search, Identity identity, string at, CancellationToken cancellationToken)
     {
-        Authorize(identity, request.Collection, AccessRight.Read);
-        if (AssignArm(request.Collection, request.ExperimentKey, $"{at}experiment_key") is not (Experiment experiment, ExperimentArm arm))
-            return RunSearch(request, identity, at, null, cancellationToken);
-        var response = RunSearch(WithArm(request, arm), identity, at, arm.Rerank?.Model, cancellationToken);
-        response.Experiment = experiment.Name;
-        response.Arm = arm.Name;
+        var response = RunSearch(search.Request, identity, at, search.Arm?.Rerank?.Model, cancellationToken);
+        if (search is { Experiment: { } experiment, Arm: { } arm })
+        {
+            response.Experiment = experiment.Name;
+            response.Arm = arm.Name;
+        }
         return response;
     }
 
@@ -122,13 +123,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
         {
             K = request.K,
             Mode = ModeOf(request.Mode, at),
-            Fusion = request.Fusion switch
-            {
-                Proto.FusionMethod.Unspecified => null,
-                Proto.FusionMethod.Rrf => FusionMethod.Rrf,
-                Proto.FusionMethod.Minmax => FusionMethod.MinMax,
-                _ => throw new InvalidInputException($"{at}fusion: unknown fusion method {(int)request.Fusion}") { Setting = "fusion" },
-            },
+            Fusion = FusionOf(request.Fusion, at),
             Alpha = request.HasAlpha ? request.Alpha : null,
             Caller = identity.Caller,
             Filter = FilterTranslator.Translate(request.Filter),
