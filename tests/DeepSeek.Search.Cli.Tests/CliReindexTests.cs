@@ -151,7 +151,9 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         Assert.Contains("0 added, 0 changed, 300 unchanged, 0 deleted", Dss.Ok("reindex", "-c", "rxcrash", "--source", source, "--index-root", Root).Stdout);
         var store = CollectionStore.At(Root, "rxcrash");
         int landed = 0;
-        for (int round = 1; round <= Kills; round++)
+        // Kills follow the run's progress, not the wall clock: each is aimed at a point of the run (its start, the read, the n-th
+        // write progress line), so it lands on a slow machine too; a kill that missed (the run finished first) earns another round.
+        for (int round = 1; landed < Kills && round <= 3 * Kills; round++)
         {
             // A night: half the documents rewritten, 5% deleted, 20 new ones.
             var next = new Dictionary<string, string>();
@@ -166,14 +168,14 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
                 Unchanged: (long)next.Count(kv => model.TryGetValue(kv.Key, out var t) && t == kv.Value), Deleted: (long)model.Keys.Count(k => !next.ContainsKey(k)));
             WriteJsonl(source, next);
 
-            int delay = rng.Next(300, 3500);
-            bool exited = RunAndKill(["reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--index-root", Root], delay);
+            var point = KillPoint(rng);
+            bool exited = RunAndKill(["reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--index-root", Root], point);
             if (!exited) landed++;
             var report = f.PathOf($"rxcrash-{seed}-{round}.json");
             var rerun = Dss.Ok("reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--report", report, "--index-root", Root);
             var json = Report(report);
             bool resumed = json.GetProperty("resumed").GetBoolean();
-            output.WriteLine($"round {round}: kill after {delay} ms: {(exited ? "finished first" : "killed")}; rerun {(resumed ? "resumed" : "fresh")}: {Counts(json)}");
+            output.WriteLine($"round {round}: kill at {point}: {(exited ? "finished first" : "killed")}; rerun {(resumed ? "resumed" : "fresh")}: {Counts(json)}");
             if (resumed) Assert.Contains("continuing unfinished reindex run", rerun.Stderr);
             // The rerun is the whole night's run (continued or, killed before it began, fresh), or the killed one had finished it.
             var counts = Counts(json);
@@ -190,7 +192,7 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
             model = next;
         }
         output.WriteLine($"{landed} of {Kills} kills landed while dss reindex ran");
-        Assert.True(landed >= 2, $"too few kills landed while the run ran ({landed}); seed {seed}");
+        Assert.True(landed >= Kills, $"too few kills landed while the run ran ({landed}); seed {seed}");
     }
 
     /// <summary>The collection's contents: live ids and content hashes, sorted, as one hash; and the count.</summary>
@@ -208,6 +210,24 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         return (rows.Count, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', rows)))));
     }
 
-    /// <summary>CliCrashTests' child dss, SIGKILLed after <paramref name="delayMs"/> unless it exited first; true when it exited.</summary>
-    static bool RunAndKill(string[] args, int delayMs) => CliCrashTests.RunAndKill(args, delayMs).Exited;
+    /// <summary>A point of a reindex run, by its stderr progress lines: its start line (kill before or as the claim is written), the
+    /// read stage's first line, or the n-th line of the write stage (printed at each tenth of the upserts); then a few ms more.</summary>
+    internal sealed record KillAt(string Prefix, int Occurrence, int JitterMs)
+    {
+        public override string ToString() => $"'{Prefix.Trim()}' line {Occurrence} + {JitterMs} ms";
+    }
+
+    static KillAt KillPoint(Random rng) => rng.Next(10) switch
+    {
+        0 => new KillAt("dss: reindexing", 1, rng.Next(0, 200)),
+        1 => new KillAt("  read", 1, rng.Next(0, 50)),
+        _ => new KillAt("  write", 1 + rng.Next(8), rng.Next(0, 30)),
+    };
+
+    /// <summary>CliCrashTests' child dss, SIGKILLed once its stderr reached <paramref name="point"/> unless it exited first; true when it exited.</summary>
+    static bool RunAndKill(string[] args, KillAt point)
+    {
+        int seen = 0;
+        return CliCrashTests.RunAndKillWhen(args, line => line.StartsWith(point.Prefix, StringComparison.Ordinal) && ++seen == point.Occurrence, point.JitterMs).Exited;
+    }
 }
