@@ -195,6 +195,99 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         Assert.True(landed >= Kills, $"too few kills landed while the run ran ({landed}); seed {seed}");
     }
 
+    [Fact]
+    public void Reindex_with_another_encoder_re_embeds_first_equals_a_fresh_build_with_it_and_a_second_run_re_embeds_nothing()
+    {
+        var other = f.PathOf("rxenc-other-encoder");
+        Dss.Ok("encoder", "init", "--out", other, "--vocab", Path.Combine(f.Encoder, "vocab.txt"), "--layers", "1", "--hidden", "48", "--heads", "2",
+            "--ffn", "96", "--max-length", "64", "--seed", "7");
+        var rng = new Random(13);
+        var source = f.PathOf("rxenc.jsonl");
+        var docs = Enumerable.Range(0, 40).ToDictionary(i => $"e{i}", _ => Text(rng, "v0"));
+        WriteJsonl(source, docs);
+        Dss.Ok("index", "-c", "rxenc", "--corpus", source, "--encoder", f.Encoder, "--index-root", Root, "--chunk-tokens", "16", "--chunk-overlap", "4");
+        // The first run adopts the built documents (registers them to the source), so later runs may delete; no --encoder: nothing re-embedded.
+        Assert.DoesNotContain("re-embed", Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--index-root", Root).Stdout);
+        var store = CollectionStore.At(Root, "rxenc");
+        string before = store.OpenCurrent().Manifest.Dense!.EncoderIdentity;
+
+        // A night's changes: 3 rewritten, 1 deleted, 2 new.
+        for (int i = 0; i < 3; i++) docs[$"e{i}"] = Text(rng, "v1");
+        docs.Remove("e39");
+        docs["new1"] = Text(rng, "v1");
+        docs["new2"] = Text(rng, "v1");
+        WriteJsonl(source, docs);
+
+        // Without --encoder nothing is re-embedded; a dry run with it says it would and writes nothing.
+        var dir = Path.Combine(Root, "rxenc");
+        var files = Files(dir);
+        var dryReport = f.PathOf("rxenc-dry.json");
+        var dry = Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--encoder", other, "--dry-run", "--report", dryReport, "--index-root", Root);
+        Assert.Contains("would re-embed 'rxenc' first: 40 documents", dry.Stdout);
+        Assert.True(Report(dryReport).GetProperty("reembed").GetProperty("dry_run").GetBoolean());
+        Assert.Equal(files, Files(dir));
+        Dss.Fails("need --encoder", "reindex", "-c", "rxenc", "--source", source, "--chunk-tokens", "8", "--dry-run", "--index-root", Root);
+        Dss.Fails("no-such-encoder", "reindex", "-c", "rxenc", "--source", source, "--encoder", f.PathOf("no-such-encoder"), "--index-root", Root);
+        Assert.Equal(files, Files(dir));
+
+        var report = f.PathOf("rxenc-1.json");
+        var run = Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--encoder", other, "--report", report, "--index-root", Root);
+        Assert.Contains("re-embedded 'rxenc': 40 documents", run.Stdout);
+        Assert.Contains("re-embed", run.Stderr); // the re-embed's progress, through the one renderer
+        var json = Report(report);
+        Assert.Equal((2, 3, 36, 1), Counts(json));
+        var reembed = json.GetProperty("reembed");
+        Assert.Equal(before, reembed.GetProperty("from_encoder").GetString());
+        Assert.Equal(40, reembed.GetProperty("documents").GetInt64());
+        Assert.True(reembed.GetProperty("chunks").GetInt64() >= 40);
+        var manifest = store.OpenCurrent().Manifest.Dense!;
+        Assert.Equal(48, manifest.Dimension);
+        Assert.Equal(reembed.GetProperty("to_encoder").GetString(), manifest.EncoderIdentity);
+        Assert.NotEqual(before, manifest.EncoderIdentity);
+
+        // Equal to a fresh build of the same documents with the new encoder.
+        Dss.Ok("index", "-c", "rxenc-fresh", "--corpus", source, "--encoder", other, "--index-root", Root, "--chunk-tokens", "16", "--chunk-overlap", "4");
+        var fresh = CollectionStore.At(Root, "rxenc-fresh");
+        Assert.Equal(fresh.OpenCurrent().Manifest.Dense!.EncoderIdentity, manifest.EncoderIdentity);
+        Assert.Equal(Checksum(docs), Checksum(store));
+        string[] queries = ["magma crust protein", "market price court", "v1 ocean river", "planet orbit steel"];
+        void Compare(SearchMode[] modes)
+        {
+            using var a = CollectionSearcher.Open(store);
+            using var b = CollectionSearcher.Open(fresh);
+            foreach (var q in queries)
+                foreach (var mode in modes)
+                    SameRanking(a.Rank(q, new SearchOptions { Mode = mode, K = 10 }), b.Rank(q, new SearchOptions { Mode = mode, K = 10 }), $"{mode} '{q}'");
+        }
+        Compare([SearchMode.Dense]);
+        // BM25 statistics count the superseded rows until a compaction; after one every mode equals the fresh build.
+        Dss.Ok("compact", "-c", "rxenc", "--index-root", Root);
+        Compare([SearchMode.Dense, SearchMode.Hybrid, SearchMode.Bm25]);
+
+        // A second run in a row: nothing re-embedded, nothing embedded.
+        var report2 = f.PathOf("rxenc-2.json");
+        var again = Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--encoder", other, "--report", report2, "--index-root", Root);
+        Assert.DoesNotContain("re-embedded", again.Stdout);
+        var json2 = Report(report2);
+        Assert.True(!json2.TryGetProperty("reembed", out var r2) || r2.ValueKind == JsonValueKind.Null);
+        Assert.Equal((0, 0, 41, 0), Counts(json2));
+        Assert.Equal(0, json2.GetProperty("chunks_embedded_this_attempt").GetInt64());
+        Assert.Equal(manifest.EncoderIdentity, store.OpenCurrent().Manifest.Dense!.EncoderIdentity);
+    }
+
+    /// <summary>Equal scores rank by rank (1e-4 relative) and the same document at each rank not tied with a neighbour.</summary>
+    static void SameRanking(IReadOnlyList<Hit> x, IReadOnlyList<Hit> y, string what)
+    {
+        static bool Near(float p, float q) => Math.Abs(p - q) <= 1e-4f * Math.Max(1f, Math.Max(Math.Abs(p), Math.Abs(q)));
+        Assert.True(x.Count == y.Count, $"{what}: {x.Count} vs {y.Count} hits");
+        for (int i = 0; i < x.Count; i++)
+        {
+            Assert.True(Near(x[i].Score, y[i].Score), $"{what} rank {i + 1}: {x[i]} vs {y[i]}");
+            bool tied = (i > 0 && Near(x[i].Score, x[i - 1].Score)) || (i + 1 < x.Count && Near(x[i].Score, x[i + 1].Score));
+            if (!tied) Assert.True(x[i].DocumentId == y[i].DocumentId, $"{what} rank {i + 1}: {x[i]} vs {y[i]}");
+        }
+    }
+
     /// <summary>The collection's contents: live ids and content hashes, sorted, as one hash; and the count.</summary>
     static (long, string) Checksum(CollectionStore store)
     {
