@@ -101,7 +101,8 @@ public static class SearchServer
         }
 
         var app = builder.Build();
-        dapr?.Map(app, name => app.Services.GetRequiredService<CollectionRegistry>().Writer(name), name => app.Services.GetRequiredService<CollectionRegistry>().Store(name));
+        dapr?.Map(app, name => app.Services.GetRequiredService<CollectionRegistry>().Writer(name), name => app.Services.GetRequiredService<CollectionRegistry>().Store(name),
+            name => settings.Encoders().GetValueOrDefault(name));
         if (settings.MetricsPort is not null)
         {
             // HTTP/1.x requests only reach the metrics listener: there, /metrics is the scrape endpoint and nothing else is served.
