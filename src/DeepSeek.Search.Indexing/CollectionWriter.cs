@@ -420,7 +420,8 @@ public sealed class CollectionWriter : IDisposable
 
     /// <summary>
     /// Whether the collection's vectors were made with another encoder (or chunk window) than <paramref name="options"/>
-    /// names, i.e. whether <see cref="Reembed"/> would build a new snapshot. Loads the encoder's identity only.
+    /// names, i.e. whether <see cref="Reembed"/> would build a new snapshot. Reads the encoder folder's files (configuration and a
+    /// hash of the weights: <see cref="DocumentEmbedder.Describe"/>), never loads the model.
     /// </summary>
     public bool EncoderDiffers(ReembedOptions options) => EncoderDiffers(_snapshot.Manifest, options);
 
@@ -432,7 +433,7 @@ public sealed class CollectionWriter : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (!Directory.Exists(options.EncoderPath)) throw new InvalidInputException($"encoder folder not found: {options.EncoderPath}") { Setting = "encoder" };
         if (manifest.Dense is not { } d) return true;
-        using var probe = DocumentEmbedder.Load(options.EncoderPath, options.ChunkTokens ?? d.ChunkTokens, options.ChunkOverlap ?? d.ChunkOverlap, "cpu", 1);
+        var probe = DocumentEmbedder.Describe(options.EncoderPath, options.ChunkTokens ?? d.ChunkTokens, options.ChunkOverlap ?? d.ChunkOverlap);
         return probe.Identity != d.EncoderIdentity || probe.Window != d.ChunkTokens || probe.Overlap != d.ChunkOverlap;
     }
 
