@@ -54,7 +54,7 @@ public sealed class TextEncoder : IDisposable
             EncoderPrecision.BFloat16 => ScalarType.BFloat16,
             _ => ScalarType.Float32,
         };
-        Identity = $"{name}|{PoolingOps.Name(config.Pooling)}|{(config.Normalize ? "l2" : "raw")}|sha256:{weightsSha256}";
+        Identity = IdentityOf(name, config, weightsSha256);
     }
 
     public BertModel QueryModel { get; }
@@ -100,6 +100,36 @@ public sealed class TextEncoder : IDisposable
     public Device Device { get; }
 
     /// <summary>Loads an encoder folder (layout in the type remarks).</summary>
+    /// <summary>The one definition of <see cref="Identity"/>: name, pooling, normalisation and the weights' SHA-256.</summary>
+    static string IdentityOf(string name, DualEncoderConfig config, string weightsSha256) =>
+        $"{name}|{PoolingOps.Name(config.Pooling)}|{(config.Normalize ? "l2" : "raw")}|sha256:{weightsSha256}";
+
+    /// <summary>
+    /// The <see cref="Identity"/> and <see cref="MaxDocumentLength"/> that <see cref="Load"/> (with default options) gives the
+    /// folder <paramref name="dir"/>, read from its files — <c>dual_encoder.json</c> and a hash of the weight files — without loading
+    /// the model (a snapshot's manifest records this identity).
+    /// </summary>
+    public static (string Identity, int MaxDocumentLength) Describe(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new CheckpointException($"encoder folder not found: {dir}");
+        var config = Override(DualEncoderConfig.Load(dir), new EncoderOptions());
+        var (_, _, sha) = Towers(dir, config);
+        return (IdentityOf(config.Name ?? new DirectoryInfo(dir).Name, config, sha), config.MaxDocumentLength);
+    }
+
+    /// <summary>The folders of the query and document towers (the same one when tied) and the SHA-256 of their weight files.</summary>
+    static (string QueryDir, string DocumentDir, string WeightsSha256) Towers(string dir, DualEncoderConfig config)
+    {
+        string queryDir = config.Tied ? dir : Path.Combine(dir, "query");
+        string documentDir = config.Tied ? dir : Path.Combine(dir, "document");
+        if (!config.Tied)
+            foreach (var d in new[] { queryDir, documentDir })
+                if (!Directory.Exists(d)) throw new CheckpointException($"{dir}: {DualEncoderConfig.FileName} says tied=false but {Path.GetFileName(d)}/ is missing");
+        var weightFiles = BertCheckpoint.WeightFiles(queryDir).ToList();
+        if (!config.Tied) weightFiles.AddRange(BertCheckpoint.WeightFiles(documentDir));
+        return (queryDir, documentDir, Sha256Files(weightFiles));
+    }
+
     public static TextEncoder Load(string dir, EncoderOptions? options = null)
     {
         options ??= new EncoderOptions();
@@ -110,16 +140,8 @@ public sealed class TextEncoder : IDisposable
         var device = TorchRuntime.ResolveDevice(options.Device);
 
         var config = Override(DualEncoderConfig.Load(dir), options);
-        string queryDir = config.Tied ? dir : Path.Combine(dir, "query");
-        string documentDir = config.Tied ? dir : Path.Combine(dir, "document");
-        if (!config.Tied)
-            foreach (var d in new[] { queryDir, documentDir })
-                if (!Directory.Exists(d)) throw new CheckpointException($"{dir}: {DualEncoderConfig.FileName} says tied=false but {Path.GetFileName(d)}/ is missing");
-
+        var (queryDir, documentDir, sha) = Towers(dir, config);
         var tokenizer = LoadTokenizer(dir, queryDir, options, out bool bundledTokenizer);
-        var weightFiles = BertCheckpoint.WeightFiles(queryDir).ToList();
-        if (!config.Tied) weightFiles.AddRange(BertCheckpoint.WeightFiles(documentDir));
-        string sha = Sha256Files(weightFiles);
 
         BertModel? query = null, document = null;
         try

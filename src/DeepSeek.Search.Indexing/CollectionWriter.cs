@@ -420,13 +420,20 @@ public sealed class CollectionWriter : IDisposable
 
     /// <summary>
     /// Whether the collection's vectors were made with another encoder (or chunk window) than <paramref name="options"/>
-    /// names, i.e. whether <see cref="Reembed"/> would build a new snapshot. Loads the encoder's identity only.
+    /// names, i.e. whether <see cref="Reembed"/> would build a new snapshot. Reads the encoder folder's files (configuration and a
+    /// hash of the weights: <see cref="DocumentEmbedder.Describe"/>), never loads the model.
     /// </summary>
-    public bool EncoderDiffers(ReembedOptions options)
+    public bool EncoderDiffers(ReembedOptions options) => EncoderDiffers(_snapshot.Manifest, options);
+
+    /// <summary>Whether the vectors of the snapshot <paramref name="manifest"/> describes were made with another encoder (or chunk
+    /// window) than <paramref name="options"/> names; an encoder folder that does not exist is <see cref="InvalidInputException"/>.</summary>
+    public static bool EncoderDiffers(Manifest manifest, ReembedOptions options)
     {
+        ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(options);
-        if (_snapshot.Manifest.Dense is not { } d) return true;
-        using var probe = DocumentEmbedder.Load(options.EncoderPath, options.ChunkTokens, options.ChunkOverlap ?? d.ChunkOverlap, "cpu", 1);
+        if (!Directory.Exists(options.EncoderPath)) throw new InvalidInputException($"encoder folder not found: {options.EncoderPath}") { Setting = "encoder" };
+        if (manifest.Dense is not { } d) return true;
+        var probe = DocumentEmbedder.Describe(options.EncoderPath, options.ChunkTokens ?? d.ChunkTokens, options.ChunkOverlap ?? d.ChunkOverlap);
         return probe.Identity != d.EncoderIdentity || probe.Window != d.ChunkTokens || probe.Overlap != d.ChunkOverlap;
     }
 

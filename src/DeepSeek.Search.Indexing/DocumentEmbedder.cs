@@ -47,15 +47,34 @@ sealed class DocumentEmbedder : IChunkEmbedder
     /// Loads the encoder folder <paramref name="encoderDirectory"/>; <paramref name="chunkTokens"/> 0 = as many word pieces
     /// as the encoder's document length allows. A window that does not fit the encoder is an <see cref="InvalidInputException"/>.
     /// </summary>
+    /// <summary>
+    /// The <see cref="Identity"/>, <see cref="Window"/> and <see cref="Overlap"/> that <see cref="Load"/> would give, from the
+    /// folder's files (<see cref="TextEncoder.Describe"/>) without loading the model.
+    /// </summary>
+    public static (string Identity, int Window, int Overlap) Describe(string encoderDirectory, int chunkTokens, int chunkOverlap)
+    {
+        var (identity, maxDocumentLength) = TextEncoder.Describe(encoderDirectory);
+        int window = WindowFor(chunkTokens, maxDocumentLength);
+        return (identity, window, OverlapFor(chunkOverlap, window));
+    }
+
+    static int WindowFor(int chunkTokens, int maxDocumentLength)
+    {
+        int window = chunkTokens > 0 ? chunkTokens : maxDocumentLength - 2;
+        if (window + 2 > maxDocumentLength)
+            throw new InvalidInputException($"chunk of {window} tokens does not fit the encoder's document length {maxDocumentLength} (2 are taken by [CLS] and [SEP])");
+        return window;
+    }
+
+    static int OverlapFor(int chunkOverlap, int window) => Math.Min(chunkOverlap, window - 1);
+
     public static DocumentEmbedder Load(string encoderDirectory, int chunkTokens, int chunkOverlap, string device, int batchSize)
     {
         var encoder = TextEncoder.Load(encoderDirectory, new EncoderOptions { Device = device, BatchSize = batchSize });
         try
         {
-            int window = chunkTokens > 0 ? chunkTokens : encoder.MaxDocumentLength - 2;
-            if (window + 2 > encoder.MaxDocumentLength)
-                throw new InvalidInputException($"chunk of {window} tokens does not fit the encoder's document length {encoder.MaxDocumentLength} (2 are taken by [CLS] and [SEP])");
-            var chunker = new TextChunker(encoder.Tokenizer, new TextChunkerOptions { WindowTokens = window, OverlapTokens = Math.Min(chunkOverlap, window - 1) });
+            int window = WindowFor(chunkTokens, encoder.MaxDocumentLength);
+            var chunker = new TextChunker(encoder.Tokenizer, new TextChunkerOptions { WindowTokens = window, OverlapTokens = OverlapFor(chunkOverlap, window) });
             return new DocumentEmbedder(encoder, chunker, window);
         }
         catch

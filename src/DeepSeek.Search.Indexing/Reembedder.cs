@@ -39,7 +39,7 @@ static class Reembedder
         using var build = store.BeginSnapshot(writer.WriterLock);
         string encoderCopy = Path.Combine(build.Directory, CollectionStore.EncoderFolderName);
         CollectionBuilder.CopyFolder(options.EncoderPath, encoderCopy);
-        var embedder = DocumentEmbedder.Load(encoderCopy, options.ChunkTokens, options.ChunkOverlap ?? m.Dense?.ChunkOverlap ?? defaults.ChunkOverlap,
+        var embedder = DocumentEmbedder.Load(encoderCopy, options.ChunkTokens ?? m.Dense?.ChunkTokens ?? defaults.ChunkTokens, options.ChunkOverlap ?? m.Dense?.ChunkOverlap ?? defaults.ChunkOverlap,
             writer.Options.Device, writer.Options.EncodeBatchSize);
         bool handedOver = false;
         try
@@ -198,8 +198,8 @@ public sealed record ReembedOptions
 {
     /// <summary>The encoder folder the collection's vectors are to be made with.</summary>
     public required string EncoderPath { get; init; }
-    /// <summary>Chunk window in word pieces; 0: as many as the encoder's document length allows.</summary>
-    public int ChunkTokens { get; init; }
+    /// <summary>Chunk window in word pieces; 0: as many as the encoder's document length allows; null (the default): the collection's.</summary>
+    public int? ChunkTokens { get; init; }
     /// <summary>Chunk overlap in word pieces; null: the collection's.</summary>
     public int? ChunkOverlap { get; init; }
 }

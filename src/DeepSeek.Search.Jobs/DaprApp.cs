@@ -89,13 +89,18 @@ public sealed partial class DaprApp
         });
     }
 
+    Func<string, ReembedOptions?> _encoder = _ => null;
+
     /// <summary>
     /// Maps the routes on a branch of <paramref name="app"/> taken by requests to the app listener only; call before any
     /// middleware that answers HTTP/1.1 requests itself. <paramref name="writer"/> gives the collection's one writer
-    /// (the server's: opened on first use, kept until shutdown), <paramref name="store"/> the collection.
+    /// (the server's: opened on first use, kept until shutdown), <paramref name="store"/> the collection, <paramref name="encoder"/>
+    /// the encoder a collection's vectors are to be made with (null: its own): a cron run re-embeds first when they differ
+    /// (<see cref="ReindexOptions.Encoder"/>, the same decision as <c>dss reindex --encoder</c>).
     /// </summary>
-    public void Map(IApplicationBuilder app, Func<string, CollectionWriter> writer, Func<string, CollectionStore> store)
+    public void Map(IApplicationBuilder app, Func<string, CollectionWriter> writer, Func<string, CollectionStore> store, Func<string, ReembedOptions?>? encoder = null)
     {
+        _encoder = encoder ?? (_ => null);
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(store);
@@ -175,7 +180,7 @@ public sealed partial class DaprApp
             {
                 if (!store(job.Collection).Exists) throw new CollectionNotFoundException(job.Collection, store(job.Collection).Root);
                 var sources = job.Sources.Select(JobSources.Open).ToList();
-                var outcome = await runner.RunAsync(job.EffectiveJobKey, writer(job.Collection), sources, new ReindexOptions { BatchSize = job.BatchSize }).ConfigureAwait(false);
+                var outcome = await runner.RunAsync(job.EffectiveJobKey, writer(job.Collection), sources, new ReindexOptions { BatchSize = job.BatchSize, Encoder = _encoder(job.Collection) }).ConfigureAwait(false);
                 Log.JobOutcome(logger, outcome.Message);
                 outcomes.Add(outcome);
             }

@@ -18,6 +18,12 @@ namespace DeepSeek.Search.Service;
 /// <see cref="CollectionWriter.CompactionAdvised"/> and, when advised, a <see cref="CollectionWriter.Compact"/> in the
 /// background (at most one per collection; reads and writes go on meanwhile). Drop and Dispose cancel it and wait for it.
 /// </para>
+/// <para>
+/// With an encoder configured for a collection (<c>Service:Collections:NAME:Encoder</c>), holding its writer — at start
+/// (<see cref="StartConfiguredReembeds"/>) or on its first write — starts, in the same background slot as a compaction, a
+/// <see cref="CollectionWriter.Reembed"/> when its vectors come from another encoder: searches and writes go on against the
+/// old snapshot until the atomic switch; Drop and Dispose cancel it (nothing changes; the next start redoes it).
+/// </para>
 /// </summary>
 public sealed class CollectionRegistry : IDisposable
 {
@@ -29,11 +35,15 @@ public sealed class CollectionRegistry : IDisposable
     readonly Lock _gate = new();
     readonly bool _autoCompact;
     readonly ILogger _logger;
+    // the background work of each collection: a compaction or a re-embed (never both: the writer runs one at a time)
     readonly Dictionary<string, (Task Task, CancellationTokenSource Stop)> _compactions = new(StringComparer.Ordinal);
+    readonly IReadOnlyDictionary<string, ReembedOptions> _encoders;
     bool _disposed;
 
-    public CollectionRegistry(string indexRoot, string device = "cpu", int maxBatchDocuments = 1000, bool autoCompact = true, ILogger? logger = null)
+    public CollectionRegistry(string indexRoot, string device = "cpu", int maxBatchDocuments = 1000, bool autoCompact = true, ILogger? logger = null,
+        IReadOnlyDictionary<string, ReembedOptions>? encoders = null)
     {
+        _encoders = encoders ?? new Dictionary<string, ReembedOptions>(StringComparer.Ordinal);
         _root = Path.GetFullPath(indexRoot);
         _device = device;
         _maxBatch = maxBatchDocuments;
@@ -42,10 +52,27 @@ public sealed class CollectionRegistry : IDisposable
         Directory.CreateDirectory(_root);
     }
 
+    /// <summary>Raised after a background re-embed switched a collection to a new snapshot of the configured encoder's vectors.</summary>
+    public event EventHandler<(string Collection, ReembedResult Result)>? Reembedded;
+
+    /// <summary>
+    /// Opens the writer of every existing collection that has an encoder configured, which starts its background re-embed when
+    /// its vectors come from another encoder. A collection another process writes to is logged and skipped.
+    /// </summary>
+    public void StartConfiguredReembeds()
+    {
+        foreach (var name in _encoders.Keys.Order(StringComparer.Ordinal))
+        {
+            if (!Store(name).Exists) continue;
+            try { Writer(name); }
+            catch (CollectionLockedException e) { Log.ReembedFailed(_logger, name, e); }
+        }
+    }
+
     /// <summary>Raised after a background compaction switched a collection to a new snapshot.</summary>
     public event EventHandler<(string Collection, CompactionResult Result)>? Compacted;
 
-    /// <summary>The background compactions running now, by collection (for tests and shutdown).</summary>
+    /// <summary>The background compactions and re-embeds running now, by collection (for tests and shutdown).</summary>
     public IReadOnlyList<Task> RunningCompactions()
     {
         lock (_compactions) return [.. _compactions.Values.Select(c => c.Task)];
@@ -149,16 +176,45 @@ public sealed class CollectionRegistry : IDisposable
     {
         _writers[name] = writer;
         if (_autoCompact) writer.Committed += (_, _) => CompactIfAdvised(name, writer);
+        if (_encoders.TryGetValue(name, out var encoder)) Background(name, stop => RunReembed(name, writer, encoder, stop));
+    }
+
+    void RunReembed(string name, CollectionWriter writer, ReembedOptions encoder, CancellationToken stop)
+    {
+        try
+        {
+            if (stop.IsCancellationRequested || !writer.EncoderDiffers(encoder)) return;
+            Log.ReembedStarted(_logger, name, encoder.EncoderPath, writer.Store.OpenCurrent().Manifest.Dense?.EncoderIdentity ?? "(no vectors)");
+            var r = writer.Reembed(encoder, null, stop);
+            Log.Reembedded(_logger, name, r.Snapshot, r.Documents, r.Chunks, r.ReplayedBatches, r.Elapsed.TotalMilliseconds, r.Encoder);
+            Reembedded?.Invoke(this, (name, r));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { Log.ReembedCancelled(_logger, name); }
+        catch (ObjectDisposedException) when (stop.IsCancellationRequested) { Log.ReembedCancelled(_logger, name); }
+        catch (Exception e) when (e is SearchException or IOException or InvalidOperationException)
+        {
+            Log.ReembedFailed(_logger, name, e);
+        }
     }
 
     // Called after each committed batch (under the writer's gate): only starts a task, which does the checking.
     void CompactIfAdvised(string name, CollectionWriter writer)
     {
+        Background(name, stop => RunCompaction(name, writer, stop));
+    }
+
+    // Starts the collection's background work unless some is running; the slot is freed when it ends.
+    void Background(string name, Action<CancellationToken> work)
+    {
         lock (_compactions)
         {
             if (_disposed || _compactions.ContainsKey(name)) return;
             var stop = new CancellationTokenSource();
-            var task = new Task(() => RunCompaction(name, writer, stop.Token), TaskCreationOptions.LongRunning);
+            var task = new Task(() =>
+            {
+                try { work(stop.Token); }
+                finally { lock (_compactions) _compactions.Remove(name); }
+            }, TaskCreationOptions.LongRunning);
             _compactions[name] = (task, stop);
             task.Start(TaskScheduler.Default);
         }
@@ -180,10 +236,6 @@ public sealed class CollectionRegistry : IDisposable
         {
             // The collection keeps serving from its current snapshot; the next write tries again.
             Log.CompactionFailed(_logger, name, e);
-        }
-        finally
-        {
-            lock (_compactions) _compactions.Remove(name);
         }
     }
 

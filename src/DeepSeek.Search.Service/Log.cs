@@ -25,6 +25,18 @@ static partial class Log
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "background compaction of collection {Collection} failed; it keeps serving its current snapshot")]
     public static partial void CompactionFailed(ILogger logger, string collection, Exception exception);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "re-embedding collection {Collection} in the background with the configured encoder {Encoder} (its vectors come from {Current}); the current snapshot serves until the switch")]
+    public static partial void ReembedStarted(ILogger logger, string collection, string encoder, string current);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "re-embedded collection {Collection} into {Snapshot}: {Documents} documents, {Chunks} chunks, {Replayed} batches replayed, {ElapsedMs:F0} ms; encoder now {Encoder}")]
+    public static partial void Reembedded(ILogger logger, string collection, string snapshot, long documents, long chunks, long replayed, double elapsedMs, string encoder);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "background re-embed of collection {Collection} failed; it keeps serving its current snapshot (the next start tries again)")]
+    public static partial void ReembedFailed(ILogger logger, string collection, Exception exception);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "background re-embed of collection {Collection} cancelled (shutdown or drop); its current snapshot is unchanged, the next start redoes it")]
+    public static partial void ReembedCancelled(ILogger logger, string collection);
+
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "experiments file {Path} loaded: {Running} running, {Stopped} stopped")]
     public static partial void ExperimentsLoaded(ILogger logger, string path, int running, int stopped);
 

@@ -68,7 +68,7 @@ public static class SearchServer
         builder.Services.AddSingleton(settings);
         foreach (var a in auth) builder.Services.AddSingleton(a);
         builder.Services.AddSingleton(sp => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments, settings.AutoCompact,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>(), settings.Encoders()));
         builder.Services.AddSingleton(_ => new GeneratorPool(settings.Generator.Model, new DeepSeekModelOptions
         {
             Device = settings.Generator.Device,
@@ -101,7 +101,8 @@ public static class SearchServer
         }
 
         var app = builder.Build();
-        dapr?.Map(app, name => app.Services.GetRequiredService<CollectionRegistry>().Writer(name), name => app.Services.GetRequiredService<CollectionRegistry>().Store(name));
+        dapr?.Map(app, name => app.Services.GetRequiredService<CollectionRegistry>().Writer(name), name => app.Services.GetRequiredService<CollectionRegistry>().Store(name),
+            name => settings.Encoders().GetValueOrDefault(name));
         if (settings.MetricsPort is not null)
         {
             // HTTP/1.x requests only reach the metrics listener: there, /metrics is the scrape endpoint and nothing else is served.
@@ -142,6 +143,8 @@ public static class SearchServer
             Log.Serving(logger, registry.IndexRoot, address, settings.MaxQueryChars, settings.MaxK, settings.MaxBatchDocuments, settings.MaxMessageBytes,
                 settings.MaxConcurrentCalls, settings.MaxQueuedCalls, keys);
         });
+        // Collections configured with another encoder than their vectors' start re-embedding in the background (old snapshot serving).
+        lifetime.ApplicationStarted.Register(registry.StartConfiguredReembeds);
         lifetime.ApplicationStopped.Register(registry.Dispose);
         lifetime.ApplicationStopped.Register(app.Services.GetRequiredService<GeneratorPool>().Dispose);
         return app;

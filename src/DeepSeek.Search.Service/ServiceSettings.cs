@@ -43,6 +43,20 @@ public sealed record ServiceSettings
     /// </summary>
     public bool AutoCompact { get; init; } = true;
 
+    /// <summary>
+    /// Settings per collection (section <c>Service:Collections:NAME</c>, e.g. <c>DSS_Service__Collections__scifact__Encoder=/models/e5</c>):
+    /// see <see cref="CollectionSettings"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, CollectionSettings> Collections { get; init; } = new Dictionary<string, CollectionSettings>(StringComparer.Ordinal);
+
+    /// <summary>The re-embeds the settings ask for: per collection with an <see cref="CollectionSettings.Encoder"/>, its options.</summary>
+    public IReadOnlyDictionary<string, Indexing.ReembedOptions> Encoders() =>
+        Collections.Where(kv => kv.Value.Encoder is { Length: > 0 })
+            .ToDictionary(kv => kv.Key, kv => new Indexing.ReembedOptions
+            {
+                EncoderPath = Path.GetFullPath(kv.Value.Encoder!), ChunkTokens = kv.Value.ChunkTokens, ChunkOverlap = kv.Value.ChunkOverlap,
+            }, StringComparer.Ordinal);
+
     /// <summary>The generator used by re-ranking and Ask (section <c>Service:Generator</c>).</summary>
     public GeneratorSettings Generator { get; init; } = new();
 
@@ -116,6 +130,18 @@ public sealed record ServiceSettings
         Check(MaxMessageBytes, 1024, int.MaxValue / 2, nameof(MaxMessageBytes));
         Check(MaxConcurrentCalls, 1, 100_000, nameof(MaxConcurrentCalls));
         Check(MaxQueuedCalls, 0, 1_000_000, nameof(MaxQueuedCalls));
+        foreach (var (name, c) in Collections)
+        {
+            string at = $"Collections:{name}";
+            try { Store.CollectionStore.At(Path.GetFullPath(IndexRoot), name); }
+            catch (InvalidInputException e) { throw new InvalidInputException($"setting {at}: {e.Message}") { Setting = at }; }
+            if (c.Encoder is { Length: > 0 } enc && !Directory.Exists(enc))
+                throw new InvalidInputException($"setting {at}:Encoder: encoder folder not found: '{enc}'") { Setting = $"{at}:Encoder" };
+            if (c.Encoder is not { Length: > 0 } && (c.ChunkTokens is not null || c.ChunkOverlap is not null))
+                throw new InvalidInputException($"setting {at}: ChunkTokens and ChunkOverlap need Encoder") { Setting = $"{at}:Encoder" };
+            if (c.ChunkTokens is < 0) throw new InvalidInputException($"setting {at}:ChunkTokens must be 0 or more, got {c.ChunkTokens}") { Setting = $"{at}:ChunkTokens" };
+            if (c.ChunkOverlap is < 0) throw new InvalidInputException($"setting {at}:ChunkOverlap must be 0 or more, got {c.ChunkOverlap}") { Setting = $"{at}:ChunkOverlap" };
+        }
         Jwt.Validate();
         Generator.Validate();
         Tls.Validate();
@@ -183,4 +209,21 @@ public sealed record GeneratorSettings
         if (InstructionsFile is { Length: > 0 } f && !File.Exists(f))
             throw new InvalidInputException($"setting Generator:InstructionsFile names '{f}', which does not exist") { Setting = "Generator:InstructionsFile" };
     }
+}
+
+/// <summary>Settings of one collection (section <c>Service:Collections:NAME</c>).</summary>
+public sealed record CollectionSettings
+{
+    /// <summary>
+    /// The encoder folder the collection's vectors are to be made with (a Hugging Face BertModel folder, e.g. one
+    /// <c>dss encoder pull</c> made). When the server opens the collection and its vectors come from another encoder (or chunk
+    /// window), it re-embeds the collection in the background (<see cref="Indexing.CollectionWriter.Reembed"/>): the old snapshot
+    /// serves searches and takes writes until the atomic switch; a shutdown cancels it (nothing changes, the next start redoes it).
+    /// Null: the collection's own encoder.
+    /// </summary>
+    public string? Encoder { get; init; }
+    /// <summary>With <see cref="Encoder"/>: the chunk window in word pieces (0: as long as the encoder allows); null: the collection's.</summary>
+    public int? ChunkTokens { get; init; }
+    /// <summary>With <see cref="Encoder"/>: the chunk overlap in word pieces; null: the collection's.</summary>
+    public int? ChunkOverlap { get; init; }
 }

@@ -158,6 +158,52 @@ public sealed partial class CliCrashTests(ITestOutputHelper output)
         return (lines.ToList(), exited, string.Join('\n', err));
     }
 
+    /// <summary>
+    /// A child dss SIGKILLed <paramref name="jitterMs"/> after the first stderr line for which <paramref name="trigger"/> holds (the
+    /// run's own progress, so the kill lands wherever the machine's speed puts it), unless it exited first (then Exited is true).
+    /// </summary>
+    internal static (List<string> Lines, bool Exited, string Stderr) RunAndKillWhen(string[] args, Func<string, bool> trigger, int jitterMs)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dss.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DSS_HOME"] = Dss.Home;
+        psi.Environment.Remove("DSS_INDEX_ROOT");
+        var lines = new ConcurrentQueue<string>();
+        var err = new ConcurrentQueue<string>();
+        using var reached = new ManualResetEventSlim();
+        using var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lines.Enqueue(e.Data); };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data == null) return;
+            err.Enqueue(e.Data);
+            if (!reached.IsSet && trigger(e.Data)) reached.Set();
+        };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        bool exited;
+        while (true)
+        {
+            if (reached.Wait(20))
+            {
+                exited = jitterMs > 0 ? p.WaitForExit(jitterMs) : p.HasExited;
+                break;
+            }
+            if (p.HasExited) { exited = true; break; }
+            if (DateTime.UtcNow > deadline) { exited = false; break; }
+        }
+        if (!exited)
+        {
+            p.Kill(); // SIGKILL
+            p.WaitForExit();
+        }
+        p.WaitForExit(); // drain the output handlers
+        return (lines.ToList(), exited, string.Join('\n', err));
+    }
+
     [GeneratedRegex(@"^(?:acknowledged )?batch (\d+):")]
     private static partial Regex BatchLine();
 

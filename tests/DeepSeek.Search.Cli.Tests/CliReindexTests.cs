@@ -151,7 +151,9 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         Assert.Contains("0 added, 0 changed, 300 unchanged, 0 deleted", Dss.Ok("reindex", "-c", "rxcrash", "--source", source, "--index-root", Root).Stdout);
         var store = CollectionStore.At(Root, "rxcrash");
         int landed = 0;
-        for (int round = 1; round <= Kills; round++)
+        // Kills follow the run's progress, not the wall clock: each is aimed at a point of the run (its start, the read, the n-th
+        // write progress line), so it lands on a slow machine too; a kill that missed (the run finished first) earns another round.
+        for (int round = 1; landed < Kills && round <= 3 * Kills; round++)
         {
             // A night: half the documents rewritten, 5% deleted, 20 new ones.
             var next = new Dictionary<string, string>();
@@ -166,14 +168,14 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
                 Unchanged: (long)next.Count(kv => model.TryGetValue(kv.Key, out var t) && t == kv.Value), Deleted: (long)model.Keys.Count(k => !next.ContainsKey(k)));
             WriteJsonl(source, next);
 
-            int delay = rng.Next(300, 3500);
-            bool exited = RunAndKill(["reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--index-root", Root], delay);
+            var point = KillPoint(rng);
+            bool exited = RunAndKill(["reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--index-root", Root], point);
             if (!exited) landed++;
             var report = f.PathOf($"rxcrash-{seed}-{round}.json");
             var rerun = Dss.Ok("reindex", "-c", "rxcrash", "--source", source, "--batch-size", "16", "--report", report, "--index-root", Root);
             var json = Report(report);
             bool resumed = json.GetProperty("resumed").GetBoolean();
-            output.WriteLine($"round {round}: kill after {delay} ms: {(exited ? "finished first" : "killed")}; rerun {(resumed ? "resumed" : "fresh")}: {Counts(json)}");
+            output.WriteLine($"round {round}: kill at {point}: {(exited ? "finished first" : "killed")}; rerun {(resumed ? "resumed" : "fresh")}: {Counts(json)}");
             if (resumed) Assert.Contains("continuing unfinished reindex run", rerun.Stderr);
             // The rerun is the whole night's run (continued or, killed before it began, fresh), or the killed one had finished it.
             var counts = Counts(json);
@@ -190,7 +192,100 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
             model = next;
         }
         output.WriteLine($"{landed} of {Kills} kills landed while dss reindex ran");
-        Assert.True(landed >= 2, $"too few kills landed while the run ran ({landed}); seed {seed}");
+        Assert.True(landed >= Kills, $"too few kills landed while the run ran ({landed}); seed {seed}");
+    }
+
+    [Fact]
+    public void Reindex_with_another_encoder_re_embeds_first_equals_a_fresh_build_with_it_and_a_second_run_re_embeds_nothing()
+    {
+        var other = f.PathOf("rxenc-other-encoder");
+        Dss.Ok("encoder", "init", "--out", other, "--vocab", Path.Combine(f.Encoder, "vocab.txt"), "--layers", "1", "--hidden", "48", "--heads", "2",
+            "--ffn", "96", "--max-length", "64", "--seed", "7");
+        var rng = new Random(13);
+        var source = f.PathOf("rxenc.jsonl");
+        var docs = Enumerable.Range(0, 40).ToDictionary(i => $"e{i}", _ => Text(rng, "v0"));
+        WriteJsonl(source, docs);
+        Dss.Ok("index", "-c", "rxenc", "--corpus", source, "--encoder", f.Encoder, "--index-root", Root, "--chunk-tokens", "16", "--chunk-overlap", "4");
+        // The first run adopts the built documents (registers them to the source), so later runs may delete; no --encoder: nothing re-embedded.
+        Assert.DoesNotContain("re-embed", Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--index-root", Root).Stdout);
+        var store = CollectionStore.At(Root, "rxenc");
+        string before = store.OpenCurrent().Manifest.Dense!.EncoderIdentity;
+
+        // A night's changes: 3 rewritten, 1 deleted, 2 new.
+        for (int i = 0; i < 3; i++) docs[$"e{i}"] = Text(rng, "v1");
+        docs.Remove("e39");
+        docs["new1"] = Text(rng, "v1");
+        docs["new2"] = Text(rng, "v1");
+        WriteJsonl(source, docs);
+
+        // Without --encoder nothing is re-embedded; a dry run with it says it would and writes nothing.
+        var dir = Path.Combine(Root, "rxenc");
+        var files = Files(dir);
+        var dryReport = f.PathOf("rxenc-dry.json");
+        var dry = Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--encoder", other, "--dry-run", "--report", dryReport, "--index-root", Root);
+        Assert.Contains("would re-embed 'rxenc' first: 40 documents", dry.Stdout);
+        Assert.True(Report(dryReport).GetProperty("reembed").GetProperty("dry_run").GetBoolean());
+        Assert.Equal(files, Files(dir));
+        Dss.Fails("need --encoder", "reindex", "-c", "rxenc", "--source", source, "--chunk-tokens", "8", "--dry-run", "--index-root", Root);
+        Dss.Fails("no-such-encoder", "reindex", "-c", "rxenc", "--source", source, "--encoder", f.PathOf("no-such-encoder"), "--index-root", Root);
+        Assert.Equal(files, Files(dir));
+
+        var report = f.PathOf("rxenc-1.json");
+        var run = Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--encoder", other, "--report", report, "--index-root", Root);
+        Assert.Contains("re-embedded 'rxenc': 40 documents", run.Stdout);
+        Assert.Contains("re-embed", run.Stderr); // the re-embed's progress, through the one renderer
+        var json = Report(report);
+        Assert.Equal((2, 3, 36, 1), Counts(json));
+        var reembed = json.GetProperty("reembed");
+        Assert.Equal(before, reembed.GetProperty("from_encoder").GetString());
+        Assert.Equal(40, reembed.GetProperty("documents").GetInt64());
+        Assert.True(reembed.GetProperty("chunks").GetInt64() >= 40);
+        var manifest = store.OpenCurrent().Manifest.Dense!;
+        Assert.Equal(48, manifest.Dimension);
+        Assert.Equal(reembed.GetProperty("to_encoder").GetString(), manifest.EncoderIdentity);
+        Assert.NotEqual(before, manifest.EncoderIdentity);
+
+        // Equal to a fresh build of the same documents with the new encoder.
+        Dss.Ok("index", "-c", "rxenc-fresh", "--corpus", source, "--encoder", other, "--index-root", Root, "--chunk-tokens", "16", "--chunk-overlap", "4");
+        var fresh = CollectionStore.At(Root, "rxenc-fresh");
+        Assert.Equal(fresh.OpenCurrent().Manifest.Dense!.EncoderIdentity, manifest.EncoderIdentity);
+        Assert.Equal(Checksum(docs), Checksum(store));
+        string[] queries = ["magma crust protein", "market price court", "v1 ocean river", "planet orbit steel"];
+        void Compare(SearchMode[] modes)
+        {
+            using var a = CollectionSearcher.Open(store);
+            using var b = CollectionSearcher.Open(fresh);
+            foreach (var q in queries)
+                foreach (var mode in modes)
+                    SameRanking(a.Rank(q, new SearchOptions { Mode = mode, K = 10 }), b.Rank(q, new SearchOptions { Mode = mode, K = 10 }), $"{mode} '{q}'");
+        }
+        Compare([SearchMode.Dense]);
+        // BM25 statistics count the superseded rows until a compaction; after one every mode equals the fresh build.
+        Dss.Ok("compact", "-c", "rxenc", "--index-root", Root);
+        Compare([SearchMode.Dense, SearchMode.Hybrid, SearchMode.Bm25]);
+
+        // A second run in a row: nothing re-embedded, nothing embedded.
+        var report2 = f.PathOf("rxenc-2.json");
+        var again = Dss.Ok("reindex", "-c", "rxenc", "--source", source, "--encoder", other, "--report", report2, "--index-root", Root);
+        Assert.DoesNotContain("re-embedded", again.Stdout);
+        var json2 = Report(report2);
+        Assert.True(!json2.TryGetProperty("reembed", out var r2) || r2.ValueKind == JsonValueKind.Null);
+        Assert.Equal((0, 0, 41, 0), Counts(json2));
+        Assert.Equal(0, json2.GetProperty("chunks_embedded_this_attempt").GetInt64());
+        Assert.Equal(manifest.EncoderIdentity, store.OpenCurrent().Manifest.Dense!.EncoderIdentity);
+    }
+
+    /// <summary>Equal scores rank by rank (1e-4 relative) and the same document at each rank not tied with a neighbour.</summary>
+    static void SameRanking(IReadOnlyList<Hit> x, IReadOnlyList<Hit> y, string what)
+    {
+        static bool Near(float p, float q) => Math.Abs(p - q) <= 1e-4f * Math.Max(1f, Math.Max(Math.Abs(p), Math.Abs(q)));
+        Assert.True(x.Count == y.Count, $"{what}: {x.Count} vs {y.Count} hits");
+        for (int i = 0; i < x.Count; i++)
+        {
+            Assert.True(Near(x[i].Score, y[i].Score), $"{what} rank {i + 1}: {x[i]} vs {y[i]}");
+            bool tied = (i > 0 && Near(x[i].Score, x[i - 1].Score)) || (i + 1 < x.Count && Near(x[i].Score, x[i + 1].Score));
+            if (!tied) Assert.True(x[i].DocumentId == y[i].DocumentId, $"{what} rank {i + 1}: {x[i]} vs {y[i]}");
+        }
     }
 
     /// <summary>The collection's contents: live ids and content hashes, sorted, as one hash; and the count.</summary>
@@ -208,6 +303,24 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         return (rows.Count, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', rows)))));
     }
 
-    /// <summary>CliCrashTests' child dss, SIGKILLed after <paramref name="delayMs"/> unless it exited first; true when it exited.</summary>
-    static bool RunAndKill(string[] args, int delayMs) => CliCrashTests.RunAndKill(args, delayMs).Exited;
+    /// <summary>A point of a reindex run, by its stderr progress lines: its start line (kill before or as the claim is written), the
+    /// read stage's first line, or the n-th line of the write stage (printed at each tenth of the upserts); then a few ms more.</summary>
+    internal sealed record KillAt(string Prefix, int Occurrence, int JitterMs)
+    {
+        public override string ToString() => $"'{Prefix.Trim()}' line {Occurrence} + {JitterMs} ms";
+    }
+
+    static KillAt KillPoint(Random rng) => rng.Next(10) switch
+    {
+        0 => new KillAt("dss: reindexing", 1, rng.Next(0, 200)),
+        1 => new KillAt("  read", 1, rng.Next(0, 50)),
+        _ => new KillAt("  write", 1 + rng.Next(8), rng.Next(0, 30)),
+    };
+
+    /// <summary>CliCrashTests' child dss, SIGKILLed once its stderr reached <paramref name="point"/> unless it exited first; true when it exited.</summary>
+    static bool RunAndKill(string[] args, KillAt point)
+    {
+        int seen = 0;
+        return CliCrashTests.RunAndKillWhen(args, line => line.StartsWith(point.Prefix, StringComparison.Ordinal) && ++seen == point.Occurrence, point.JitterMs).Exited;
+    }
 }

@@ -84,6 +84,10 @@ public class ReembedTests
         Assert.Equal(48, manifest.Dense!.Dimension);
         using (var enc = TextEncoder.Load(other, new EncoderOptions()))
             Assert.Equal(enc.Identity, manifest.Dense.EncoderIdentity);
+        // EncoderDiffers reads the identity from the folder's files: the same one loading gives, for both encoders.
+        Assert.Equal(manifest.Dense.EncoderIdentity, TextEncoder.Describe(other).Identity);
+        using (var enc = TextEncoder.Load(tiny, new EncoderOptions()))
+            Assert.Equal((enc.Identity, enc.MaxDocumentLength), TextEncoder.Describe(tiny));
 
         var whole = CollectionStore.At(tmp.Path, "whole");
         CollectionBuilder.Build(whole, docs.Values.OrderBy(d => d.Id, StringComparer.Ordinal), Dense(other));

@@ -48,4 +48,24 @@ public sealed class ServiceSettingsTests
         File.WriteAllText(tmp.File("rules.txt"), "Answer in one sentence.");
         Assert.Equal("Answer in one sentence.", ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("rules.txt")}"]).Generator.LoadInstructions());
     }
+
+    [Fact]
+    public void Collection_encoder_settings_bind_per_collection_and_a_missing_folder_names_the_setting()
+    {
+        using var tmp = new TempDir("dss-settings");
+        Directory.CreateDirectory(tmp.File("enc"));
+        var s = ServiceSettings.Load(tmp.Path, [$"--Service:Collections:docs:Encoder={tmp.File("enc")}", "--Service:Collections:docs:ChunkTokens=32"]);
+        var encoders = s.Encoders();
+        Assert.Equal(["docs"], encoders.Keys);
+        Assert.Equal(tmp.File("enc"), encoders["docs"].EncoderPath);
+        Assert.Equal(32, encoders["docs"].ChunkTokens);
+        Assert.Null(encoders["docs"].ChunkOverlap);
+        Assert.Empty(ServiceSettings.Load(tmp.Path, []).Encoders());
+        var missing = Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, [$"--Service:Collections:docs:Encoder={tmp.File("nope")}"]));
+        Assert.Equal("Collections:docs:Encoder", missing.Setting);
+        Assert.Contains(tmp.File("nope"), missing.Message);
+        var negative = Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, [$"--Service:Collections:docs:Encoder={tmp.File("enc")}", "--Service:Collections:docs:ChunkOverlap=-1"]));
+        Assert.Equal("Collections:docs:ChunkOverlap", negative.Setting);
+        Assert.Equal("Collections:docs:Encoder", Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, ["--Service:Collections:docs:ChunkTokens=8"])).Setting);
+    }
 }

@@ -26,11 +26,20 @@ static class ReindexCommand
         var batch = new Option<int>("--batch-size") { Description = "Documents per acknowledged batch", DefaultValueFactory = _ => 256 };
         var noCompact = new Option<bool>("--no-compact")
         { Description = "Do not compact afterwards, even when enough entries wait to be reclaimed (10% of the documents, or 50,000 vectors)" };
+        var encoder = new Option<string?>("--encoder")
+        {
+            Description = "The encoder the collection's vectors are to be made with: " + EncoderArgument.Help + ". When the collection's vectors " +
+                          "come from another encoder (or chunk window), every document is embedded again first (a new snapshot; the old one serves " +
+                          "until the switch; a killed re-embed changes nothing and the next run redoes it), then the diff runs with the new encoder. " +
+                          "Default: the collection's encoder, nothing re-embedded",
+        };
+        var chunkTokens = new Option<int?>("--chunk-tokens") { Description = "With --encoder: the chunk window in word pieces (0: as long as the encoder allows) [default: the collection's]" };
+        var chunkOverlap = new Option<int?>("--chunk-overlap") { Description = "With --encoder: the chunk overlap in word pieces [default: the collection's]" };
         var root = CommonOptions.IndexRoot();
         var device = CommonOptions.Device();
 
         var cmd = new Command("reindex", "Bring a collection up to date with its sources: added and changed documents are embedded and upserted, unchanged ones only read and hashed, documents gone from their source deleted. Resumable: a killed run is continued by the next.")
-        { collection, sources, dryRun, report, batch, noCompact, root, device };
+        { collection, sources, dryRun, report, batch, noCompact, encoder, chunkTokens, chunkOverlap, root, device };
         cmd.SetAction(pr =>
         {
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
@@ -38,9 +47,9 @@ static class ReindexCommand
             if (size < 1) throw new InvalidInputException($"--batch-size must be at least 1, got {size}");
             var paths = pr.GetValue(sources) ?? [];
             var list = paths.Select(JobSources.Open).ToList();
-            var options = new ReindexOptions { BatchSize = size };
             // Never created by a re-index (nor its folder made): an unknown collection is an error.
             if (!store.Exists) throw new CollectionNotFoundException(store.Name, store.Root);
+            var options = new ReindexOptions { BatchSize = size, Encoder = Reembed(pr.GetValue(encoder), pr.GetValue(chunkTokens), pr.GetValue(chunkOverlap)) };
             ReindexReport r;
             if (pr.GetValue(dryRun))
             {
@@ -75,8 +84,28 @@ static class ReindexCommand
         return cmd;
     }
 
+    /// <summary>The re-embed --encoder asks for (null: none), checked before anything is read or written.</summary>
+    static ReembedOptions? Reembed(string? encoder, int? chunkTokens, int? chunkOverlap)
+    {
+        if (encoder is null)
+        {
+            if (chunkTokens is not null || chunkOverlap is not null) throw new InvalidInputException("--chunk-tokens and --chunk-overlap of dss reindex need --encoder") { Setting = "encoder" };
+            return null;
+        }
+        if (chunkTokens is < 0) throw new InvalidInputException($"--chunk-tokens must be 0 or more, got {chunkTokens}") { Setting = "chunk-tokens" };
+        if (chunkOverlap is < 0) throw new InvalidInputException($"--chunk-overlap must be 0 or more, got {chunkOverlap}") { Setting = "chunk-overlap" };
+        var path = EncoderArgument.Resolve(encoder)
+            ?? throw new InvalidInputException($"--encoder {encoder}: dss reindex cannot drop a collection's vectors; name an encoder folder or a pretrained encoder") { Setting = "encoder" };
+        if (!Directory.Exists(path)) throw new InvalidInputException($"--encoder {encoder}: no such encoder folder, and not a pretrained encoder ({EncoderArgument.Help})") { Setting = "encoder" };
+        return new ReembedOptions { EncoderPath = Path.GetFullPath(path), ChunkTokens = chunkTokens, ChunkOverlap = chunkOverlap };
+    }
+
     static void Print(ReindexReport r)
     {
+        if (r.Reembed is { } e)
+            Console.WriteLine(e.DryRun
+                ? $"would re-embed '{r.Collection}' first: {e.Documents:N0} documents, encoder {e.FromEncoder ?? "(none)"} -> {e.ToEncoder}"
+                : $"re-embedded '{r.Collection}': {e.Documents:N0} documents, {e.Chunks:N0} chunks in {e.Seconds:F1} s; encoder {e.FromEncoder ?? "(none)"} -> {e.ToEncoder}; snapshot {e.Snapshot}");
         if (r.DryRun)
         {
             Console.WriteLine($"dry run of '{r.Collection}' (nothing written){(r.Resumed ? $": would continue unfinished run {r.RunId}" : "")}: " +

@@ -39,6 +39,14 @@ public static class ReindexJob
         options ??= new ReindexOptions();
         Validate(sources, options);
         var total = Stopwatch.StartNew();
+        ReindexReembed? reembed = null;
+        if (options.Encoder is { } encoder && writer.EncoderDiffers(encoder))
+        {
+            progress?.Report(new ProgressNote($"the collection's vectors were made with another encoder: re-embedding every document with {encoder.EncoderPath} first"));
+            var r = writer.Reembed(encoder, progress is null ? null : new ReembedProgress(progress), cancellationToken);
+            reembed = new ReindexReembed(false, r.PreviousEncoder, r.Encoder, r.Documents, r.Chunks, r.Elapsed.TotalSeconds, r.Snapshot);
+            progress?.Report(new ProgressNote($"re-embedded {r.Documents:N0} documents ({r.Chunks:N0} chunks) in {r.Elapsed.TotalSeconds:F1} s: snapshot {r.Snapshot}"));
+        }
         var unfinished = writer.Reader.ReindexRuns().LastOrDefault(r => r.FinishedUtc is null);
         if (unfinished != null)
             progress?.Report(new ProgressNote($"continuing unfinished reindex run {unfinished.RunId} (started {unfinished.StartedUtc:u}, attempt {unfinished.Attempts + 1}: " +
@@ -91,7 +99,7 @@ public static class ReindexJob
 
         long chunksNow = run.Chunks - chunksBefore;
         return Report(writer.Store.Name, run.RunId, dryRun: false, unfinished != null, run.Attempts, sources, plan,
-            run.Added, run.Changed, run.Deleted, run.Chunks, chunksNow, write.Elapsed, delete.Elapsed, total.Elapsed, writer.LastSeq, options);
+            run.Added, run.Changed, run.Deleted, run.Chunks, chunksNow, write.Elapsed, delete.Elapsed, total.Elapsed, writer.LastSeq, options) with { Reembed = reembed };
     }
 
     /// <summary>What <see cref="Run"/> would do, read from the committed snapshot; takes no lock and writes nothing.</summary>
@@ -106,13 +114,17 @@ public static class ReindexJob
         using (lease)
         using (var reader = DocumentStore.Open(snapshot.DocumentStorePath))
         {
+            ReindexReembed? reembed = options.Encoder is { } encoder && CollectionWriter.EncoderDiffers(snapshot.Manifest, encoder)
+                ? new ReindexReembed(true, snapshot.Manifest.Dense?.EncoderIdentity, Path.GetFullPath(encoder.EncoderPath), reader.CountAt(reader.LastSeq), 0, 0, null)
+                : null;
+            if (reembed != null) progress?.Report(new ProgressNote($"would re-embed every document with {reembed.ToEncoder} first (the collection's vectors were made with another encoder)"));
             var unfinished = reader.ReindexRuns().LastOrDefault(r => r.FinishedUtc is null);
             if (unfinished != null) progress?.Report(new ProgressNote($"an unfinished reindex run {unfinished.RunId} would be continued"));
             var plan = Diff(reader.LiveDocumentsWithSources(), sources, unfinished, progress, cancellationToken);
             total.Stop();
             return Report(store.Name, unfinished?.RunId ?? "", dryRun: true, unfinished != null, (unfinished?.Attempts ?? 0) + 1, sources, plan,
                 (unfinished?.Added ?? 0) + plan.Added.Count, (unfinished?.Changed ?? 0) + plan.Changed.Count, (unfinished?.Deleted ?? 0) + plan.Deleted.Count,
-                unfinished?.Chunks ?? 0, 0, TimeSpan.Zero, TimeSpan.Zero, total.Elapsed, reader.LastSeq, options);
+                unfinished?.Chunks ?? 0, 0, TimeSpan.Zero, TimeSpan.Zero, total.Elapsed, reader.LastSeq, options) with { Reembed = reembed };
         }
     }
 

@@ -33,7 +33,15 @@ public sealed record ReindexReport
     public long LastSeq { get; init; }
     /// <summary>The first ids of each class (up to <see cref="ReindexOptions.SampleIds"/>).</summary>
     public required ReindexSamples FirstIds { get; init; }
+    /// <summary>The encoder change this run made (or, for a dry run, would make) before its diff; null when none was needed or asked for.</summary>
+    public ReindexReembed? Reembed { get; init; }
 }
+
+/// <summary>
+/// A re-embed before the diff (<see cref="ReindexOptions.Encoder"/>): the encoder identities before and after (a dry run names the
+/// new encoder by its folder), the documents and chunks embedded again, its seconds; <see cref="DryRun"/>: not done, only planned.
+/// </summary>
+public sealed record ReindexReembed(bool DryRun, string? FromEncoder, string ToEncoder, long Documents, long Chunks, double Seconds, string? Snapshot);
 
 /// <summary>Seconds per stage: reading and hashing the sources, the diff against the collection, embedding and writing, deleting.</summary>
 public sealed record ReindexTimings(double ReadHash, double Diff, double EmbedWrite, double Delete, double Total);
