@@ -10,20 +10,13 @@ namespace DeepSeek.Search.Service.Experiments;
 public static class ExperimentAssigner
 {
     /// <summary>
-    /// Core's <see cref="StableHash.Fnv1a"/> of <c>salt + ":" + key</c>, passed through MurmurHash3's 32-bit finaliser
-    /// (FNV-1a alone leaves keys that differ only in their last characters close together in the top bits), over 2^32.
+    /// Core's <see cref="StableHash.Mixed"/> (FNV-1a and MurmurHash3's finaliser) of <c>salt + ":" + key</c>, over 2^32.
     /// </summary>
     public static double Position(string salt, string key)
     {
         ArgumentNullException.ThrowIfNull(salt);
         ArgumentNullException.ThrowIfNull(key);
-        uint h = StableHash.Fnv1a(salt + ":" + key);
-        h ^= h >> 16;
-        h *= 0x85ebca6b;
-        h ^= h >> 13;
-        h *= 0xc2b2ae35;
-        h ^= h >> 16;
-        return h / 4294967296.0;
+        return StableHash.Mixed(salt + ":" + key) / 4294967296.0;
     }
 
     /// <summary>
