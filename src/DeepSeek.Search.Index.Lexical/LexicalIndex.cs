@@ -170,7 +170,14 @@ public sealed class LexicalIndex : IDisposable
     /// <see cref="Search(string, int)"/> over the documents <paramref name="caller"/> may read that match
     /// <paramref name="filter"/> (either null: no restriction of that kind).
     /// </summary>
-    public IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter)
+    public IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter) => Search(query, k, caller, filter, null);
+
+    /// <summary>
+    /// <see cref="Search(string, int, Caller?, FilterExpression?)"/> with BM25's corpus statistics taken from
+    /// <paramref name="statistics"/> (the sum over the shards of a collection, <see cref="CorpusStatistics.Sum"/>) wherever it
+    /// has them, so that this index scores as the whole collection would; null: this index's own.
+    /// </summary>
+    public IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter, CorpusStatistics? statistics)
     {
         if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("query is empty");
         if (k < 1) throw new InvalidInputException($"k must be >= 1, got {k}");
@@ -181,7 +188,8 @@ public sealed class LexicalIndex : IDisposable
         TopFieldDocs top;
         try
         {
-            top = _searcher.Search(q, restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
+            var searcher = statistics is null ? _searcher : new StatisticsSearcher(_reader, statistics) { Similarity = _searcher.Similarity };
+            top = searcher.Search(q, restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
         }
         catch (Exception ex) when (ex is not ObjectDisposedException
                                    && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
@@ -287,8 +295,44 @@ public sealed class LexicalIndex : IDisposable
         return spans;
     }
 
-    /// <summary>The bag-of-words query for <paramref name="text"/>, or null when it has no terms.</summary>
-    Query? BuildQuery(string text)
+    /// <summary>
+    /// The corpus statistics a BM25 search of <paramref name="query"/> reads from this index: per searched field Lucene's
+    /// collection statistics, per distinct query term (the first <see cref="MaxQueryTerms"/>) its term statistics. What a query
+    /// front sums over shards (<see cref="CorpusStatistics.Sum"/>) and hands back to <see cref="Search(string, int, Caller?, FilterExpression?, CorpusStatistics?)"/>.
+    /// They count every document, readable by the caller or not, exactly as the BM25 scores of one index do.
+    /// </summary>
+    public CorpusStatistics Statistics(string query)
+    {
+        if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("query is empty");
+        var (order, _) = QueryTerms(query);
+        var fields = new List<FieldStatistics>();
+        var terms = new List<TermStatistic>();
+        foreach (var field in _fields)
+        {
+            var c = _searcher.CollectionStatistics(field);
+            fields.Add(new FieldStatistics(field, c.MaxDoc, c.DocCount, c.SumTotalTermFreq, c.SumDocFreq));
+            foreach (var t in order)
+            {
+                var term = new Term(field, t);
+                var ts = _searcher.TermStatistics(term, TermContext.Build(_reader.Context, term));
+                terms.Add(new TermStatistic(field, t, ts.DocFreq, ts.TotalTermFreq));
+            }
+        }
+        return new CorpusStatistics(fields, terms);
+    }
+
+    /// <summary>An IndexSearcher whose BM25 weights read the given corpus statistics where they have the field or term.</summary>
+    sealed class StatisticsSearcher(IndexReader reader, CorpusStatistics statistics) : IndexSearcher(reader)
+    {
+        public override CollectionStatistics CollectionStatistics(string field) =>
+            statistics.Field(field) is { } f ? new CollectionStatistics(field, f.MaxDoc, f.DocCount, f.SumTotalTermFreq, f.SumDocFreq) : base.CollectionStatistics(field);
+
+        public override TermStatistics TermStatistics(Term term, TermContext context) =>
+            statistics.Term(term.Field, term.Text) is { } t ? new TermStatistics(term.Bytes, t.DocFreq, t.TotalTermFreq) : base.TermStatistics(term, context);
+    }
+
+    /// <summary>The distinct analysed terms of <paramref name="text"/> in first-seen order (at most <see cref="MaxQueryTerms"/>) and their counts.</summary>
+    (List<string> Order, Dictionary<string, int> Counts) QueryTerms(string text)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -297,6 +341,13 @@ public sealed class LexicalIndex : IDisposable
             if (counts.TryGetValue(t, out int c)) counts[t] = c + 1;
             else if (order.Count < MaxQueryTerms) { counts[t] = 1; order.Add(t); }
         }
+        return (order, counts);
+    }
+
+    /// <summary>The bag-of-words query for <paramref name="text"/>, or null when it has no terms.</summary>
+    Query? BuildQuery(string text)
+    {
+        var (order, counts) = QueryTerms(text);
         if (order.Count == 0) return null;
 
         BooleanQuery PerField(string field)

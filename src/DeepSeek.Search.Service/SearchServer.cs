@@ -43,8 +43,10 @@ public static class SearchServer
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        var auth = authenticators?.ToList() ?? DefaultAuthenticators(settings);
-        var dapr = DaprApp.Create(settings.Dapr); // with a sidecar: the app listener Dapr calls, the cron and subscription routes (Jobs)
+        bool front = settings.Front.Enabled;
+        // A query front judges no credential itself: it forwards the caller's to the shards, which do (Front/ForwardedCredential).
+        var auth = front ? [new Front.ForwardedCredential()] : authenticators?.ToList() ?? DefaultAuthenticators(settings);
+        var dapr = front ? null : DaprApp.Create(settings.Dapr); // with a sidecar: the app listener Dapr calls, the cron and subscription routes (Jobs)
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -87,7 +89,8 @@ public static class SearchServer
             o.MaxSendMessageSize = null;
             o.EnableDetailedErrors = false;
         }).AddServiceOptions<SearchEndpoint>(o => o.Interceptors.Add<ServiceInterceptor>());
-        builder.Services.AddSingleton<SearchRpcService>();
+        if (front) builder.Services.AddSingleton<V1.SearchService.SearchServiceBase, Front.FrontRpcService>();
+        else builder.Services.AddSingleton<V1.SearchService.SearchServiceBase, SearchRpcService>();
         builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<SearchEndpoint>, SearchServiceMethods>();
         // SearchService is mapped under SearchEndpoint (see SearchServiceMethods), which reflection cannot trace back to its
         // descriptor: name the services it lists here (registered first, so AddGrpcReflection keeps this one).
@@ -119,22 +122,24 @@ public static class SearchServer
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
 
-        var registry = app.Services.GetRequiredService<CollectionRegistry>();
-        _ = app.Services.GetRequiredService<Experiments.ExperimentCatalog>();   // a bad experiments file fails the build, not the first search
         var health = app.Services.GetRequiredService<HealthServiceImpl>();
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
         health.SetStatus(V1.SearchService.Descriptor.FullName, HealthCheckResponse.Types.ServingStatus.Serving);
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStopping.Register(() => health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing));
+        if (front)
+        {
+            _ = app.Services.GetRequiredService<V1.SearchService.SearchServiceBase>();   // a bad shard list fails the build, not the first call
+            return app;
+        }
+        var registry = app.Services.GetRequiredService<CollectionRegistry>();
+        _ = app.Services.GetRequiredService<Experiments.ExperimentCatalog>();   // a bad experiments file fails the build, not the first search
         foreach (var name in registry.Names()) health.SetStatus(HealthName(name), HealthCheckResponse.Types.ServingStatus.Serving);
         registry.Changed += (_, name) =>
         {
             if (registry.Names().Contains(name)) health.SetStatus(HealthName(name), HealthCheckResponse.Types.ServingStatus.Serving);
             else health.ClearStatus(HealthName(name));
         };
-        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        lifetime.ApplicationStopping.Register(() =>
-        {
-            health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
-        });
         lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SearchServer));

@@ -89,6 +89,12 @@ public sealed record ServiceSettings
     /// </summary>
     public string? ExperimentsFile { get; init; }
 
+    /// <summary>
+    /// The query front over a sharded collection (section <c>Service:Front</c>): with shards listed, this server holds no
+    /// collections and forwards every call to the shard servers (see <see cref="Front.FrontSettings"/>).
+    /// </summary>
+    public Front.FrontSettings Front { get; init; } = new();
+
     /// <summary>The keys file used: <see cref="KeysFile"/>, else <see cref="DefaultKeysFile"/>.</summary>
     public string EffectiveKeysFile => KeysFile is { Length: > 0 } k ? k : DefaultKeysFile();
 
@@ -146,6 +152,7 @@ public sealed record ServiceSettings
         Generator.Validate();
         Tls.Validate();
         Dapr.Validate();
+        Front.Validate();
         if (MetricsPort is { } metrics)
         {
             Check(metrics, 0, 65535, nameof(MetricsPort));

@@ -25,9 +25,16 @@ static class ServeCommand
         var logFormat = new Option<string>("--log-format") { Description = "Log lines on stderr as text (one line each) or json", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var noCallLog = new Option<bool>("--no-call-log") { Description = "Leave out the one line per call (method, collection, status, duration, principal hash); warnings and errors are still logged" };
+        var shards = new Option<string?>("--shards")
+        {
+            Description = "Serve as the query front of a sharded collection: the shard servers in shard order, comma-separated "
+                + "(http://host:port, or dapr:APP_ID through the Dapr sidecar), e.g. as `dss shard split` laid them out; "
+                + "searches fan out and merge with collection-wide BM25 statistics, writes go to the owning shard, credentials are "
+                + "forwarded and checked by the shards [default: setting Service:Front:Shards, else off]",
+        };
         var settingArgs = new Argument<string[]>("settings") { Description = "Further settings as --Service:Name=value (e.g. --Service:MaxK=500)", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("serve", "Serve the collections over gRPC (SearchService, grpc.health.v1, reflection) until Ctrl-C / SIGTERM; every call needs an API key.")
-        { root, port, address, keys, device, metricsPort, logFormat, noCallLog, settingArgs };
+        { root, port, address, keys, device, metricsPort, shards, logFormat, noCallLog, settingArgs };
         cmd.TreatUnmatchedTokensAsErrors = false;
         cmd.SetAction(pr =>
         {
@@ -41,6 +48,8 @@ static class ServeCommand
             if (pr.GetValue(keys) is { } k) settings = settings with { KeysFile = k };
             if (pr.GetResult(device) is { Implicit: false }) settings = settings with { Device = pr.GetValue(device)! };
             if (pr.GetValue(metricsPort) is { } mp) settings = settings with { MetricsPort = mp };
+            if (pr.GetValue(shards) is { } sh)
+                settings = settings with { Front = settings.Front with { Shards = [.. sh.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] } };
             settings.Validate();
             return Run(settings, Logging(pr.GetValue(logFormat) == "json", !pr.GetValue(noCallLog))).GetAwaiter().GetResult();
         });
@@ -59,7 +68,7 @@ static class ServeCommand
 
     static async Task<int> Run(ServiceSettings settings, Action<ILoggingBuilder> logging)
     {
-        if (!File.Exists(settings.EffectiveKeysFile))
+        if (!settings.Front.Enabled && !File.Exists(settings.EffectiveKeysFile))
             Console.Error.WriteLine($"dss: warning: no keys file at {settings.EffectiveKeysFile}: every call will be refused until `dss keys add` makes one");
         var app = SearchServer.Build(settings, logging: logging);
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -77,7 +86,9 @@ static class ServeCommand
         try
         {
             await app.StartAsync().ConfigureAwait(false);
-            Console.WriteLine($"dss: serving {Path.GetFullPath(settings.IndexRoot)} on {SearchServer.Address(app)} (keys: {settings.EffectiveKeysFile})");
+            if (settings.Front.Enabled)
+                Console.WriteLine($"dss: query front of {settings.Front.Shards.Count} shards ({string.Join(", ", settings.Front.Shards)}) on {SearchServer.Address(app)}");
+            else Console.WriteLine($"dss: serving {Path.GetFullPath(settings.IndexRoot)} on {SearchServer.Address(app)} (keys: {settings.EffectiveKeysFile})");
             if (settings.MetricsPort is not null) Console.WriteLine($"dss: metrics on {SearchServer.MetricsAddress(app)}{TelemetryNames.MetricsPath}");
             if (app.Services.GetService(typeof(Jobs.DaprApp)) is Jobs.DaprApp dapr)
                 Console.WriteLine($"dss: dapr app listener on {dapr.Address} (cron binding /{dapr.Settings.CronBinding}, {dapr.Settings.Reindex.Length} re-index jobs; subscribed to {dapr.Settings.PubSub}/{dapr.Settings.ChangedTopic})");

@@ -291,7 +291,7 @@ public sealed class CollectionSearcher : IDisposable
         var (caller, filter) = (options.Caller, options.Filter);
         IReadOnlyList<Hit> Lexical(int k)
         {
-            using (clock.Time(SearchStage.Bm25)) return view.Lexical.Search(query, k, caller, filter);
+            using (clock.Time(SearchStage.Bm25)) return view.Lexical.Search(query, k, caller, filter, options.Statistics);
         }
         List<(string Doc, DenseDocument Best)> Dense(int k)
         {
@@ -324,8 +324,22 @@ public sealed class CollectionSearcher : IDisposable
         var denseHits = AsHits(dense);
         IReadOnlyList<Hit> fused;
         using (clock.Time(SearchStage.Fuse))
-            fused = fusion == FusionMethod.Rrf ? ReciprocalRankFusion.Fuse([lexical, denseHits], options.K) : MinMaxFusion.Fuse(lexical, denseHits, alpha, options.K);
+            fused = HybridFusion.Fuse(fusion, lexical, denseHits, alpha, options.K);
         return new Ranking(fused, ByDocument(lexical), DenseByDocument(dense));
+    }
+
+    /// <summary>
+    /// The BM25 corpus statistics of <paramref name="query"/> in the current view (<see cref="LexicalIndex.Statistics"/>): what
+    /// a query front sums over the shards of a collection and passes back in <see cref="SearchOptions.Statistics"/>.
+    /// </summary>
+    public CorpusStatistics Statistics(string query, int maxQueryChars = 8192)
+    {
+        if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("empty query");
+        if (query.Length > maxQueryChars)
+            throw new InvalidInputException($"query of {query.Length} characters is longer than the limit of {maxQueryChars}");
+        var view = Acquire();
+        try { return view.Lexical.Statistics(query); }
+        finally { view.Release(); }
     }
 
     /// <summary>

@@ -24,6 +24,13 @@ public sealed record SearchOptions
     /// <summary>A metadata filter (<see cref="FilterExpression.Parse"/>): only matching documents are searched. Null: none.</summary>
     public FilterExpression? Filter { get; init; }
 
+    /// <summary>
+    /// BM25's corpus statistics, when they are not this collection's own: a query front over the shards of a collection
+    /// passes the sum of the shards' (<see cref="CollectionSearcher.Statistics"/>) so every shard scores as the whole
+    /// collection would. Null: the collection's own.
+    /// </summary>
+    public CorpusStatistics? Statistics { get; init; }
+
     /// <summary>Queries longer than this many characters are rejected (a query is not a document).</summary>
     public int MaxQueryChars { get; init; } = 8192;
 

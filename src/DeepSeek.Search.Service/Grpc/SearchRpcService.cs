@@ -129,6 +129,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
             Filter = FilterTranslator.Translate(request.Filter),
             MaxQueryChars = _settings.MaxQueryChars,
             SnippetChars = request.HasSnippetChars ? request.SnippetChars : Snippets.DefaultChars,
+            Statistics = request.CorpusStatistics is { } stats ? CorpusStatisticsMessages.FromProto(stats, at) : null,
         };
         var searcher = _registry.Searcher(request.Collection);
         var reranker = request.Rerank is { } rerank ? RerankerFor(request.Collection, rerank, $"{at}rerank.", rerankModel) : null;
@@ -171,6 +172,17 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
             response.Hits.Add(hit);
         }
         return response;
+    }
+
+    public override Task<Proto.GetTermStatisticsResponse> GetTermStatistics(Proto.GetTermStatisticsRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = ServiceInterceptor.IdentityOf(context);
+        Authorize(identity, request.Collection, AccessRight.Read);
+        if (string.IsNullOrWhiteSpace(request.Query)) throw new InvalidInputException("query: empty query") { Setting = "query" };
+        var stats = _registry.Searcher(request.Collection).Statistics(request.Query, _settings.MaxQueryChars);
+        return Task.FromResult(new Proto.GetTermStatisticsResponse { Statistics = CorpusStatisticsMessages.ToProto(stats) });
     }
 
     public override Task<Proto.GetDocumentResponse> GetDocument(Proto.GetDocumentRequest request, ServerCallContext context)
@@ -295,6 +307,7 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
         var s = _registry.Searcher(name);
         s.Refresh();
         var dense = s.Manifest.Dense;
+        var (fusion, alpha) = s.EffectiveFusion(new SearchOptions());
         return new Proto.CollectionInfo
         {
             Name = name,
@@ -305,6 +318,8 @@ sealed partial class SearchRpcService : Proto.SearchService.SearchServiceBase
             Encoder = dense?.EncoderIdentity ?? "",
             Dimension = dense?.Dimension ?? 0,
             Snapshot = Path.GetFileName(s.Snapshot.Directory),
+            Fusion = fusion == FusionMethod.MinMax ? Proto.FusionMethod.Minmax : Proto.FusionMethod.Rrf,
+            Alpha = alpha,
         };
     }
 

@@ -12,12 +12,13 @@ namespace DeepSeek.Search.Service.Grpc;
 sealed class SearchEndpoint;
 
 /// <summary>
-/// Binds every SearchService method to <see cref="SearchRpcService"/> (through the generated <c>BindService</c>) with
+/// Binds every SearchService method to the server's implementation (<see cref="SearchRpcService"/>, or the query front's
+/// <see cref="Front.FrontRpcService"/>; through the generated <c>BindService</c>) with
 /// a request deserializer that answers INVALID_ARGUMENT for bytes that do not fit the contract — undecodable protobuf
 /// (truncated, invalid UTF-8 in a string) or a known field sent with the wrong wire type (<see cref="ContractWire"/>) —
 /// where grpc-dotnet's own would end the call with UNKNOWN "Exception was thrown by handler".
 /// </summary>
-sealed class SearchServiceMethods(SearchRpcService service) : IServiceMethodProvider<SearchEndpoint>
+sealed class SearchServiceMethods(Proto.SearchService.SearchServiceBase service) : IServiceMethodProvider<SearchEndpoint>
 {
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<SearchEndpoint> context) =>
         Proto.SearchService.BindService(new Binder(context), service);
