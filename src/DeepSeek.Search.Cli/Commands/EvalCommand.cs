@@ -35,8 +35,12 @@ static class EvalCommand
         var sweep = new Option<string?>("--rerank-sweep")
         { Description = "With --rerank: also report these re-ranker weights, comma-separated (e.g. 0.3,0.5,0.7,1), from the same re-ranker scores" };
 
+        var server = QueryCommand.Server(required: false);
+        server.Description = "Evaluate through a running dss serve (or a query front over shards, dss serve --shards) instead of the local index folder: "
+            + "each query one Search call with k = --depth; the key (--key or DSS_API_KEY) decides what may be read";
+        var key = QueryCommand.Key();
         var cmd = new Command("eval", "Evaluate a collection on judged queries: nDCG@10, Recall@100, MRR@10 (with --rerank: first stage and re-ranked side by side).")
-        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams, principal, groups, filter };
+        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams, principal, groups, filter, server, key };
         rerank.AddTo(cmd);
         cmd.Options.Add(sweep);
         cmd.SetAction(pr =>
@@ -52,6 +56,15 @@ static class EvalCommand
                 Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)),
                 Alpha = pr.GetValue(alpha),
             };
+            if (pr.GetValue(server) is { } url)
+            {
+                if (pr.GetValue(rerank.Rerank)) throw new InvalidInputException("--rerank with --server: re-rank on the server's side, or evaluate the local folder") { Setting = "rerank" };
+                if (pr.GetValue(principal) is not null || pr.GetValue(groups) is not null)
+                    throw new InvalidInputException("--principal / --groups with --server: the API key decides who is searching") { Setting = "principal" };
+                options.Validate();
+                return Remote(url, pr.GetValue(key), pr.GetValue(collection)!, queryList, judgments, d, pr.GetValue(mode), pr.GetValue(fusion), pr.GetValue(alpha),
+                    pr.GetValue(filter), pr.GetValue(json), pr.GetValue(run), pr.GetValue(queries)!, pr.GetValue(qrels)!);
+            }
             var (caller, filterExpr) = CommonOptions.ParseAccess(pr, principal, groups, filter);
             options = options with { Caller = caller, Filter = filterExpr };
             options.Validate();
@@ -129,6 +142,59 @@ static class EvalCommand
             return CliRunner.ExitOk;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// `dss eval --server`: the judged queries as Search calls (k = depth, a few in flight), scored like a local evaluation.
+    /// The mode line names what the server reports for the collection (its default fusion when none is asked for).
+    /// </summary>
+    static int Remote(string url, string? key, string collection, IReadOnlyList<EvalQuery> queryList, Qrels judgments, int depth, string? mode, string? fusion,
+        float? alpha, string? filter, string? jsonPath, string? runPath, string queriesPath, string qrelsPath)
+    {
+        var judged = queryList.Where(q => judgments.Contains(q.Id)).ToList();
+        if (judged.Count == 0) throw new InvalidInputException($"none of the {queryList.Count} queries in {queriesPath} has a judgment in {qrelsPath}");
+        using var client = QueryCommand.Connect(url, key);
+        var info = client.GetCollectionAsync(collection).GetAwaiter().GetResult();
+        var template = QueryCommand.Request(collection, "-", depth, mode, fusion, alpha, filter);
+        template.SnippetChars = 0;
+        var effective = template.Mode != Service.V1.SearchMode.Unspecified ? template.Mode : info.HasDense ? Service.V1.SearchMode.Hybrid : Service.V1.SearchMode.Bm25;
+        var usedFusion = template.Fusion != Service.V1.FusionMethod.Unspecified ? template.Fusion : info.Fusion;
+        float usedAlpha = template.HasAlpha ? template.Alpha : info.Alpha;
+        var sw = Stopwatch.StartNew();
+        var lists = new IReadOnlyList<Hit>[judged.Count];
+        ConsoleProgress.Run(progress =>
+        {
+            int done = 0;
+            Parallel.ForEach(Enumerable.Range(0, judged.Count), new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            {
+                var request = template.Clone();
+                request.Query = judged[i].Text;
+                var response = client.SearchAsync(request).GetAwaiter().GetResult();
+                lists[i] = response.Hits.Select(h => new Hit(h.Id, h.Score)).ToList();
+                progress.Report(new ProgressCount("search", Interlocked.Increment(ref done), judged.Count));
+            });
+            return 0;
+        });
+        var ranking = new Run();
+        for (int i = 0; i < judged.Count; i++) ranking.Set(judged[i].Id, lists[i]);
+        var report = Evaluator.Evaluate(queryList, judgments, ranking);
+        double seconds = sw.Elapsed.TotalSeconds;
+        string name = effective.ToString().ToLowerInvariant();
+        string modeName = name + (effective == Service.V1.SearchMode.Hybrid
+            ? $" ({usedFusion.ToString().ToLowerInvariant()}{(usedFusion == Service.V1.FusionMethod.Minmax ? $", alpha {usedAlpha}" : "")})" : "");
+        Console.WriteLine($"collection {collection} on {client.Address}, mode {modeName}, depth {depth}");
+        Console.WriteLine($"nDCG@10    {report.Ndcg:F4}");
+        Console.WriteLine($"Recall@100 {report.Recall:F4}");
+        Console.WriteLine($"MRR@10     {report.Mrr:F4}");
+        Console.WriteLine($"queries    {report.Judged} judged, {report.Skipped} skipped (no judgments: {report.SkippedUnjudged}, judged but not in queries file: {report.SkippedNotInQueries})");
+        Console.WriteLine($"time       {seconds:F1} s ({report.Judged / Math.Max(seconds, 1e-9):F0} queries/s)");
+        if (jsonPath is not null)
+        {
+            AtomicFile.WriteAllText(jsonPath, report.ToJson());
+            Console.WriteLine($"report     {jsonPath}");
+        }
+        if (runPath is not null) { ranking.WriteTrec(runPath, "dss-" + name); Console.WriteLine($"run        {runPath}"); }
+        return CliRunner.ExitOk;
     }
 
     /// <summary>First-stage and re-ranked runs of the judged queries (the first stage retrieved once, both runs from it).</summary>

@@ -52,24 +52,10 @@ static class QueryCommand
         {
             var q = pr.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(q)) throw new InvalidInputException("empty query");
-            var request = new Proto.SearchRequest
-            {
-                Collection = pr.GetValue(collection)!,
-                Query = q,
-                K = pr.GetValue(k),
-                Mode = Mode(CommonOptions.ParseMode(pr.GetValue(mode))),
-                Fusion = CommonOptions.ParseFusion(pr.GetValue(fusion)) switch
-                {
-                    Core.Fusion.FusionMethod.Rrf => Proto.FusionMethod.Rrf,
-                    Core.Fusion.FusionMethod.MinMax => Proto.FusionMethod.Minmax,
-                    _ => Proto.FusionMethod.Unspecified,
-                },
-                SnippetChars = pr.GetValue(json) ? 240 : 160,
-            };
-            if (pr.GetValue(alpha) is { } a) request.Alpha = a;
+            var request = Request(pr.GetValue(collection)!, q, pr.GetValue(k), pr.GetValue(mode), pr.GetValue(fusion), pr.GetValue(alpha), pr.GetValue(filter));
+            request.SnippetChars = pr.GetValue(json) ? 240 : 160;
             if (pr.GetValue(experimentKey) is { } ek) request.ExperimentKey = ek;
             if (pr.GetValue(rerank.Rerank)) request.Rerank = new Proto.RerankSettings { Depth = pr.GetValue(rerank.Depth), Weight = pr.GetValue(rerank.Weight) };
-            if (pr.GetValue(filter) is { } f) request.Filter = FilterMessages.From(Core.Filtering.FilterExpression.Parse(f));
             using var client = Connect(pr.GetValue(server)!, pr.GetValue(key));
             var response = client.SearchAsync(request).GetAwaiter().GetResult();
             string modeName = request.Mode == Proto.SearchMode.Unspecified ? "default" : Name(request.Mode);
@@ -126,6 +112,27 @@ static class QueryCommand
         : $"experiment '{experiment}', arm '{arm}'";
 
     /// <summary>The engine's search mode as the contract's (null: unspecified, the collection's default); shared by query and loadtest.</summary>
+    /// <summary>A search request from the CLI's search options (--mode, --fusion, --alpha, --filter): the one mapping of them onto the contract.</summary>
+    internal static Proto.SearchRequest Request(string collection, string query, int k, string? mode, string? fusion, float? alpha, string? filter)
+    {
+        var request = new Proto.SearchRequest
+        {
+            Collection = collection,
+            Query = query,
+            K = k,
+            Mode = Mode(CommonOptions.ParseMode(mode)),
+            Fusion = CommonOptions.ParseFusion(fusion) switch
+            {
+                Core.Fusion.FusionMethod.Rrf => Proto.FusionMethod.Rrf,
+                Core.Fusion.FusionMethod.MinMax => Proto.FusionMethod.Minmax,
+                _ => Proto.FusionMethod.Unspecified,
+            },
+        };
+        if (alpha is { } a) request.Alpha = a;
+        if (filter is { } f) request.Filter = FilterMessages.From(Core.Filtering.FilterExpression.Parse(f));
+        return request;
+    }
+
     internal static Proto.SearchMode Mode(Retrieve.Collections.SearchMode? mode) => mode switch
     {
         Retrieve.Collections.SearchMode.Bm25 => Proto.SearchMode.Bm25,
