@@ -235,6 +235,38 @@ public sealed class ShardedFrontTests(ShardFixture f) : IClassFixture<ShardFixtu
     }
 
     [Fact]
+    public async Task With_dapr_app_ids_the_front_calls_the_shards_through_the_sidecar()
+    {
+        var apps = Enumerable.Range(0, ShardFixture.Shards).ToDictionary(s => $"dss-shard-{s}", s => f.ShardAddresses[s]);
+        await using var sidecar = await FakeDaprGrpcProxy.StartAsync(apps);
+        var settings = new ServiceSettings
+        {
+            IndexRoot = f.Tmp.File("front-dapr-unused"), Port = 0,
+            Front = new Front.FrontSettings { Shards = [.. apps.Keys.Select(a => "dapr:" + a)] },
+            Dapr = new Jobs.DaprSettings { GrpcEndpoint = sidecar.Address },
+        };
+        var app = SearchServer.Build(settings);
+        await app.StartAsync();
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(SearchServer.Address(app));
+            var viaDapr = new SearchService.SearchServiceClient(channel);
+            foreach (var q in Queries.Take(2))
+                Rankings.SameRanking(Hits(Search(viaDapr, q, SearchMode.Hybrid, f.ReaderKey, FusionMethod.Rrf)), Hits(Search(f.WholeClient, q, SearchMode.Hybrid, f.ReaderKey, FusionMethod.Rrf)), $"dapr '{q}'");
+            var calls = sidecar.Calls.ToList();
+            Assert.Equal(apps.Keys.Order(), calls.Select(c => c.AppId).Distinct().Order());
+            Assert.All(calls, c => Assert.True(c.HadCredential, $"{c.Path} to {c.AppId} without the caller's credential"));
+            Assert.Contains(calls, c => c.Path == "/deepseek.search.v1.SearchService/GetTermStatistics");
+            Assert.Contains(calls, c => c.Path == "/deepseek.search.v1.SearchService/Search");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public void Collection_description_sums_the_shards()
     {
         var whole = f.WholeClient.GetCollection(new GetCollectionRequest { Collection = ShardFixture.Collection }, ShardFixture.Bearer(f.AdminKey)).Collection;
