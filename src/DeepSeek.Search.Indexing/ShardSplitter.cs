@@ -23,6 +23,12 @@ namespace DeepSeek.Search.Indexing;
 /// A crash during those renames (or a failing rename, which the error reports) may leave the earlier shards in place and a
 /// staging folder behind; the split can then be re-run into a fresh output after removing them.
 /// </para>
+/// <para>
+/// Exactness: with an exact factory (the default <c>IDMap2,Flat</c>, or HNSW over flat storage) a shard holds the very
+/// vectors of the source. A factory that trains (IVF, PQ) is trained again on each shard's vectors, and a lossy one (PQ,
+/// SQ) gives back decoded vectors, so there scores are close, not equal. The source's chunks are matched per document
+/// (same count and spans), the vectors handed out per chunk text in chunk order.
+/// </para>
 /// <para>Progress: each shard's build stages (<see cref="CollectionBuilder"/>'s) prefixed with <c>shard i/N </c>.</para>
 /// </summary>
 public static class ShardSplitter
