@@ -9,6 +9,7 @@ var root = new RootCommand("dss — DeepSeek.Search: hybrid (BM25 + dense) seman
     WriteCommands.Delete(),
     WriteCommands.Compact(),
     ReindexCommand.Create(),
+    ShardCommand.Create(),
     SearchCommand.Create(),
     QueryCommand.Create(),
     OutcomeCommand.Create(),
