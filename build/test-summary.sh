@@ -8,8 +8,11 @@ rc=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E '^\s*(Passed|Failed)!\s+-\s+Failed:' "$log" \
   | sed -E 's/.*Failed:\s*([0-9]+), Passed:\s*([0-9]+), Skipped:\s*([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+# The names of failed tests, so the tail of a CI log says which one failed.
+fails=$(grep -E '^\s*Failed [A-Za-z_][A-Za-z0-9_.]*' "$log" | sed -E 's/^\s*Failed\s+//; s/\s+\[.*//' | sort -u)
 rm -f "$log"
 echo
+if [ -n "$fails" ]; then echo "failed tests:"; echo "$fails" | sed 's/^/  /'; fi
 echo "(${skipped} skipped)"
 echo "${passed} passed, ${failed} failed"
 if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi
