@@ -51,6 +51,26 @@ public class CliQueryTests(CliFixture f) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public async Task Eval_through_the_server_reports_the_same_metrics_as_eval_in_process()
+    {
+        var keys = f.PathOf("eval-keys.json");
+        Dss.Ok("index", "-c", "remote-eval", "--corpus", f.Corpus, "--encoder", "none", "--index-root", f.IndexRoot);
+        var key = Dss.Ok("keys", "add", "--principal", "qa", "--right", "read", "--keys", keys).Stdout.Trim();
+        using var server = await ServeProcess.StartAsync(f.IndexRoot, keys);
+        string local = f.PathOf("eval-local.json"), remote = f.PathOf("eval-remote.json");
+        Dss.Ok("eval", "-c", "remote-eval", "--queries", f.Queries, "--qrels", f.Qrels, "--mode", "bm25", "--json", local, "--index-root", f.IndexRoot);
+        Dss.Ok("eval", "-c", "remote-eval", "--queries", f.Queries, "--qrels", f.Qrels, "--mode", "bm25", "--json", remote, "--server", server.Address, "--key", key);
+        var a = System.Text.Json.JsonDocument.Parse(File.ReadAllText(local)).RootElement;
+        var b = System.Text.Json.JsonDocument.Parse(File.ReadAllText(remote)).RootElement;
+        Assert.True(a.GetProperty("ndcg").GetDouble() > 0, "the fixture's queries find their documents");
+        foreach (var metric in new[] { "ndcg", "recall", "mrr" })
+            Assert.Equal(a.GetProperty(metric).GetDouble(), b.GetProperty(metric).GetDouble(), 6);
+        // the key decides who searches through a server: --principal there is refused, naming the option
+        Dss.Fails("--principal / --groups with --server", "eval", "-c", "remote-eval", "--queries", f.Queries, "--qrels", f.Qrels,
+            "--server", server.Address, "--key", key, "--principal", "bob");
+    }
+
+    [Fact]
     public async Task Query_with_an_experiment_key_prints_the_keys_arm_and_dss_outcome_reports_for_it()
     {
         var keys = f.PathOf("experiment-keys.json");

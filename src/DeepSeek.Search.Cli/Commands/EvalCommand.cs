@@ -59,7 +59,7 @@ static class EvalCommand
             if (pr.GetValue(server) is { } url)
             {
                 if (pr.GetValue(rerank.Rerank)) throw new InvalidInputException("--rerank with --server: re-rank on the server's side, or evaluate the local folder") { Setting = "rerank" };
-                if (pr.GetValue(principal) is not null || pr.GetValue(groups) is not null)
+                if (pr.GetValue(principal) is not null || pr.GetValue(groups) is { Length: > 0 })
                     throw new InvalidInputException("--principal / --groups with --server: the API key decides who is searching") { Setting = "principal" };
                 options.Validate();
                 return Remote(url, pr.GetValue(key), pr.GetValue(collection)!, queryList, judgments, d, pr.GetValue(mode), pr.GetValue(fusion), pr.GetValue(alpha),
