@@ -227,8 +227,12 @@ public sealed class ShardedFrontTests(ShardFixture f) : IClassFixture<ShardFixtu
                 else Assert.Equal(StatusCode.NotFound, Assert.Throws<RpcException>(get).StatusCode);
             }
         }
-        var found = Search(f.FrontClient, "zyzzyva quokka", SearchMode.Bm25, f.ReaderKey, k: 50).Hits.Select(h => h.Id).ToHashSet();
+        var front = Search(f.FrontClient, "zyzzyva quokka", SearchMode.Hybrid, f.ReaderKey, k: 50);
+        var found = front.Hits.Select(h => h.Id).ToHashSet();
         Assert.Superset(ids.ToHashSet(), found);
+        // The front's seq is the newest shard's (each shard numbers its own batches): no hit is newer than it, as in one collection.
+        Assert.Equal(f.ShardClients.Max(c => Search(c, "zyzzyva quokka", SearchMode.Hybrid, f.ReaderKey, k: 50).Seq), front.Seq);
+        Assert.All(front.Hits, h => Assert.True(h.Version > 0 && h.Version <= front.Seq, $"{h.Id}: version {h.Version}, seq {front.Seq}"));
         var deleted = f.FrontClient.DeleteDocuments(new DeleteDocumentsRequest { Collection = ShardFixture.Collection, Ids = { ids } }, ShardFixture.Bearer(f.WriterKey));
         Assert.Equal(12, deleted.Deleted);
         Assert.Empty(Search(f.FrontClient, "zyzzyva quokka", SearchMode.Bm25, f.ReaderKey, k: 50).Hits);

@@ -99,13 +99,15 @@ sealed class FrontRpcService : Proto.SearchService.SearchServiceBase, IDisposabl
         var denseTask = mode is Proto.SearchMode.Dense or Proto.SearchMode.Hybrid ? Side(request, Proto.SearchMode.Dense, depth, context, ct) : null;
         if (lexicalTask != null)
         {
-            (lexical, lexicalHits, var ms, _) = await lexicalTask.ConfigureAwait(false);
+            (lexical, lexicalHits, var ms, _, var seq) = await lexicalTask.ConfigureAwait(false);
             response.Timings.Bm25Ms = ms;
+            response.Seq = Math.Max(response.Seq, seq);
         }
         if (denseTask != null)
         {
-            (dense, denseHits, var ms, var encode) = await denseTask.ConfigureAwait(false);
+            (dense, denseHits, var ms, var encode, var seq) = await denseTask.ConfigureAwait(false);
             response.Timings.DenseMs = ms;
+            response.Seq = Math.Max(response.Seq, seq);
             response.Timings.EncodeMs = encode;
         }
 
@@ -151,9 +153,10 @@ sealed class FrontRpcService : Proto.SearchService.SearchServiceBase, IDisposabl
 
     /// <summary>
     /// One side of a search over every shard, merged: BM25 (with the summed corpus statistics) or dense, each shard's top
-    /// <paramref name="k"/>; the merged top k, the hits by id, the side's wall time and the slowest shard's query encoding.
+    /// <paramref name="k"/>; the merged top k, the hits by id, the side's wall time, the slowest shard's query encoding, and the
+    /// largest of the shards' seqs (each shard numbers its own batches, so no hit's version is above it, as one collection's).
     /// </summary>
-    async Task<(IReadOnlyList<Hit> Ranked, Dictionary<string, Proto.SearchHit> Hits, double Ms, double EncodeMs)> Side(Proto.SearchRequest request,
+    async Task<(IReadOnlyList<Hit> Ranked, Dictionary<string, Proto.SearchHit> Hits, double Ms, double EncodeMs, long Seq)> Side(Proto.SearchRequest request,
         Proto.SearchMode mode, int k, ServerCallContext context, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
@@ -178,7 +181,7 @@ sealed class FrontRpcService : Proto.SearchService.SearchServiceBase, IDisposabl
         foreach (var a in answers)
             foreach (var h in a.Hits)
                 if (kept.Contains(h.Id) && (!hits.TryGetValue(h.Id, out var seen) || h.Score > seen.Score)) hits[h.Id] = h;
-        return (merged, hits, sw.Elapsed.TotalMilliseconds, answers.Max(a => a.Timings?.EncodeMs ?? 0));
+        return (merged, hits, sw.Elapsed.TotalMilliseconds, answers.Max(a => a.Timings?.EncodeMs ?? 0), answers.Max(a => a.Seq));
     }
 
     /// <summary>The collection as shard 0 describes it (dense or not, default fusion), kept <see cref="FrontSettings.CollectionInfoSeconds"/>.</summary>
