@@ -180,7 +180,7 @@ public sealed partial class DaprApp
             {
                 if (!store(job.Collection).Exists) throw new CollectionNotFoundException(job.Collection, store(job.Collection).Root);
                 var sources = job.Sources.Select(JobSources.Open).ToList();
-                var outcome = await runner.RunAsync(job.EffectiveJobKey, writer(job.Collection), sources, new ReindexOptions { BatchSize = job.BatchSize, Encoder = _encoder(job.Collection) }).ConfigureAwait(false);
+                var outcome = await runner.RunAsync(job.EffectiveJobKey, writer(job.Collection), sources, new ReindexOptions { BatchSize = job.BatchSize, Encoder = _encoder(job.Collection), Shard = job.ShardOf }).ConfigureAwait(false);
                 Log.JobOutcome(logger, outcome.Message);
                 outcomes.Add(outcome);
             }

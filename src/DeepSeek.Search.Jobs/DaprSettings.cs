@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Indexing.Reindex;
 
 namespace DeepSeek.Search.Jobs;
 
@@ -105,8 +106,16 @@ public sealed record ReindexJobSettings
     public int BatchSize { get; init; } = 256;
     /// <summary>The state store key (default <c>reindex-{Collection}</c>); replicas sharing a key run the job once between them.</summary>
     public string? JobKey { get; init; }
+    /// <summary>"I/N": the collection here is shard I of N (<see cref="ReindexOptions.Shard"/>, as <c>dss reindex --shard</c>); null: not a shard.</summary>
+    public string? Shard { get; init; }
 
-    public string EffectiveJobKey => JobKey is { Length: > 0 } k ? k : ReindexRunner.DefaultJobKey(Collection);
+    /// <summary>The job key; a shard's default key names the shard, so each shard's job is claimed and run on its own.</summary>
+    public string EffectiveJobKey => JobKey is { Length: > 0 } k ? k
+        : Shard is { Length: > 0 } s ? $"{ReindexRunner.DefaultJobKey(Collection)}-shard-{ShardOfCount.Parse(s).Index}-of-{ShardOfCount.Parse(s).Count}"
+        : ReindexRunner.DefaultJobKey(Collection);
+
+    /// <summary>The parsed <see cref="Shard"/>.</summary>
+    public ShardOfCount? ShardOf => Shard is { Length: > 0 } s ? ShardOfCount.Parse(s) : null;
 
     internal void Validate(int index)
     {
@@ -116,5 +125,8 @@ public sealed record ReindexJobSettings
             throw new InvalidInputException($"setting Dapr:Reindex:{index}:Sources must name at least one file or folder, and no empty one") { Setting = $"Dapr:Reindex:{index}:Sources" };
         if (BatchSize < 1)
             throw new InvalidInputException($"setting Dapr:Reindex:{index}:BatchSize must be at least 1, got {BatchSize}") { Setting = $"Dapr:Reindex:{index}:BatchSize" };
+        if (Shard is { Length: > 0 } s)
+            try { ShardOfCount.Parse(s); }
+            catch (InvalidInputException e) { throw new InvalidInputException($"setting Dapr:Reindex:{index}:Shard: {e.Message}") { Setting = $"Dapr:Reindex:{index}:Shard" }; }
     }
 }

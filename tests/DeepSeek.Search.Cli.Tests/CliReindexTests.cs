@@ -135,6 +135,53 @@ public class CliReindexTests(CliFixture f, ITestOutputHelper output) : IClassFix
         Assert.Equal(["g1", "g2"], hits);
     }
 
+    [Fact]
+    public void Reindex_of_each_shard_with_shard_writes_only_its_own_documents_and_the_shards_together_equal_the_source()
+    {
+        var rng = new Random(29);
+        var source = f.PathOf("rxshard.jsonl");
+        var docs = Enumerable.Range(0, 80).ToDictionary(i => $"s{i}", _ => Text(rng, "v0"));
+        WriteJsonl(source, docs);
+        Dss.Ok("index", "-c", "rxshard", "--corpus", source, "--encoder", "none", "--index-root", Root);
+        var split = f.PathOf("rxshard-split");
+        Dss.Ok("shard", "split", "-c", "rxshard", "--shards", "2", "--out", split, "--index-root", Root);
+        string ShardRoot(int i) => Path.Combine(split, $"shard-{i}");
+        Dictionary<string, string> Own(Dictionary<string, string> all, int i) => all.Where(kv => StableHash.ShardOf(kv.Key, 2) == i).ToDictionary();
+
+        // Adopting: each shard registers its own documents, writes nothing, and leaves the other shard's alone.
+        for (int i = 0; i < 2; i++)
+        {
+            var report = f.PathOf($"rxshard-adopt-{i}.json");
+            var r = Dss.Ok("reindex", "-c", "rxshard", "--source", source, "--shard", $"{i}/2", "--report", report, "--index-root", ShardRoot(i));
+            Assert.Equal((0L, 0L, (long)Own(docs, i).Count, 0L), Counts(Report(report)));
+            Assert.Equal(docs.Count - Own(docs, i).Count, Report(report).GetProperty("other_shards").GetInt64());
+            Assert.Contains("documents of other shards left to them", r.Stdout);
+        }
+
+        // A night: 6 rewritten, 4 deleted, 5 new; each shard's run writes its part, and together they write the night once.
+        var next = new Dictionary<string, string>(docs);
+        foreach (var id in docs.Keys.Take(6)) next[id] = Text(rng, "v1");
+        foreach (var id in docs.Keys.Skip(6).Take(4)) next.Remove(id);
+        for (int j = 0; j < 5; j++) next[$"new{j}"] = Text(rng, "v1");
+        WriteJsonl(source, next);
+        var total = (Added: 0L, Changed: 0L, Deleted: 0L);
+        for (int i = 0; i < 2; i++)
+        {
+            var report = f.PathOf($"rxshard-night-{i}.json");
+            Dss.Ok("reindex", "-c", "rxshard", "--source", source, "--shard", $"{i}/2", "--report", report, "--index-root", ShardRoot(i));
+            var (added, changed, _, deleted) = Counts(Report(report));
+            total = (total.Added + added, total.Changed + changed, total.Deleted + deleted);
+            Assert.Equal(Checksum(Own(next, i)), Checksum(CollectionStore.At(ShardRoot(i), "rxshard")));
+        }
+        Assert.Equal((5L, 6L, 4L), total);
+
+        // Bad shard values are one error line, before anything is read or written.
+        var files = Files(Path.Combine(ShardRoot(0), "rxshard"));
+        Dss.Fails("shard '2/2': need 0 <= I < N <= 64", "reindex", "-c", "rxshard", "--source", source, "--shard", "2/2", "--index-root", ShardRoot(0));
+        Dss.Fails("shard 'one': expected I/N", "reindex", "-c", "rxshard", "--source", source, "--shard", "one", "--index-root", ShardRoot(0));
+        Assert.Equal(files, Files(Path.Combine(ShardRoot(0), "rxshard")));
+    }
+
     const int Kills = 6;
 
     [Fact]

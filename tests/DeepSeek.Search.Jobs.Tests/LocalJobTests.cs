@@ -67,5 +67,15 @@ public class LocalJobTests
         Assert.Contains("'a/b'", ex.Message);
         ex = Assert.Throws<Core.InvalidInputException>(() => new DaprSettings { Reindex = [new ReindexJobSettings { Collection = "docs" }] }.Validate());
         Assert.Contains("Dapr:Reindex:0:Sources", ex.Message);
+        ex = Assert.Throws<Core.InvalidInputException>(() => new DaprSettings { Reindex = [new ReindexJobSettings { Collection = "docs", Sources = ["/srv"], Shard = "3/2" }] }.Validate());
+        Assert.Contains("Dapr:Reindex:0:Shard", ex.Message);
+        Assert.Contains("'3/2'", ex.Message);
+        // Each shard's job has its own key, so the replicas of two shards never take each other's night.
+        var shard0 = new ReindexJobSettings { Collection = "docs", Sources = ["/srv"], Shard = "0/2" };
+        var shard1 = shard0 with { Shard = "1/2" };
+        Assert.Equal("reindex-docs-shard-0-of-2", shard0.EffectiveJobKey);
+        Assert.NotEqual(shard0.EffectiveJobKey, shard1.EffectiveJobKey);
+        Assert.Equal(new Indexing.Reindex.ShardOfCount(1, 2), shard1.ShardOf);
+        new DaprSettings { Reindex = [shard0, shard1] }.Validate();
     }
 }

@@ -35,11 +35,17 @@ static class ReindexCommand
         };
         var chunkTokens = new Option<int?>("--chunk-tokens") { Description = "With --encoder: the chunk window in word pieces (0: as long as the encoder allows) [default: the collection's]" };
         var chunkOverlap = new Option<int?>("--chunk-overlap") { Description = "With --encoder: the chunk overlap in word pieces [default: the collection's]" };
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "I/N: the collection is shard I (from 0) of N, as dss shard split made it; of the sources' documents only " +
+                          "those the id hash assigns to shard I are written here, the others left to their shards (each shard's " +
+                          "re-index reads the sources whole) [default: not a shard]",
+        };
         var root = CommonOptions.IndexRoot();
         var device = CommonOptions.Device();
 
         var cmd = new Command("reindex", "Bring a collection up to date with its sources: added and changed documents are embedded and upserted, unchanged ones only read and hashed, documents gone from their source deleted. Resumable: a killed run is continued by the next.")
-        { collection, sources, dryRun, report, batch, noCompact, encoder, chunkTokens, chunkOverlap, root, device };
+        { collection, sources, dryRun, report, batch, noCompact, encoder, chunkTokens, chunkOverlap, shard, root, device };
         cmd.SetAction(pr =>
         {
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
@@ -49,7 +55,11 @@ static class ReindexCommand
             var list = paths.Select(JobSources.Open).ToList();
             // Never created by a re-index (nor its folder made): an unknown collection is an error.
             if (!store.Exists) throw new CollectionNotFoundException(store.Name, store.Root);
-            var options = new ReindexOptions { BatchSize = size, Encoder = Reembed(pr.GetValue(encoder), pr.GetValue(chunkTokens), pr.GetValue(chunkOverlap)) };
+            var options = new ReindexOptions
+            {
+                BatchSize = size, Encoder = Reembed(pr.GetValue(encoder), pr.GetValue(chunkTokens), pr.GetValue(chunkOverlap)),
+                Shard = pr.GetValue(shard) is { } text ? ShardOfCount.Parse(text) : null,
+            };
             ReindexReport r;
             if (pr.GetValue(dryRun))
             {
@@ -110,7 +120,7 @@ static class ReindexCommand
         {
             Console.WriteLine($"dry run of '{r.Collection}' (nothing written){(r.Resumed ? $": would continue unfinished run {r.RunId}" : "")}: " +
                               $"would add {r.Added:N0}, change {r.Changed:N0}, delete {r.Deleted:N0}, leave {r.Unchanged:N0} unchanged " +
-                              $"({r.DocumentsRead:N0} documents read; {r.Unclaimed:N0} documents no source claims are kept)");
+                              $"({r.DocumentsRead:N0} documents read; {r.Unclaimed:N0} documents no source claims are kept{OtherShards(r)})");
             Console.WriteLine($"  added:     {string.Join(", ", r.FirstIds.Added)}");
             Console.WriteLine($"  changed:   {string.Join(", ", r.FirstIds.Changed)}");
             Console.WriteLine($"  deleted:   {string.Join(", ", r.FirstIds.Deleted)}");
@@ -121,9 +131,11 @@ static class ReindexCommand
         Console.WriteLine($"reindex run {r.RunId} of '{r.Collection}'{(r.Resumed ? $" (resumed: attempt {r.Attempt} of an unfinished run)" : "")}: " +
                           $"{r.Added:N0} added, {r.Changed:N0} changed, {r.Unchanged:N0} unchanged, {r.Deleted:N0} deleted; " +
                           $"{r.ChunksEmbedded:N0} chunks embedded ({r.ChunksPerSecond:F1} chunks/s); {r.DocumentsRead:N0} documents read " +
-                          $"({r.DocumentsPerSecond:F1} documents/s) in {s.Total:F1} s; last seq {r.LastSeq}");
+                          $"({r.DocumentsPerSecond:F1} documents/s) in {s.Total:F1} s; last seq {r.LastSeq}{OtherShards(r)}");
         Console.WriteLine($"  stages: read+hash {s.ReadHash:F2} s, diff {s.Diff:F2} s, embed+write {s.EmbedWrite:F2} s, delete {s.Delete:F2} s");
     }
+
+    static string OtherShards(ReindexReport r) => r.OtherShards > 0 ? $"; {r.OtherShards:N0} documents of other shards left to them" : "";
 
     static void WriteReport(string? path, ReindexReport r)
     {

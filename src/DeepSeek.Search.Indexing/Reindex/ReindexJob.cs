@@ -51,7 +51,7 @@ public static class ReindexJob
         if (unfinished != null)
             progress?.Report(new ProgressNote($"continuing unfinished reindex run {unfinished.RunId} (started {unfinished.StartedUtc:u}, attempt {unfinished.Attempts + 1}: " +
                                               $"{unfinished.Added:N0} added, {unfinished.Changed:N0} changed, {unfinished.Deleted:N0} deleted so far)"));
-        var plan = Diff(writer.Reader.LiveDocumentsWithSources(), sources, unfinished, progress, cancellationToken);
+        var plan = Diff(writer.Reader.LiveDocumentsWithSources(), sources, unfinished, options.Shard, progress, cancellationToken);
 
         string sourceList = string.Join('\n', sources.Select(s => s.Id));
         var run = unfinished is { } u
@@ -120,7 +120,7 @@ public static class ReindexJob
             if (reembed != null) progress?.Report(new ProgressNote($"would re-embed every document with {reembed.ToEncoder} first (the collection's vectors were made with another encoder)"));
             var unfinished = reader.ReindexRuns().LastOrDefault(r => r.FinishedUtc is null);
             if (unfinished != null) progress?.Report(new ProgressNote($"an unfinished reindex run {unfinished.RunId} would be continued"));
-            var plan = Diff(reader.LiveDocumentsWithSources(), sources, unfinished, progress, cancellationToken);
+            var plan = Diff(reader.LiveDocumentsWithSources(), sources, unfinished, options.Shard, progress, cancellationToken);
             total.Stop();
             return Report(store.Name, unfinished?.RunId ?? "", dryRun: true, unfinished != null, (unfinished?.Attempts ?? 0) + 1, sources, plan,
                 (unfinished?.Added ?? 0) + plan.Added.Count, (unfinished?.Changed ?? 0) + plan.Changed.Count, (unfinished?.Deleted ?? 0) + plan.Deleted.Count,
@@ -151,18 +151,22 @@ public static class ReindexJob
         /// <summary>Registry entries of unchanged documents that are new (adopted) or differ (another source, another time).</summary>
         public List<SourceEntry> Touched { get; } = [];
         public List<string> UnchangedSample { get; } = [];
-        public long Unchanged, AlreadyDone, Unclaimed, Read;
+        public long Unchanged, AlreadyDone, Unclaimed, Read, OtherShards;
         public TimeSpan ReadHash, Diff;
     }
 
-    /// <summary>Reads every source once, hashing each document, and classifies it against the live documents.</summary>
+    /// <summary>
+    /// Reads every source once, hashing each document, and classifies it against the live documents; with <paramref name="shard"/>,
+    /// a document of another shard is counted and skipped, and a live one of another shard is deleted.
+    /// </summary>
     static Plan Diff(IEnumerable<RegisteredDocument> liveDocuments, IReadOnlyList<ReindexSource> sources, ReindexRunRecord? resumed,
-        IProgress<ProgressEvent>? progress, CancellationToken cancellationToken)
+        ShardOfCount? shard, IProgress<ProgressEvent>? progress, CancellationToken cancellationToken)
     {
         var plan = new Plan();
         var diff = Stopwatch.StartNew();
         var live = liveDocuments.ToDictionary(d => d.Id, StringComparer.Ordinal);
         var seenIn = new Dictionary<string, int>(StringComparer.Ordinal);
+        var elsewhere = new HashSet<string>(StringComparer.Ordinal);
         diff.Stop();
         var read = new Stopwatch();
         for (int i = 0; i < sources.Count; i++)
@@ -183,7 +187,12 @@ public static class ReindexJob
                         ? $"document '{doc.Id}' appears twice in source {source.Id}: nothing written"
                         : $"document '{doc.Id}' is in two sources, {sources[other].Id} and {source.Id}: nothing written") { Setting = "source" };
                 seenIn[doc.Id] = i;
-                if (!live.TryGetValue(doc.Id, out var current)) plan.Added.Add(new PlannedWrite(doc, source.Id, modified));
+                if (shard is { } own && !own.Owns(doc.Id))
+                {
+                    plan.OtherShards++;
+                    elsewhere.Add(doc.Id);
+                }
+                else if (!live.TryGetValue(doc.Id, out var current)) plan.Added.Add(new PlannedWrite(doc, source.Id, modified));
                 else if (current.Sha256 != sha) plan.Changed.Add(new PlannedWrite(doc, source.Id, modified));
                 else if (resumed != null && current.LastRun == resumed.RunId && current.Version > resumed.StartSeq) plan.AlreadyDone++;
                 else
@@ -204,7 +213,7 @@ public static class ReindexJob
         var given = sources.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var d in live.Values)
         {
-            if (seenIn.ContainsKey(d.Id)) continue;
+            if (seenIn.ContainsKey(d.Id) && !elsewhere.Contains(d.Id)) continue;
             if (d.Source != null && given.Contains(d.Source)) plan.Deleted.Add(d.Id);
             else plan.Unclaimed++;
         }
@@ -234,6 +243,7 @@ public static class ReindexJob
             AlreadyDone = plan.AlreadyDone,
             Unclaimed = plan.Unclaimed,
             DocumentsRead = plan.Read,
+            OtherShards = plan.OtherShards,
             ChunksEmbedded = chunks,
             ChunksEmbeddedThisAttempt = chunksNow,
             DocumentsPerSecond = total.TotalSeconds > 0 ? plan.Read / total.TotalSeconds : 0,

@@ -24,6 +24,8 @@ public sealed record ReindexReport
     /// <summary>Live documents no source of this run claims (kept as they are).</summary>
     public long Unclaimed { get; init; }
     public long DocumentsRead { get; init; }
+    /// <summary>Documents of the sources that belong to other shards (<see cref="ReindexOptions.Shard"/>), left to them.</summary>
+    public long OtherShards { get; init; }
     /// <summary>Chunks embedded by the run (all attempts; 0 for a dry run or a BM25-only collection).</summary>
     public long ChunksEmbedded { get; init; }
     public long ChunksEmbeddedThisAttempt { get; init; }
