@@ -111,7 +111,7 @@ public sealed record ReindexJobSettings
 
     /// <summary>The job key; a shard's default key names the shard, so each shard's job is claimed and run on its own.</summary>
     public string EffectiveJobKey => JobKey is { Length: > 0 } k ? k
-        : Shard is { Length: > 0 } s ? $"{ReindexRunner.DefaultJobKey(Collection)}-shard-{ShardOfCount.Parse(s).Index}-of-{ShardOfCount.Parse(s).Count}"
+        : ShardOf is { } shard ? $"{ReindexRunner.DefaultJobKey(Collection)}-shard-{shard.Index}-of-{shard.Count}"
         : ReindexRunner.DefaultJobKey(Collection);
 
     /// <summary>The parsed <see cref="Shard"/>.</summary>

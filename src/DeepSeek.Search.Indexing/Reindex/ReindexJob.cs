@@ -166,7 +166,6 @@ public static class ReindexJob
         var diff = Stopwatch.StartNew();
         var live = liveDocuments.ToDictionary(d => d.Id, StringComparer.Ordinal);
         var seenIn = new Dictionary<string, int>(StringComparer.Ordinal);
-        var elsewhere = new HashSet<string>(StringComparer.Ordinal);
         diff.Stop();
         var read = new Stopwatch();
         for (int i = 0; i < sources.Count; i++)
@@ -187,11 +186,7 @@ public static class ReindexJob
                         ? $"document '{doc.Id}' appears twice in source {source.Id}: nothing written"
                         : $"document '{doc.Id}' is in two sources, {sources[other].Id} and {source.Id}: nothing written") { Setting = "source" };
                 seenIn[doc.Id] = i;
-                if (shard is { } own && !own.Owns(doc.Id))
-                {
-                    plan.OtherShards++;
-                    elsewhere.Add(doc.Id);
-                }
+                if (shard is { } own && !own.Owns(doc.Id)) plan.OtherShards++;
                 else if (!live.TryGetValue(doc.Id, out var current)) plan.Added.Add(new PlannedWrite(doc, source.Id, modified));
                 else if (current.Sha256 != sha) plan.Changed.Add(new PlannedWrite(doc, source.Id, modified));
                 else if (resumed != null && current.LastRun == resumed.RunId && current.Version > resumed.StartSeq) plan.AlreadyDone++;
@@ -213,7 +208,7 @@ public static class ReindexJob
         var given = sources.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var d in live.Values)
         {
-            if (seenIn.ContainsKey(d.Id) && !elsewhere.Contains(d.Id)) continue;
+            if (seenIn.ContainsKey(d.Id) && shard?.Owns(d.Id) != false) continue; // seen, and this shard's (or no shards)
             if (d.Source != null && given.Contains(d.Source)) plan.Deleted.Add(d.Id);
             else plan.Unclaimed++;
         }

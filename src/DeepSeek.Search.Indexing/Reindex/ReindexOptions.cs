@@ -34,23 +34,18 @@ public sealed record ReindexOptions
 /// <summary>Shard <see cref="Index"/> (0-based) of <see cref="Count"/>; <see cref="Parse"/> reads "I/N".</summary>
 public readonly record struct ShardOfCount(int Index, int Count)
 {
-    /// <summary>The most shards a collection is split into (as <c>dss shard split</c> allows).</summary>
-    public const int MaxCount = 64;
-
-    /// <summary>"I/N" with 0 ≤ I &lt; N ≤ <see cref="MaxCount"/>; anything else is an error naming the value.</summary>
+    /// <summary>"I/N" with 0 ≤ I &lt; N ≤ <see cref="ShardSplitter.MaxShards"/>; anything else is an error naming the value.</summary>
     public static ShardOfCount Parse(string text)
     {
         var parts = (text ?? "").Split('/');
         if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i)
             || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n))
             throw new InvalidInputException($"shard '{text}': expected I/N, e.g. 0/4 for the first of four shards") { Setting = "shard" };
-        if (n < 1 || n > MaxCount || i >= n)
-            throw new InvalidInputException($"shard '{text}': need 0 <= I < N <= {MaxCount}") { Setting = "shard" };
+        if (n < 1 || n > ShardSplitter.MaxShards || i >= n)
+            throw new InvalidInputException($"shard '{text}': need 0 <= I < N <= {ShardSplitter.MaxShards}") { Setting = "shard" };
         return new ShardOfCount(i, n);
     }
 
     /// <summary>Whether the document <paramref name="id"/> is this shard's.</summary>
     public bool Owns(string id) => StableHash.ShardOf(id, Count) == Index;
-
-    public override string ToString() => $"{Index}/{Count}";
 }
