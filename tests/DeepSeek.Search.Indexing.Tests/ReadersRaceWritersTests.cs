@@ -10,19 +10,24 @@ using Xunit.Abstractions;
 namespace DeepSeek.Search.Indexing.Tests;
 
 /// <summary>
-/// Eight readers search in every mode while one writer upserts, deletes and compacts for 30 seconds. Every result must be
+/// Eight readers search in every mode while one writer upserts, deletes and compacts. Every result must be
 /// consistent with exactly one committed state: the state after the batch the search reports (its view's sequence
 /// number), rebuilt afterwards from the writer's log of acknowledged batches. Each batch writes a marker term
 /// ("mkN") into every document it writes, so a BM25 search for a batch's marker must return exactly the documents whose
 /// live version that batch wrote: never half a batch, never a deleted or superseded version.
+/// The race runs for at least 30 seconds and until the writer has committed 150 batches and the readers have made 150
+/// marker searches (at most 5 minutes): on a loaded 2-core machine 30 seconds alone was sometimes too short for one
+/// batch. It runs alone (its own collection, parallelization off), so other test classes do not starve it.
 /// </summary>
+[CollectionDefinition(nameof(ReadersRaceWritersTests), DisableParallelization = true)]
+[Collection(nameof(ReadersRaceWritersTests))]
 public sealed class ReadersRaceWritersTests(ITestOutputHelper output)
 {
     sealed record Batch(long Seq, Dictionary<string, string> Upserts, List<string> Deletes);
     sealed record Observation(long Seq, SearchMode Mode, string Query, IReadOnlyList<SearchHit> Hits, long? MarkerOf);
 
     [Fact]
-    public void Eight_readers_racing_a_writer_for_30_seconds_always_see_one_committed_state()
+    public void Eight_readers_racing_a_writer_through_150_batches_always_see_one_committed_state()
     {
         using var tmp = new TempDir();
         var store = CollectionStore.At(tmp.Path, "race");
@@ -39,8 +44,11 @@ public sealed class ReadersRaceWritersTests(ITestOutputHelper output)
         var errors = new ConcurrentQueue<string>();
         using var writer = CollectionWriter.Open(store);
         using var searcher = CollectionSearcher.Open(store);
-        var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var rng = new Random(4242);
+        int batches = 0, markerSearches = 0;
+        var clock = Stopwatch.StartNew();
+        var stop = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        bool Enough() => clock.Elapsed >= TimeSpan.FromSeconds(30) && Volatile.Read(ref batches) >= 150 && Volatile.Read(ref markerSearches) >= 150;
 
         var writerTask = Task.Run(() =>
         {
@@ -49,12 +57,14 @@ public sealed class ReadersRaceWritersTests(ITestOutputHelper output)
             Task? compaction = null;
             while (!stop.IsCancellationRequested)
             {
+                if (Enough()) { stop.Cancel(); break; }
                 n++;
                 long next = writer.LastSeq + 1;
                 var upserts = new Dictionary<string, string>();
                 for (int i = 0; i < 6; i++) upserts[$"p{rng.Next(60)}"] = $"mk{next} doc written by batch {next} pass {n} {(i % 2 == 0 ? "lava magma" : "ocean river")}";
                 var r = writer.Upsert(upserts.Select(kv => new Document(kv.Key, "", kv.Value)).ToList());
                 log[r.Seq] = new Batch(r.Seq, upserts, []);
+                Interlocked.Increment(ref batches);
                 foreach (var id in upserts.Keys) live.Add(id);
                 if (n % 3 == 0 && live.Count > 10)
                 {
@@ -86,6 +96,7 @@ public sealed class ReadersRaceWritersTests(ITestOutputHelper output)
                     string q = markerQuery ? $"mk{marker}" : local.Next(2) == 0 ? "lava magma" : "ocean river document";
                     var resp = searcher.Execute(q, new SearchOptions { Mode = mode, K = 100 });
                     observations.Add(new Observation(resp.Seq, mode, q, resp.Hits, markerQuery ? marker : null));
+                    if (markerQuery) Interlocked.Increment(ref markerSearches);
                 }
                 catch (Exception e) { errors.Enqueue(e.ToString()); }
             }
@@ -125,8 +136,9 @@ public sealed class ReadersRaceWritersTests(ITestOutputHelper output)
                 markers++;
             }
         }
-        output.WriteLine($"{observations.Count} searches over {seqs.Count} distinct states, {maxSeq - seq0} batches, {checkedHits} hits and {markers} marker sets checked");
-        Assert.True(seqs.Count > 20 && markers > 100, $"the race was too tame: {seqs.Count} states, {markers} marker checks");
+        output.WriteLine($"{observations.Count} searches over {seqs.Count} distinct states, {maxSeq - seq0} batches, {checkedHits} hits and {markers} marker sets checked in {clock.Elapsed.TotalSeconds:F0} s");
+        Assert.True(seqs.Count > 20 && markers >= 150 && maxSeq - seq0 >= 150,
+            $"the race was too tame after {clock.Elapsed.TotalSeconds:F0} s: {maxSeq - seq0} batches, {seqs.Count} states seen, {markers} marker checks");
         var final = searcher.Audit();
         Assert.Empty(final.Problems);
         Assert.Equal(states[maxSeq].Count, final.Documents.Count);
