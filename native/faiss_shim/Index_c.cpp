@@ -244,6 +244,27 @@ int dss_faiss_Index_add_with_ids(dss_faiss_Index* index, int64_t n, const float*
     });
 }
 
+int dss_faiss_Index_flat_data(const dss_faiss_Index* index, const float** vectors, const int64_t** ids,
+                              int64_t* count) {
+    return guarded([&] {
+        require(vectors != nullptr && ids != nullptr && count != nullptr, "output pointer is null");
+        *vectors = nullptr;
+        *ids = nullptr;
+        *count = 0;
+        const faiss::Index* ix = unwrap(index);
+        auto* idmap = dynamic_cast<const faiss::IndexIDMap*>(ix);
+        const faiss::Index* holder = idmap != nullptr ? idmap->index : ix;
+        auto* flat = dynamic_cast<const faiss::IndexFlat*>(holder);
+        if (flat == nullptr) return;
+        if (idmap != nullptr) {
+            require(static_cast<int64_t>(idmap->id_map.size()) == flat->ntotal, "the IDMap's ids and its Flat's vectors differ in count");
+            *ids = idmap->id_map.data();
+        }
+        *vectors = flat->get_xb();
+        *count = flat->ntotal;
+    });
+}
+
 int dss_faiss_Index_search(const dss_faiss_Index* index, int64_t n, const float* x, int64_t k,
                            float* distances, int64_t* labels) {
     return guarded([&] {

@@ -21,6 +21,17 @@ typedef struct dss_faiss_Index dss_faiss_Index;
 /* Same values as faiss::MetricType. */
 enum { DSS_FAISS_METRIC_INNER_PRODUCT = 0, DSS_FAISS_METRIC_L2 = 1 };
 
+/**
+ * Where an exact flat index keeps its vectors, for a caller that scans them itself.
+ * For a bare Flat (IndexFlat, either metric) or a Flat inside IDMap / IDMap2: *vectors
+ * points at its ntotal * d floats (row-major), *ids at the ntotal ids of an IDMap (NULL
+ * for a bare Flat: row i has id i), *count = ntotal. For any other type *vectors and
+ * *ids are NULL and *count is 0 (not an error). The pointers stay valid until the next
+ * add, remove, reset or free of the index: the caller must keep those from running.
+ */
+int dss_faiss_Index_flat_data(const dss_faiss_Index* index, const float** vectors, const int64_t** ids,
+                              int64_t* count);
+
 /** Deletes the index; NULL is ignored. Leaves this thread's last error unchanged. */
 void dss_faiss_Index_free(dss_faiss_Index* index);
 

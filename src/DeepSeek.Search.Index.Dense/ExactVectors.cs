@@ -1,4 +1,3 @@
-using System.Numerics;
 using DeepSeek.Search.Core;
 
 namespace DeepSeek.Search.Index.Dense;
@@ -18,7 +17,7 @@ namespace DeepSeek.Search.Index.Dense;
 /// instance), so any number of threads may search one instance at once.
 /// </para>
 /// </summary>
-public sealed class ExactVectors
+public sealed unsafe class ExactVectors
 {
     readonly float[] _rows;
     readonly long[] _ids;
@@ -92,20 +91,14 @@ public sealed class ExactVectors
         int limit = (int)Math.Min(k, Math.Min(Count, selection?.Count ?? long.MaxValue));
         if (limit == 0) return [];
 
-        // The best `limit` so far, the worst of them on top.
-        var best = new PriorityQueue<DenseHit, DenseHit>(limit + 1, WorseFirst.Instance);
-        ReadOnlySpan<float> rows = _rows;
-        for (int i = 0; i < _ids.Length; i++)
+        fixed (float* rows = _rows)
+        fixed (long* ids = _ids)
+        fixed (float* q = query)
         {
-            long id = _ids[i];
-            if (selection is not null && !selection.Contains(id)) continue;
-            var hit = new DenseHit(id, Dot(rows.Slice(i * Dimension, Dimension), query));
-            if (best.Count < limit) best.Enqueue(hit, hit);
-            else if (WorseFirst.Instance.Compare(hit, best.Peek()) > 0) best.DequeueEnqueue(hit, hit);
+            if (selection is null) return FlatScan.Search(rows, ids, Count, Dimension, q, 1, limit, Environment.ProcessorCount)[0];
+            fixed (byte* bits = selection.Bits)
+                return FlatScan.Search(rows, ids, Count, Dimension, q, 1, limit, Environment.ProcessorCount, bits, selection.Capacity)[0];
         }
-        var hits = new DenseHit[best.Count];
-        for (int i = hits.Length - 1; i >= 0; i--) hits[i] = best.Dequeue();
-        return hits;
     }
 
     public override string ToString() => $"ExactVectors({Count} rows, d={Dimension})";
@@ -119,32 +112,5 @@ public sealed class ExactVectors
             throw new InvalidInputException(
                 $"got {rows.Length} floats for {ids.Length} ids of dimension {dimension}: need ids × dimension = " +
                 $"{(long)ids.Length * dimension} floats (one row-major {dimension}-dimensional row per id)");
-    }
-
-    static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int i = 0;
-        float sum = 0;
-        if (Vector.IsHardwareAccelerated && a.Length >= Vector<float>.Count)
-        {
-            var acc = Vector<float>.Zero;
-            for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
-                acc += new Vector<float>(a[i..]) * new Vector<float>(b[i..]);
-            sum = Vector.Sum(acc);
-        }
-        for (; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
-    }
-
-    /// <summary>Orders hits worst first: lower score, then (equal scores) larger id.</summary>
-    sealed class WorseFirst : IComparer<DenseHit>
-    {
-        public static readonly WorseFirst Instance = new();
-
-        public int Compare(DenseHit x, DenseHit y)
-        {
-            int byScore = x.Score.CompareTo(y.Score);
-            return byScore != 0 ? byScore : y.Id.CompareTo(x.Id);
-        }
     }
 }

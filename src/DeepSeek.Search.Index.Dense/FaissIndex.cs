@@ -245,6 +245,7 @@ public sealed class FaissIndex : IDisposable
             throw new InvalidInputException($"search of {n} queries × k={kk} is too large for one batch: split the queries");
         var distances = new float[total];
         var labels = new long[total];
+        if (ScanFlat(queries, n, kk, selection) is { } scanned) return new SearchResult(scanned);
         fixed (float* x = queries)
         fixed (float* d = distances)
         fixed (long* l = labels)
@@ -274,6 +275,37 @@ public sealed class FaissIndex : IDisposable
         }
         return new SearchResult(perQuery);
     }
+
+    /// <summary>
+    /// FAISS 1.7.3 switches exact search to BLAS (sgemm) at this many queries (<c>distance_compute_blas_threshold</c>); below
+    /// it, it scores one query per thread, and <see cref="FlatScan"/> is faster (all threads on each query).
+    /// </summary>
+    internal const int FlatScanMaxQueries = 20;
+
+    /// <summary>
+    /// Flat inner-product indexes (bare or in IDMap/IDMap2) searched by <see cref="FlatScan"/> over FAISS's own vector
+    /// storage: for fewer than <see cref="FlatScanMaxQueries"/> queries, and for every filtered search (FAISS 1.7.3 tests
+    /// its selector per scored vector, after reading it). Null for other types, metrics and batch sizes: FAISS searches.
+    /// Runs under the read lock, which keeps Add/Remove/Reset (the only things that move the storage) out.
+    /// </summary>
+    unsafe DenseHit[][]? ScanFlat(ReadOnlySpan<float> queries, int n, int k, IdSelection? selection)
+    {
+        if (Metric != FaissMetric.InnerProduct || (selection is null && n >= FlatScanMaxQueries) || !UseFlatScan) return null;
+        NativeMethods.Check(NativeMethods.IndexFlatData(_handle, out float* rows, out long* ids, out long count), "flat_data");
+        if (rows == null) return null;
+        fixed (float* x = queries)
+        {
+            if (selection is null) return FlatScan.Search(rows, ids, count, Dimension, x, n, k, Threads);
+            fixed (byte* bits = selection.Bits)
+                return FlatScan.Search(rows, ids, count, Dimension, x, n, k, Threads, bits, selection.Capacity);
+        }
+    }
+
+    /// <summary>
+    /// Whether few-query searches of flat inner-product indexes go through <see cref="FlatScan"/> (the default) rather than
+    /// FAISS's own search; for benchmarks and parity tests that measure or check one against the other.
+    /// </summary>
+    internal bool UseFlatScan { get; set; } = true;
 
     /// <summary>
     /// The stored vectors of <paramref name="ids"/> (the ids given at <see cref="Add"/>): row-major ids.Length ×

@@ -91,6 +91,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_add_with_ids")]
     internal static partial int IndexAddWithIds(FaissIndexHandle index, long n, float* vectors, long* ids);
 
+    [LibraryImport(Library, EntryPoint = "dss_faiss_Index_flat_data")]
+    internal static partial int IndexFlatData(FaissIndexHandle index, out float* vectors, out long* ids, out long count);
+
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_search")]
     internal static partial int IndexSearch(FaissIndexHandle index, long n, float* queries, long k, float* distances, long* labels);
 

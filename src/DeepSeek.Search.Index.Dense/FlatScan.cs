@@ -1,0 +1,234 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSeek.Search.Index.Dense;
+
+/// <summary>
+/// Exact inner-product top-k over a row-major float32 matrix (count × d), for the few-query searches where FAISS 1.7.3's
+/// flat index leaves bandwidth unused: below its BLAS threshold FAISS scores one query on one thread, so a single query
+/// reads the matrix at one core's speed. Here the rows are cut into one contiguous range per thread, every range streams
+/// once per group of up to four queries (each row is read once and dotted with all of them), and each thread keeps its
+/// own bounded top-k heaps, so no scores are written out; the heaps are merged at the end.
+/// <para>
+/// Order: best score first; equal scores by smaller id (the order <see cref="ExactVectors"/> uses). Scores are float32 sums
+/// in a different order than FAISS's, so they can differ from FAISS's in the last bits (checked against FAISS's own flat
+/// search in FlatScanTests, to 1e-5).
+/// </para>
+/// <para>
+/// Filtering: with a selection bitmap, a row whose id is not selected is skipped before its floats are read.
+/// </para>
+/// </summary>
+static unsafe class FlatScan
+{
+    /// <summary>Queries scored in one pass over the rows.</summary>
+    const int Group = 4;
+
+    /// <summary>Below this many rows per thread, splitting costs more than it saves (one range of 16k × 384 floats is ~25 MB).</summary>
+    const long MinRowsPerThread = 16_384;
+
+    /// <summary>
+    /// The k best rows of each query (row-major nq × d), best first. <paramref name="ids"/> is null when row i's id is i.
+    /// With <paramref name="bits"/> (a bitmap over ids [0, capacity), <see cref="IdSelection"/>'s layout), only selected rows
+    /// are scored. The memory must stay unchanged for the duration of the call.
+    /// </summary>
+    public static DenseHit[][] Search(float* rows, long* ids, long count, int d, float* queries, int nq, int k, int threads,
+                                      byte* bits = null, long capacity = 0)
+    {
+        int parts = (int)Math.Clamp(count / MinRowsPerThread, 1, Math.Max(1, threads));
+        var heaps = new TopK[parts, nq];
+        var scan = new Scan(rows, ids, count, d, queries, nq, k, bits, capacity, parts, heaps);
+        if (parts == 1) scan.Run(0);
+        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
+
+        var result = new DenseHit[nq][];
+        for (int q = 0; q < nq; q++)
+        {
+            var merged = heaps[0, q];
+            for (int p = 1; p < parts; p++) merged.MergeFrom(heaps[p, q]);
+            result[q] = merged.ToSortedHits();
+        }
+        return result;
+    }
+
+    /// <summary>One search's shared inputs; <see cref="Run"/> scans one range of the rows.</summary>
+    sealed class Scan(float* rows, long* ids, long count, int d, float* queries, int nq, int k, byte* bits, long capacity,
+                      int parts, TopK[,] heaps)
+    {
+        public void Run(int part)
+        {
+            long from = count * part / parts, to = count * (part + 1) / parts;
+            for (int q0 = 0; q0 < nq; q0 += Group)
+            {
+                int g = Math.Min(Group, nq - q0);
+                for (int j = 0; j < g; j++) heaps[part, q0 + j] = new TopK(k);
+                if (g == Group) ScanFour(q0, part, from, to);
+                else
+                    for (int j = 0; j < g; j++) ScanOne(q0 + j, part, from, to);
+            }
+        }
+
+        void ScanOne(int q, int part, long from, long to)
+        {
+            var heap = heaps[part, q];
+            float* query = queries + (long)q * d;
+            for (long i = from; i < to; i++)
+            {
+                long id = ids == null ? i : ids[i];
+                if (bits != null && !Selected(bits, capacity, id)) continue;
+                float s = Dot(rows + i * d, query, d);
+                if (s >= heap.Threshold) heap.Offer(s, id);
+            }
+        }
+
+        void ScanFour(int q0, int part, long from, long to)
+        {
+            TopK h0 = heaps[part, q0], h1 = heaps[part, q0 + 1], h2 = heaps[part, q0 + 2], h3 = heaps[part, q0 + 3];
+            float* q = queries + (long)q0 * d;
+            for (long i = from; i < to; i++)
+            {
+                long id = ids == null ? i : ids[i];
+                if (bits != null && !Selected(bits, capacity, id)) continue;
+                Dot4(rows + i * d, q, d, out float s0, out float s1, out float s2, out float s3);
+                if (s0 >= h0.Threshold) h0.Offer(s0, id);
+                if (s1 >= h1.Threshold) h1.Offer(s1, id);
+                if (s2 >= h2.Threshold) h2.Offer(s2, id);
+                if (s3 >= h3.Threshold) h3.Offer(s3, id);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool Selected(byte* bits, long capacity, long id) =>
+        (ulong)id < (ulong)capacity && (bits[id >> 3] & (1 << (int)(id & 7))) != 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> acc) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, acc) : acc + a * b;
+
+    /// <summary>
+    /// Σ a[i]·b[i] over d floats. The summation order is fixed so that a query scores the same alone or in a group of four
+    /// (<see cref="Dot4"/> adds in the same order): 8-float blocks alternate between two accumulators (even blocks, odd
+    /// blocks), which are added and reduced, then the d mod 8 remaining floats are added one at a time.
+    /// </summary>
+    internal static float Dot(float* a, float* b, int d)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && d >= 8)
+        {
+            Vector256<float> even = default, odd = default;
+            for (; i + 16 <= d; i += 16)
+            {
+                even = MulAdd(Vector256.Load(a + i), Vector256.Load(b + i), even);
+                odd = MulAdd(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), odd);
+            }
+            if (i + 8 <= d) { even = MulAdd(Vector256.Load(a + i), Vector256.Load(b + i), even); i += 8; }
+            sum = Vector256.Sum(even + odd);
+        }
+        for (; i < d; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>One row against four consecutive queries (q, q + d, q + 2d, q + 3d), the row loaded once; each sum in <see cref="Dot"/>'s order.</summary>
+    static void Dot4(float* row, float* q, int d, out float s0, out float s1, out float s2, out float s3)
+    {
+        int i = 0;
+        s0 = s1 = s2 = s3 = 0;
+        float* q1 = q + d, q2 = q + 2 * d, q3 = q + 3 * d;
+        if (Vector256.IsHardwareAccelerated && d >= 8)
+        {
+            Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default, o0 = default, o1 = default, o2 = default, o3 = default;
+            for (; i + 16 <= d; i += 16)
+            {
+                var r = Vector256.Load(row + i);
+                e0 = MulAdd(r, Vector256.Load(q + i), e0);
+                e1 = MulAdd(r, Vector256.Load(q1 + i), e1);
+                e2 = MulAdd(r, Vector256.Load(q2 + i), e2);
+                e3 = MulAdd(r, Vector256.Load(q3 + i), e3);
+                r = Vector256.Load(row + i + 8);
+                o0 = MulAdd(r, Vector256.Load(q + i + 8), o0);
+                o1 = MulAdd(r, Vector256.Load(q1 + i + 8), o1);
+                o2 = MulAdd(r, Vector256.Load(q2 + i + 8), o2);
+                o3 = MulAdd(r, Vector256.Load(q3 + i + 8), o3);
+            }
+            if (i + 8 <= d)
+            {
+                var r = Vector256.Load(row + i);
+                e0 = MulAdd(r, Vector256.Load(q + i), e0);
+                e1 = MulAdd(r, Vector256.Load(q1 + i), e1);
+                e2 = MulAdd(r, Vector256.Load(q2 + i), e2);
+                e3 = MulAdd(r, Vector256.Load(q3 + i), e3);
+                i += 8;
+            }
+            s0 = Vector256.Sum(e0 + o0); s1 = Vector256.Sum(e1 + o1); s2 = Vector256.Sum(e2 + o2); s3 = Vector256.Sum(e3 + o3);
+        }
+        for (; i < d; i++)
+        {
+            float r = row[i];
+            s0 += r * q[i]; s1 += r * q1[i]; s2 += r * q2[i]; s3 += r * q3[i];
+        }
+    }
+
+    /// <summary>
+    /// The best k (score, id) pairs offered so far: a binary heap with the worst kept pair at the root. Worse means a lower
+    /// score, or an equal score and a larger id. <see cref="Threshold"/> is the root's score once k pairs are kept (before
+    /// that, −∞), so the scan's test <c>s ≥ Threshold</c> lets through every pair that might be kept.
+    /// </summary>
+    sealed class TopK(int k)
+    {
+        readonly float[] _scores = new float[k];
+        readonly long[] _ids = new long[k];
+        int _count;
+
+        public float Threshold = float.NegativeInfinity;
+
+        static bool Worse(float s, long id, float t, long tid) => s < t || (s == t && id > tid);
+
+        public void Offer(float s, long id)
+        {
+            if (_count < k)
+            {
+                // Sift up from the new leaf.
+                int i = _count++;
+                while (i > 0)
+                {
+                    int parent = (i - 1) >> 1;
+                    if (!Worse(s, id, _scores[parent], _ids[parent])) break;
+                    _scores[i] = _scores[parent]; _ids[i] = _ids[parent];
+                    i = parent;
+                }
+                _scores[i] = s; _ids[i] = id;
+                if (_count == k) Threshold = _scores[0];
+                return;
+            }
+            if (Worse(s, id, _scores[0], _ids[0]) || (s == _scores[0] && id == _ids[0])) return;
+            // Replace the root and sift down.
+            int at = 0;
+            while (true)
+            {
+                int child = 2 * at + 1;
+                if (child >= k) break;
+                if (child + 1 < k && Worse(_scores[child + 1], _ids[child + 1], _scores[child], _ids[child])) child++;
+                if (!Worse(_scores[child], _ids[child], s, id)) break;
+                _scores[at] = _scores[child]; _ids[at] = _ids[child];
+                at = child;
+            }
+            _scores[at] = s; _ids[at] = id;
+            Threshold = _scores[0];
+        }
+
+        public void MergeFrom(TopK other)
+        {
+            for (int i = 0; i < other._count; i++) Offer(other._scores[i], other._ids[i]);
+        }
+
+        public DenseHit[] ToSortedHits()
+        {
+            var hits = new DenseHit[_count];
+            for (int i = 0; i < _count; i++) hits[i] = new DenseHit(_ids[i], _scores[i]);
+            Array.Sort(hits, static (x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : x.Id.CompareTo(y.Id));
+            return hits;
+        }
+    }
+}
