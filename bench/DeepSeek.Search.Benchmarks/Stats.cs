@@ -19,6 +19,38 @@ public static class Stats
         return result;
     }
 
+    /// <summary>
+    /// Times two sides of a comparison in alternating rounds (ours, peer; then peer, ours; …), so drift in the machine's
+    /// load falls on both. Each function runs one timed unit of work and returns its seconds.
+    /// </summary>
+    public static (double[] Ours, double[] Peer) Alternate(Func<double> ours, Func<double> peer, int rounds)
+    {
+        ours(); peer(); // warm-up, untimed
+        var a = new double[rounds];
+        var b = new double[rounds];
+        for (int r = 0; r < rounds; r++)
+        {
+            if (r % 2 == 0) { a[r] = ours(); b[r] = peer(); }
+            else { b[r] = peer(); a[r] = ours(); }
+        }
+        return (a, b);
+    }
+
+    /// <summary>Seconds one call of <paramref name="action"/> takes.</summary>
+    public static double Seconds(Action action)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
+
+    /// <summary>"min–max" of the values, with <paramref name="format"/>: the spread printed beside a median.</summary>
+    public static string Spread(IEnumerable<double> values, string format = "G3")
+    {
+        var v = values.ToArray();
+        return $"{v.Min().ToString(format, System.Globalization.CultureInfo.InvariantCulture)}–{v.Max().ToString(format, System.Globalization.CultureInfo.InvariantCulture)}";
+    }
+
     public static double Median(IEnumerable<double> values) => Percentile(values, 50);
 
     public static double Percentile(IEnumerable<double> values, double p)
