@@ -112,7 +112,7 @@ public sealed class AnnBench : IBenchSuite
                         row["python recall@10"] = peerRecall!.Value;
                         row["python queries/s"] = Stats.Median(theirQps);
                         row["python spread"] = Stats.Spread(theirQps);
-                        row["ours/python"] = Stats.Median(oursQps.Zip(theirQps, (a, b) => a / b));
+                        row["ours/python"] = Stats.Median(Stats.Ratios(oursQps, theirQps));
                         row["python build s"] = peerBuild!.Value;
                     }
                     report.Rows.Add(row);

@@ -177,7 +177,7 @@ public sealed class EncodeBench : IBenchSuite
                 var (a, b2) = Stats.Alternate(Ours, Ort, quick ? 3 : 7);
                 var oursRate = a.Select(t => batch / t).ToArray();
                 var ortRate = b2.Select(t => batch / t).ToArray();
-                var ratios = oursRate.Zip(ortRate, (x, y) => x / y).ToArray();
+                var ratios = Stats.Ratios(oursRate, ortRate);
                 report.Rows.Add(new Dictionary<string, object>
                 {
                     ["stage"] = "all-MiniLM-L6-v2 forward, ours vs ONNX Runtime fp32",

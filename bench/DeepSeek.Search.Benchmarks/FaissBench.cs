@@ -176,7 +176,7 @@ public sealed class FaissBench : IBenchSuite
         };
         if (peer is not null)
         {
-            var ratios = ours.Zip(peer, (a, b) => a / b).ToArray();
+            var ratios = Stats.Ratios(ours, peer);
             row["python 1.7.3"] = Stats.Median(peer);
             row["python spread"] = Stats.Spread(peer);
             row["ours/python"] = Stats.Median(ratios);

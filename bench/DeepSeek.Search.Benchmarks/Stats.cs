@@ -44,6 +44,9 @@ public static class Stats
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
+    /// <summary>Per-round ratios ours[r] / peer[r] of two rates measured in the same rounds (<see cref="Alternate"/>).</summary>
+    public static double[] Ratios(double[] ours, double[] peer) => ours.Zip(peer, (a, b) => a / b).ToArray();
+
     /// <summary>"min–max" of the values, with <paramref name="format"/>: the spread printed beside a median.</summary>
     public static string Spread(IEnumerable<double> values, string format = "G3")
     {
