@@ -77,7 +77,7 @@ public sealed class AnnBench : IBenchSuite
                     index.Add(docs, ids);
                 });
                 double? peerBuild = peer?.Ask(new { op = "build", factory }).GetProperty("seconds").GetDouble();
-                foreach (string? setting in settings ?? [null])
+                foreach (string? setting in settings ?? new string?[] { null })
                 {
                     if (setting is not null)
                     {
