@@ -7,6 +7,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/IVFlib.h>
 #include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
@@ -262,6 +263,31 @@ int dss_faiss_Index_flat_data(const dss_faiss_Index* index, const float** vector
         }
         *vectors = flat->get_xb();
         *count = flat->ntotal;
+    });
+}
+
+int dss_faiss_Index_sq8_data(const dss_faiss_Index* index, const uint8_t** codes, const float** trained,
+                             const int64_t** ids, int64_t* count) {
+    return guarded([&] {
+        require(codes != nullptr && trained != nullptr && ids != nullptr && count != nullptr, "output pointer is null");
+        *codes = nullptr;
+        *trained = nullptr;
+        *ids = nullptr;
+        *count = 0;
+        const faiss::Index* ix = unwrap(index);
+        auto* idmap = dynamic_cast<const faiss::IndexIDMap*>(ix);
+        const faiss::Index* holder = idmap != nullptr ? idmap->index : ix;
+        auto* sq = dynamic_cast<const faiss::IndexScalarQuantizer*>(holder);
+        if (sq == nullptr || sq->sq.qtype != faiss::ScalarQuantizer::QT_8bit || !sq->is_trained) return;
+        require(sq->code_size == static_cast<size_t>(sq->d), "an 8-bit scalar quantizer's code is not one byte per dimension");
+        require(sq->sq.trained.size() == 2 * static_cast<size_t>(sq->d), "an 8-bit scalar quantizer is not trained with vmin and vdiff per dimension");
+        if (idmap != nullptr) {
+            require(static_cast<int64_t>(idmap->id_map.size()) == sq->ntotal, "the IDMap's ids and its index's codes differ in count");
+            *ids = idmap->id_map.data();
+        }
+        *codes = sq->codes.data();
+        *trained = sq->sq.trained.data();
+        *count = sq->ntotal;
     });
 }
 

@@ -32,6 +32,18 @@ enum { DSS_FAISS_METRIC_INNER_PRODUCT = 0, DSS_FAISS_METRIC_L2 = 1 };
 int dss_faiss_Index_flat_data(const dss_faiss_Index* index, const float** vectors, const int64_t** ids,
                               int64_t* count);
 
+/**
+ * Where an 8-bit scalar-quantised index (IndexScalarQuantizer with QT_8bit, bare or inside
+ * IDMap / IDMap2: factory "SQ8") keeps its codes, for a caller that scans them itself.
+ * *codes points at ntotal * d bytes (row-major), *trained at the 2 * d floats of the
+ * quantiser (vmin for each dimension, then vdiff: component i of a row decodes to
+ * vmin[i] + (code[i] + 0.5) / 255 * vdiff[i]), *ids at the ntotal ids of an IDMap (NULL for
+ * a bare index). For any other type all three are NULL and *count is 0 (not an error).
+ * The pointers stay valid until the next train, add, remove, reset or free of the index.
+ */
+int dss_faiss_Index_sq8_data(const dss_faiss_Index* index, const uint8_t** codes, const float** trained,
+                             const int64_t** ids, int64_t* count);
+
 /** Deletes the index; NULL is ignored. Leaves this thread's last error unchanged. */
 void dss_faiss_Index_free(dss_faiss_Index* index);
 

@@ -283,8 +283,8 @@ public sealed class FaissIndex : IDisposable
     internal const int FlatScanMaxQueries = 20;
 
     /// <summary>
-    /// Flat inner-product indexes (bare or in IDMap/IDMap2) searched by <see cref="FlatScan"/> over FAISS's own vector
-    /// storage: for fewer than <see cref="FlatScanMaxQueries"/> queries, and for every filtered search (FAISS 1.7.3 tests
+    /// Flat and 8-bit scalar-quantised (SQ8) inner-product indexes (bare or in IDMap/IDMap2) searched by
+    /// <see cref="FlatScan"/> over FAISS's own storage (floats, or codes with their quantiser): for fewer than <see cref="FlatScanMaxQueries"/> queries, and for every filtered search (FAISS 1.7.3 tests
     /// its selector per scored vector, after reading it). Null for other types, metrics and batch sizes: FAISS searches.
     /// Runs under the read lock, which keeps Add/Remove/Reset (the only things that move the storage) out.
     /// </summary>
@@ -292,12 +292,20 @@ public sealed class FaissIndex : IDisposable
     {
         if (Metric != FaissMetric.InnerProduct || (selection is null && n >= FlatScanMaxQueries) || !UseFlatScan) return null;
         NativeMethods.Check(NativeMethods.IndexFlatData(_handle, out float* rows, out long* ids, out long count), "flat_data");
-        if (rows == null) return null;
-        fixed (float* x = queries)
+        byte* codes = null;
+        float* trained = null;
+        if (rows == null)
         {
-            if (selection is null) return FlatScan.Search(rows, ids, count, Dimension, x, n, k, Threads);
-            fixed (byte* bits = selection.Bits)
-                return FlatScan.Search(rows, ids, count, Dimension, x, n, k, Threads, bits, selection.Capacity);
+            NativeMethods.Check(NativeMethods.IndexSq8Data(_handle, out codes, out trained, out ids, out count), "sq8_data");
+            if (codes == null) return null;
+        }
+        fixed (float* x = queries)
+        fixed (byte* bits = selection is null ? default : selection.Bits)
+        {
+            long capacity = selection?.Capacity ?? 0;
+            return rows != null
+                ? FlatScan.Search(rows, ids, count, Dimension, x, n, k, Threads, bits, capacity)
+                : FlatScan.SearchSq8(codes, trained, ids, count, Dimension, x, n, k, Threads, bits, capacity);
         }
     }
 

@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace DeepSeek.Search.Index.Dense;
 
 /// <summary>
-/// Exact inner-product top-k over a row-major float32 matrix (count × d), for the few-query searches where FAISS 1.7.3's
+/// Exact inner-product top-k over a row-major float32 matrix (count × d), or over FAISS's 8-bit scalar-quantised codes
+/// (<see cref="SearchSq8"/>), for the few-query searches where FAISS 1.7.3's
 /// flat index leaves bandwidth unused: below its BLAS threshold FAISS scores one query on one thread, so a single query
 /// reads the matrix at one core's speed. Here the rows are cut into one contiguous range per thread, every range streams
 /// once per group of up to four queries (each row is read once and dotted with all of them), and each thread keeps its
@@ -33,36 +34,86 @@ static unsafe class FlatScan
     /// are scored. The memory must stay unchanged for the duration of the call.
     /// </summary>
     public static DenseHit[][] Search(float* rows, long* ids, long count, int d, float* queries, int nq, int k, int threads,
-                                      byte* bits = null, long capacity = 0)
-    {
-        int parts = (int)Math.Clamp(count / MinRowsPerThread, 1, Math.Max(1, threads));
-        var heaps = new TopK[parts, nq];
-        var scan = new Scan(rows, ids, count, d, queries, nq, k, bits, capacity, parts, heaps);
-        if (parts == 1) scan.Run(0);
-        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
+                                      byte* bits = null, long capacity = 0) =>
+        Run(new Scan(rows, null, null, ids, count, d, queries, nq, k, bits, capacity), nq, count, threads);
 
-        var result = new DenseHit[nq][];
+    /// <summary>
+    /// The same search over FAISS's 8-bit scalar-quantised codes (count × d bytes) with their quantiser
+    /// (<paramref name="trained"/>: vmin for each dimension, then vdiff; FAISS 1.7.3's QT_8bit decodes component i to
+    /// vmin[i] + (c[i] + 0.5) / 255 · vdiff[i]). The score of a row is its decoded vector's inner product with the query,
+    /// computed as a + Σ w[i]·c[i] with w[i] = q[i]·vdiff[i] / 255 and a = Σ q[i]·vmin[i] + ½ Σ w[i] (both per query, in
+    /// float64), so the codes are never decoded: a quarter of the bytes of a float scan per row.
+    /// </summary>
+    public static DenseHit[][] SearchSq8(byte* codes, float* trained, long* ids, long count, int d, float* queries, int nq, int k,
+                                         int threads, byte* bits = null, long capacity = 0)
+    {
+        var weights = new float[(long)nq * d];
+        var offsets = new float[nq];
         for (int q = 0; q < nq; q++)
         {
-            var merged = heaps[0, q];
-            for (int p = 1; p < parts; p++) merged.MergeFrom(heaps[p, q]);
-            result[q] = merged.ToSortedHits();
+            double a = 0, half = 0;
+            for (int i = 0; i < d; i++)
+            {
+                double x = queries[(long)q * d + i];
+                double w = x * trained[d + i] / 255.0;
+                weights[(long)q * d + i] = (float)w;
+                a += x * trained[i];
+                half += w;
+            }
+            offsets[q] = (float)(a + 0.5 * half);
         }
-        return result;
+        fixed (float* w = weights)
+        fixed (float* o = offsets)
+            return Run(new Scan(null, codes, w, ids, count, d, queries, nq, k, bits, capacity, o), nq, count, threads);
     }
 
-    /// <summary>One search's shared inputs; <see cref="Run"/> scans one range of the rows.</summary>
-    sealed class Scan(float* rows, long* ids, long count, int d, float* queries, int nq, int k, byte* bits, long capacity,
-                      int parts, TopK[,] heaps)
+    static DenseHit[][] Run(Scan scan, int nq, long count, int threads)
     {
+        int parts = (int)Math.Clamp(count / MinRowsPerThread, 1, Math.Max(1, threads));
+        scan.Start(parts);
+        if (parts == 1) scan.Run(0);
+        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
+        return scan.Merge(parts);
+    }
+
+    /// <summary>
+    /// One search's shared inputs: float rows, or 8-bit codes with per-query weights and offsets. <see cref="Run"/> scans
+    /// one range of the rows.
+    /// </summary>
+    sealed class Scan(float* rows, byte* codes, float* weights, long* ids, long count, int d, float* queries, int nq, int k,
+                      byte* bits, long capacity, float* offsets = null)
+    {
+        TopK[,] _heaps = new TopK[0, 0];
+        int _parts;
+
+        public void Start(int parts)
+        {
+            _parts = parts;
+            _heaps = new TopK[parts, nq];
+        }
+
+        public DenseHit[][] Merge(int parts)
+        {
+            var result = new DenseHit[nq][];
+            for (int q = 0; q < nq; q++)
+            {
+                var merged = _heaps[0, q];
+                for (int p = 1; p < parts; p++) merged.MergeFrom(_heaps[p, q]);
+                result[q] = merged.ToSortedHits();
+            }
+            return result;
+        }
+
         public void Run(int part)
         {
-            long from = count * part / parts, to = count * (part + 1) / parts;
+            long from = count * part / _parts, to = count * (part + 1) / _parts;
             for (int q0 = 0; q0 < nq; q0 += Group)
             {
                 int g = Math.Min(Group, nq - q0);
-                for (int j = 0; j < g; j++) heaps[part, q0 + j] = new TopK(k);
-                if (g == Group) ScanFour(q0, part, from, to);
+                for (int j = 0; j < g; j++) _heaps[part, q0 + j] = new TopK(k);
+                if (codes != null)
+                    for (int j = 0; j < g; j++) ScanCodes(q0 + j, part, from, to);
+                else if (g == Group) ScanFour(q0, part, from, to);
                 else
                     for (int j = 0; j < g; j++) ScanOne(q0 + j, part, from, to);
             }
@@ -70,7 +121,7 @@ static unsafe class FlatScan
 
         void ScanOne(int q, int part, long from, long to)
         {
-            var heap = heaps[part, q];
+            var heap = _heaps[part, q];
             float* query = queries + (long)q * d;
             for (long i = from; i < to; i++)
             {
@@ -81,9 +132,23 @@ static unsafe class FlatScan
             }
         }
 
+        void ScanCodes(int q, int part, long from, long to)
+        {
+            var heap = _heaps[part, q];
+            float* w = weights + (long)q * d;
+            float a = offsets[q];
+            for (long i = from; i < to; i++)
+            {
+                long id = ids == null ? i : ids[i];
+                if (bits != null && !Selected(bits, capacity, id)) continue;
+                float s = a + DotCodes(codes + i * d, w, d);
+                if (s >= heap.Threshold) heap.Offer(s, id);
+            }
+        }
+
         void ScanFour(int q0, int part, long from, long to)
         {
-            TopK h0 = heaps[part, q0], h1 = heaps[part, q0 + 1], h2 = heaps[part, q0 + 2], h3 = heaps[part, q0 + 3];
+            TopK h0 = _heaps[part, q0], h1 = _heaps[part, q0 + 1], h2 = _heaps[part, q0 + 2], h3 = _heaps[part, q0 + 3];
             float* q = queries + (long)q0 * d;
             for (long i = from; i < to; i++)
             {
@@ -96,6 +161,26 @@ static unsafe class FlatScan
                 if (s3 >= h3.Threshold) h3.Offer(s3, id);
             }
         }
+    }
+
+    /// <summary>Σ w[i]·c[i] over d byte codes: 8 codes at a time widened to floats (vpmovzxbd), two accumulators as in <see cref="Dot"/>.</summary>
+    static float DotCodes(byte* c, float* w, int d)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Avx2.IsSupported && d >= 8)
+        {
+            Vector256<float> even = default, odd = default;
+            for (; i + 16 <= d; i += 16)
+            {
+                even = MulAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(c + i)), Vector256.Load(w + i), even);
+                odd = MulAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(c + i + 8)), Vector256.Load(w + i + 8), odd);
+            }
+            if (i + 8 <= d) { even = MulAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(c + i)), Vector256.Load(w + i), even); i += 8; }
+            sum = Vector256.Sum(even + odd);
+        }
+        for (; i < d; i++) sum += c[i] * w[i];
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -94,6 +94,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_flat_data")]
     internal static partial int IndexFlatData(FaissIndexHandle index, out float* vectors, out long* ids, out long count);
 
+    [LibraryImport(Library, EntryPoint = "dss_faiss_Index_sq8_data")]
+    internal static partial int IndexSq8Data(FaissIndexHandle index, out byte* codes, out float* trained, out long* ids, out long count);
+
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_search")]
     internal static partial int IndexSearch(FaissIndexHandle index, long n, float* queries, long k, float* distances, long* labels);
 
