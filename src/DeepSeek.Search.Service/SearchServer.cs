@@ -76,10 +76,12 @@ public static class SearchServer
             Device = settings.Generator.Device,
             DType = DeepSeekModelOptions.ParseDType(settings.Generator.DType),
         }, settings.Generator.RerankModel));
+        var scope = new TelemetryScope();
+        builder.Services.AddSingleton(scope);
         builder.Services.AddSingleton<ServiceMetrics>();
         builder.Services.AddSingleton<Experiments.ExperimentCatalog>();
         builder.Services.AddSingleton<ServiceInterceptor>();
-        AddOpenTelemetry(builder.Services, settings);
+        AddOpenTelemetry(builder.Services, settings, scope);
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddGrpc(o =>
         {
@@ -184,14 +186,16 @@ public static class SearchServer
 
     /// <summary>
     /// The metrics of <see cref="TelemetryNames.Meter"/> to the Prometheus exporter when <see cref="ServiceSettings.MetricsPort"/> is
-    /// set; the spans of <see cref="TelemetryNames.ActivitySource"/> and <see cref="TelemetryNames.RetrieveActivitySource"/> over
+    /// set (this server's instruments only: another server in the same process has its own); the spans of <see cref="TelemetryNames.ActivitySource"/> and <see cref="TelemetryNames.RetrieveActivitySource"/> over
     /// OTLP when <see cref="ServiceSettings.TracingOtlpEndpoint"/> is. Spans are created either way (cheap when nothing listens).
     /// </summary>
-    static void AddOpenTelemetry(IServiceCollection services, ServiceSettings settings)
+    static void AddOpenTelemetry(IServiceCollection services, ServiceSettings settings, TelemetryScope scope)
     {
         if (settings.MetricsPort is null && settings.TracingOtlpEndpoint is not { Length: > 0 }) return;
         var otel = services.AddOpenTelemetry();
-        if (settings.MetricsPort is not null) otel.WithMetrics(m => m.AddMeter(TelemetryNames.Meter).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        if (settings.MetricsPort is not null) otel.WithMetrics(m => m.AddMeter(TelemetryNames.Meter)
+                .AddView(i => ServiceMetrics.IsOwn(i, scope) ? null : MetricStreamConfiguration.Drop)
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         if (settings.TracingOtlpEndpoint is { Length: > 0 } otlp)
             otel.WithTracing(t => t.AddSource(TelemetryNames.ActivitySource, TelemetryNames.RetrieveActivitySource)
                 .AddOtlpExporter(o => o.Endpoint = new Uri(otlp)));

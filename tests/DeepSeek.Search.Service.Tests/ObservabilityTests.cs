@@ -21,15 +21,10 @@ using Microsoft.Extensions.Logging;
 
 namespace DeepSeek.Search.Service.Tests;
 
-/// <summary>Run alone: the rpc counters of a process are shared by every server in it, so no other server may take calls meanwhile.</summary>
-[CollectionDefinition("observability", DisableParallelization = true)]
-public sealed class ObservabilityCollection;
-
 /// <summary>
 /// The call log, the metrics on the Prometheus scrape endpoint and the per-RPC spans of a real server (gRPC and metrics
 /// listeners on free ports) over a collection of its own.
 /// </summary>
-[Collection("observability")]
 public sealed partial class ObservabilityTests
 {
     const string Collection = "observed";
@@ -166,6 +161,49 @@ public sealed partial class ObservabilityTests
         {
             await app.StopAsync();
             await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Two_servers_in_one_process_each_report_only_their_own_calls_and_collections()
+    {
+        // Meters are subscribed to by name, so without a scope of its own each server's pipeline would count the other's too.
+        using var tmp = new TempDir("dss-obs-two");
+        var servers = new List<(WebApplication App, HttpClient Http, SearchService.SearchServiceClient Client, GrpcChannel Channel, string Key)>();
+        try
+        {
+            foreach (var name in new[] { "left", "right" })
+            {
+                var root = tmp.File(name);
+                CollectionBuilder.Build(CollectionStore.At(root, name), ServerFixture.Corpus(), new BuildOptions());
+                var keys = ApiKeyFile.Load(tmp.File(name + "-keys.json"));
+                var key = keys.Add("olga", [], AccessRight.Read, [name]).Key;
+                var app = SearchServer.Build(new ServiceSettings { IndexRoot = root, Port = 0, MetricsPort = 0, KeysFile = keys.Path }, logging: _ => { });
+                await app.StartAsync();
+                var channel = GrpcChannel.ForAddress(SearchServer.Address(app));
+                servers.Add((app, new HttpClient { BaseAddress = new Uri(SearchServer.MetricsAddress(app)) }, new SearchService.SearchServiceClient(channel), channel, key));
+            }
+            var (left, right) = (servers[0], servers[1]);
+            var rightBefore = await Scrape(right.Http);
+            for (int i = 0; i < 3; i++)
+                Assert.NotEmpty(left.Client.Search(new SearchRequest { Collection = "left", Query = QueryText, K = 3 }, ServerFixture.Bearer(left.Key)).Hits);
+            var leftAfter = await Scrape(left.Http);
+            var rightAfter = await Scrape(right.Http);
+            Assert.Equal(3, Sum(leftAfter, "dss_search_stage_duration_seconds_count", ("collection", "left"), ("stage", "total")));
+            Assert.True(Sum(leftAfter, "dss_rpc_requests_total", ("method", "Search"), ("status", "OK")) >= 3);
+            Assert.Equal(0, Delta(rightBefore, rightAfter, "dss_rpc_requests_total", ("method", "Search")));
+            Assert.DoesNotContain(rightAfter, s => s.Labels.TryGetValue("collection", out var c) && c == "left");
+            Assert.DoesNotContain(leftAfter, s => s.Labels.TryGetValue("collection", out var c) && c == "right");
+        }
+        finally
+        {
+            foreach (var s in servers)
+            {
+                s.Http.Dispose();
+                s.Channel.Dispose();
+                await s.App.StopAsync();
+                await s.App.DisposeAsync();
+            }
         }
     }
 

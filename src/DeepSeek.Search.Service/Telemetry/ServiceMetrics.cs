@@ -39,11 +39,16 @@ public sealed class ServiceMetrics : IDisposable
     readonly Counter<long> _outcomes;
     readonly Histogram<double> _outcomeValue;
 
-    /// <summary>The instruments; the gauges observe the collections <paramref name="registry"/> has open.</summary>
-    public ServiceMetrics(CollectionRegistry registry)
+    /// <summary>
+    /// The instruments; the gauges observe the collections <paramref name="registry"/> has open. The meter's scope is
+    /// <paramref name="scope"/>: a metrics pipeline keeps only the instruments of its own server (<see cref="IsOwn"/>), since
+    /// listeners subscribe to meters by name and would otherwise also count every other server of the process.
+    /// </summary>
+    public ServiceMetrics(CollectionRegistry registry, TelemetryScope scope)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        _meter = new Meter(TelemetryNames.Meter);
+        ArgumentNullException.ThrowIfNull(scope);
+        _meter = new Meter(new MeterOptions(TelemetryNames.Meter) { Scope = scope });
         Spans = new ActivitySource(TelemetryNames.ActivitySource);
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _requests = _meter.CreateCounter<long>("dss.rpc.requests", "{call}", "SearchService calls finished, by method and status code");
@@ -60,6 +65,13 @@ public sealed class ServiceMetrics : IDisposable
         Gauge(registry, "dss.collection.snapshot.chunks", "{chunk}", "Chunks in the current snapshot of an open collection", s => s.Manifest.Chunks);
         _meter.CreateObservableGauge("dss.collection.disk", () => Observe(registry, (name, _) => FolderBytes(registry.Store(name).Directory)),
             "By", "Bytes on disk of an open collection's folder");
+    }
+
+    /// <summary>Whether <paramref name="instrument"/> belongs to the server of <paramref name="scope"/>.</summary>
+    public static bool IsOwn(Instrument instrument, TelemetryScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(instrument);
+        return ReferenceEquals(instrument.Meter.Scope, scope);
     }
 
     /// <summary>The source of the per-RPC spans (<see cref="TelemetryNames.ActivitySource"/>).</summary>
@@ -141,3 +153,6 @@ public sealed class ServiceMetrics : IDisposable
         Spans.Dispose();
     }
 }
+
+/// <summary>The identity of one server's instruments (the scope of its meter): one per <see cref="SearchServer"/>.</summary>
+public sealed class TelemetryScope;
