@@ -52,8 +52,8 @@ public sealed class FaissBench : IBenchSuite
 
         // (a) memory read bandwidth: one stream, and one per core (the bound for a scan on every core).
         int cores = Environment.ProcessorCount;
-        double bandwidth1 = ReadBandwidth(quick ? 128 : 512, quick ? 3 : 7, streams: 1);
-        double bandwidth = ReadBandwidth(quick ? 128 : 512, quick ? 3 : 7, streams: cores);
+        double bandwidth1 = new BandwidthProbe(quick ? 128 : 512, 1).Median(quick ? 3 : 7);
+        double bandwidth = new BandwidthProbe(quick ? 128 : 512, cores).Median(quick ? 3 : 7);
         AddRow(report, "read bandwidth, 1 stream (C# Vector<float> sum)", bandwidth1, "GB/s", null);
         AddRow(report, $"read bandwidth, {cores} streams (one per core)", bandwidth, "GB/s", null);
 
@@ -262,18 +262,6 @@ public sealed class FaissBench : IBenchSuite
         Console.WriteLine($"  {measure}: {value:G4} {unit}" + (python is double q ? $" (python {q:G4})" : ""));
     }
 
-    /// <summary>
-    /// Sequential read bandwidth: <paramref name="streams"/> threads each sum their own contiguous part of a large float
-    /// array with 4 Vector&lt;float&gt; accumulators; GB/s of the whole array per median run.
-    /// </summary>
-    static double ReadBandwidth(int megabytes, int repeats, int streams)
-    {
-        var data = new float[megabytes * (1 << 20) / sizeof(float)];
-        Array.Fill(data, 1f); // touch every page before timing
-        var times = Stats.Time(() => _sink += SumStreams(data, streams), repeats, warmup: 1);
-        return (double)data.Length * sizeof(float) / Stats.Median(times) / 1e9;
-    }
-
     static float SumStreams(float[] data, int streams)
     {
         if (streams == 1) return Sum(data);
@@ -307,6 +295,10 @@ public sealed class FaissBench : IBenchSuite
     }
 
     /// <summary>One sum over a fixed array with one stream per core: the read bandwidth at this moment, in GB/s.</summary>
+    /// <summary>
+    /// Sequential read bandwidth: <paramref name="streams"/> threads each sum their own contiguous part of a large float
+    /// array (every page touched before timing) with 4 Vector&lt;float&gt; accumulators; GB/s of the whole array per run.
+    /// </summary>
     sealed class BandwidthProbe(int megabytes, int streams)
     {
         readonly float[] _data = Filled(megabytes);
@@ -320,6 +312,13 @@ public sealed class FaissBench : IBenchSuite
         }
 
         public double Measure() => (double)_data.Length * sizeof(float) / Stats.Seconds(() => _sink += SumStreams(_data, streams)) / 1e9;
+
+        /// <summary>The median of <paramref name="repeats"/> runs after one warm-up.</summary>
+        public double Median(int repeats)
+        {
+            Measure();
+            return Stats.Median([.. Enumerable.Range(0, repeats).Select(_ => Measure())]);
+        }
     }
 
     /// <summary>
@@ -397,9 +396,8 @@ public sealed class FaissBench : IBenchSuite
             using var document = JsonDocument.Parse(File.ReadAllText(path));
             var root = document.RootElement.Clone();
             string note = root.TryGetProperty("note", out var n) ? n.GetString() ?? "" : "";
-            report.Notes.Add($"Python anchors (HNSW and the 1-stream bandwidth only; flat rows are measured live): {path} (FAISS {Text(root, "faiss")}, " +
-                             $"{Text(root, "threads")} threads): read bandwidth {Text(root, "read_bandwidth_GBps", "F1")} GB/s; " +
-                             $"HNSW32 100k build {Text(root, "hnsw32_build_s_100k", "F0")} s. {note}");
+            report.Notes.Add($"Python anchors (the HNSW rows only; flat rows are measured live): {path} (FAISS {Text(root, "faiss")}, " +
+                             $"{Text(root, "threads")} threads): HNSW32 100k build {Text(root, "hnsw32_build_s_100k", "F0")} s. {note}");
             return new Anchors(root);
         }
 

@@ -95,9 +95,9 @@ public sealed unsafe class ExactVectors
         fixed (long* ids = _ids)
         fixed (float* q = query)
         {
-            if (selection is null) return FlatScan.Search(rows, ids, Count, Dimension, q, 1, limit, Environment.ProcessorCount)[0];
+            if (selection is null) return FlatScan.Search(rows, ids, Count, Dimension, q, 1, limit, FaissIndex.Threads)[0];
             fixed (byte* bits = selection.Bits)
-                return FlatScan.Search(rows, ids, Count, Dimension, q, 1, limit, Environment.ProcessorCount, bits, selection.Capacity)[0];
+                return FlatScan.Search(rows, ids, Count, Dimension, q, 1, limit, FaissIndex.Threads, bits, selection.Capacity)[0];
         }
     }
 

@@ -147,7 +147,8 @@ public sealed class FaissIndex : IDisposable
     }
 
     /// <summary>
-    /// Thread count FAISS uses (OpenMP, and OpenBLAS for batched flat search), process-wide. Setting it applies to calls from
+    /// Thread count FAISS uses (OpenMP, and OpenBLAS for batched flat search), process-wide, and the one our own exact scans
+    /// use too (<see cref="FlatScan"/>, from a FAISS index or <see cref="ExactVectors"/>). Setting it applies to calls from
     /// every thread.
     /// </summary>
     public static int Threads
