@@ -111,6 +111,30 @@ public class CliEncoderImportTests(OnnxFilesFixture f) : IClassFixture<OnnxFiles
     }
 
     [Fact]
+    public void Export_writes_onnx_that_names_its_inputs_and_refuses_a_folder_or_a_missing_encoder()
+    {
+        using var parent = Parent();
+        string encoder = Path.Combine(parent.Path, "tiny"), onnx = Path.Combine(parent.Path, "out", "tiny.onnx");
+        Dss.Ok(f.Environment, "encoder", "init", "--out", encoder, "--layers", "1", "--hidden", "32", "--heads", "2", "--ffn", "64", "--vocab", f.ShortVocab);
+        var r = Dss.Ok(f.Environment, "encoder", "export", "--encoder", encoder, "--onnx", onnx);
+        Assert.Contains($"wrote {onnx}: ONNX opset 17", r.Stdout);
+        Assert.Contains("mean pooling, L2-normalised", r.Stdout);
+        Assert.Contains("inputs: input_ids, attention_mask, token_type_ids (int64 [batch, sequence]); outputs: last_hidden_state, sentence_embedding", r.Stdout);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        Assert.Equal(17, model.OpsetImport.Single().Version);
+        Assert.Equal(["input_ids", "attention_mask", "token_type_ids"], model.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["last_hidden_state", "sentence_embedding"], model.Graph.Output.Select(o => o.Name));
+        Assert.Equal(1000, model.Graph.Initializer.Single(t => t.Name == "embeddings.word_embeddings.weight").Dims[0]);
+        Assert.Equal(["tiny.onnx"], Directory.GetFiles(Path.GetDirectoryName(onnx)!).Select(Path.GetFileName));
+
+        var folder = Dss.Fails("is a folder; name the file to write", f.Environment, "encoder", "export", "--encoder", encoder, "--onnx", parent.Path);
+        Assert.Contains(parent.Path, ErrorLine(folder));
+        string nowhere = Path.Combine(parent.Path, "no-such-encoder");
+        Assert.Contains(nowhere, ErrorLine(Dss.Fails("no such encoder folder", f.Environment, "encoder", "export", "--encoder", nowhere, "--onnx", onnx + ".2")));
+        Assert.False(File.Exists(onnx + ".2"));
+    }
+
+    [Fact]
     public void Truncated_onnx_file()
     {
         var r = ImportFails("not a readable ONNX model", f.Truncated, f.Vocab);

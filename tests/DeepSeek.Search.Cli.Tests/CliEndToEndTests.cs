@@ -16,6 +16,7 @@ public class CliEndToEndTests(CliFixture f) : IClassFixture<CliFixture>
     [InlineData("info")]
     [InlineData("encoder", "init")]
     [InlineData("encoder", "import")]
+    [InlineData("encoder", "export")]
     [InlineData("encoder", "pull")]
     [InlineData("encoder", "list")]
     public void Every_command_has_help(params string[] verb)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Encode.Export;
 using DeepSeek.Search.Encode.Import;
 using DeepSeek.Search.Encode.Pretrained;
 using DeepSeek.Search.Text.Tokenization;
@@ -9,8 +10,9 @@ using DeepSeek.Search.Torch;
 namespace DeepSeek.Search.Cli.Commands;
 
 /// <summary>
-/// `dss encoder init | import | pull | list`: create a randomly initialised BERT encoder, convert a BERT ONNX export into a
-/// Hugging Face folder, import one of the pretrained encoders the build restored, or list the per-user cache.
+/// `dss encoder init | import | export | pull | list`: create a randomly initialised BERT encoder, convert a BERT ONNX export
+/// into a Hugging Face folder or an encoder folder into ONNX, import one of the pretrained encoders the build restored, or list
+/// the per-user cache.
 /// </summary>
 static class EncoderCommand
 {
@@ -61,7 +63,7 @@ static class EncoderCommand
             Console.WriteLine($"created {dir}: BERT {config.NumHiddenLayers} layers, {config.HiddenSize} hidden, {config.NumAttentionHeads} heads, {config.IntermediateSize} FFN, vocab {config.VocabSize:N0}, seed {pr.GetValue(seed)}");
             return CliRunner.ExitOk;
         });
-        return new Command("encoder", "Manage encoder folders: create, import, pull pretrained ones, list the cache.") { init, Import(), Pull(), List() };
+        return new Command("encoder", "Manage encoder folders: create, import, export to ONNX, pull pretrained ones, list the cache.") { init, Import(), Export(), Pull(), List() };
     }
 
     static Command Import()
@@ -91,6 +93,39 @@ static class EncoderCommand
                 Cased = pr.GetValue(cased),
             });
             Console.WriteLine($"imported {result.Directory}: {Describe(result.Config)}{(result.HasPooler ? ", with pooler" : "")}");
+            return CliRunner.ExitOk;
+        });
+        return cmd;
+    }
+
+    static Command Export()
+    {
+        var encoder = new Option<string>("--encoder", "-e") { Description = $"The encoder to export: {EncoderArgument.Help}", Required = true };
+        var onnx = new Option<string>("--onnx") { Description = "ONNX file to write (replaced whole, never half-written)", Required = true };
+        var tower = new Option<string>("--tower") { Description = "Which tower of an untied encoder (the same model when tied)", DefaultValueFactory = _ => "document" }.AcceptOnlyFromAmong("document", "query");
+        var cmd = new Command("export", $"Write an encoder as ONNX (opset {OnnxBertExporter.Opset}): inputs input_ids, attention_mask, token_type_ids (int64 [batch, sequence]); " +
+                                        "outputs last_hidden_state and sentence_embedding (the encoder's pooling and normalisation). Tokenize with the folder's vocab.txt, " +
+                                        "with dual_encoder.json's prefixes and lengths.")
+        { encoder, onnx, tower };
+        cmd.SetAction(pr =>
+        {
+            var dir = EncoderArgument.Resolve(pr.GetValue(encoder))
+                ?? throw new InvalidInputException("--encoder none: there is no encoder to export") { Setting = "encoder" };
+            if (!Directory.Exists(dir)) throw new InvalidInputException($"--encoder {dir}: no such encoder folder, and not a pretrained encoder ({EncoderArgument.Help})") { Setting = "encoder" };
+            string output = pr.GetValue(onnx)!;
+            if (Directory.Exists(output)) throw new InvalidInputException($"--onnx {output}: is a folder; name the file to write (e.g. {Path.Combine(output, "model.onnx")})") { Setting = "onnx" };
+            using var text = TextEncoder.Load(dir);
+            bool query = pr.GetValue(tower) == "query";
+            var model = query ? text.QueryModel : text.DocumentModel;
+            string prefix = query ? text.Config.QueryPrefix : text.Config.DocumentPrefix;
+            int maxLength = query ? text.MaxQueryLength : text.MaxDocumentLength;
+            var result = OnnxBertExporter.Export(model, text.Pooling, text.Normalize, output,
+                $"{text.Identity}; {(text.Tied ? "tied" : pr.GetValue(tower) + " tower")}; prefix '{prefix}', at most {maxLength} tokens");
+            Console.WriteLine($"wrote {result.Path}: ONNX opset {result.Opset}, {result.Nodes} nodes, {result.Parameters:N0} parameters, {result.Bytes / (1024.0 * 1024.0):F1} MiB; " +
+                              $"{Describe(model.Config)}; {Pooling.Name(text.Pooling)} pooling{(text.Normalize ? ", L2-normalised" : "")}");
+            Console.WriteLine($"inputs: {OnnxBertExporter.InputIds}, {OnnxBertExporter.AttentionMask}, {OnnxBertExporter.TokenTypeIds} (int64 [batch, sequence]); " +
+                              $"outputs: {OnnxBertExporter.LastHiddenState}, {OnnxBertExporter.SentenceEmbedding}; tokenize with {dir}'s vocabulary" +
+                              (prefix.Length > 0 ? $", put '{prefix}' before each text" : "") + $", at most {maxLength} tokens");
             return CliRunner.ExitOk;
         });
         return cmd;
