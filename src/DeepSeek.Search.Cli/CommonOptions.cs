@@ -26,6 +26,16 @@ static class CommonOptions
         DefaultValueFactory = _ => "cpu",
     };
 
+    /// <summary>--encoder-precision of the verbs that encode documents: fp32 (default) or int8 (CPU only).</summary>
+    public static Option<string> EncoderPrecision() => new Option<string>("--encoder-precision")
+    {
+        Description = "How documents are encoded: fp32, or int8 (dynamic INT8 linear layers, CPU only: about 2x faster here, vectors within quantization error; queries stay fp32)",
+        DefaultValueFactory = _ => "fp32",
+    }.AcceptOnlyFromAmong("fp32", "int8");
+
+    public static DeepSeek.Search.Encode.EncoderPrecision ParseEncoderPrecision(string? s) =>
+        s == "int8" ? DeepSeek.Search.Encode.EncoderPrecision.Int8 : DeepSeek.Search.Encode.EncoderPrecision.Float32;
+
     /// <summary>--precision of the training verbs (auto, fp32, bf16).</summary>
     public static Option<string> Precision() => new Option<string>("--precision")
     { Description = "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (bf16 passes, fp32 master weights)", DefaultValueFactory = _ => "auto" }

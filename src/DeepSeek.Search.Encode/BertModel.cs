@@ -105,6 +105,25 @@ public sealed class BertModel : nn.Module
         return new BertOutput(hidden, pooled);
     }
 
+    /// <summary>Whether <see cref="QuantizeInt8"/> ran: the encoder's linear layers then run in INT8.</summary>
+    public bool IsInt8 { get; private set; }
+
+    /// <summary>
+    /// Switches every linear layer of the encoder stack (query/key/value as one, attention output, intermediate, output) to
+    /// <see cref="Int8Linear"/>: dynamic quantization for CPU inference (weights int8 per output row, activations int8 per
+    /// token), about 4× fewer multiply cycles than float32 with AVX-512 VNNI. Embeddings, LayerNorms, attention scores and the
+    /// pooler stay float32. Inference only (no gradients flow through an INT8 layer), on the CPU, float32 weights; the float
+    /// weights stay as they are (saving the model saves them, not the INT8 copy).
+    /// </summary>
+    public void QuantizeInt8()
+    {
+        if (IsInt8) return;
+        if (Device.type != DeviceType.CPU) throw new InvalidInputException($"INT8 encoding runs on the CPU only; the model is on {Device}");
+        if (_embeddings.DType != ScalarType.Float32) throw new InvalidInputException($"INT8 encoding quantizes float32 weights; the model is {_embeddings.DType}");
+        _encoder.QuantizeInt8();
+        IsInt8 = true;
+    }
+
     /// <summary>
     /// Whether self-attention projects queries, keys and values with one GEMM over the concatenated weights (default) or with
     /// three, as transformers does. Both give the HF numbers (checked against fixtures/bert-golden); the switch exists for benchmarks.
@@ -112,6 +131,11 @@ public sealed class BertModel : nn.Module
     public static bool FusedQkv { get; set; } = Environment.GetEnvironmentVariable("DSS_BERT_FUSED_QKV") != "0";
 
     static Tensor Affine(Tensor x, Linear layer) => Functional.Affine(x, layer.weight!, layer.bias);
+
+    /// <summary>The layer's product: its INT8 copy when the model was quantized, else the float one.</summary>
+    static Tensor Affine(Tensor x, Linear layer, Int8Linear? int8) => int8 is null ? Affine(x, layer) : int8.Forward(x);
+
+    static Int8Linear Int8Of(Linear layer) => new(layer.weight!, layer.bias);
 
     static double LowestValue(ScalarType t) => t switch
     {
@@ -177,6 +201,11 @@ public sealed class BertModel : nn.Module
             register_module("layer", _layers);
         }
 
+        public void QuantizeInt8()
+        {
+            foreach (var layer in _layers) layer.QuantizeInt8();
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             var x = hidden;
@@ -206,6 +235,13 @@ public sealed class BertModel : nn.Module
             register_module("output", _output);
         }
 
+        public void QuantizeInt8()
+        {
+            _attention.QuantizeInt8();
+            _intermediate.QuantizeInt8();
+            _output.QuantizeInt8();
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             // Each block frees its intermediates as it returns (autograd keeps what it saved), so inference holds one
@@ -229,6 +265,12 @@ public sealed class BertModel : nn.Module
             register_module("output", _output);
         }
 
+        public void QuantizeInt8()
+        {
+            _self.QuantizeInt8();
+            _output.QuantizeInt8();
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias) => _output.Forward(_self.Forward(hidden, bias), hidden);
     }
 
@@ -236,6 +278,7 @@ public sealed class BertModel : nn.Module
     {
         readonly Linear _query, _key, _value;
         readonly long _heads, _headDim;
+        Int8Linear? _qkv8;
 
         public BertSelfAttention(BertConfig c) : base("BertSelfAttention")
         {
@@ -249,12 +292,24 @@ public sealed class BertModel : nn.Module
             register_module("value", _value);
         }
 
+        /// <summary>Query, key and value as one INT8 layer over [Wq; Wk; Wv].</summary>
+        public void QuantizeInt8()
+        {
+            using var scope = NewDisposeScope();
+            _qkv8 = new Int8Linear(cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0), cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0));
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             using var scope = NewDisposeScope();
             long b = hidden.shape[0], s = hidden.shape[1];
             Tensor q, k, v;
-            if (FusedQkv)
+            if (_qkv8 is not null)
+            {
+                var qkv = _qkv8.Forward(hidden).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+                q = qkv[0]; k = qkv[1]; v = qkv[2];
+            }
+            else if (FusedQkv)
             {
                 // One GEMM against [Wq; Wk; Wv] instead of three (same products, one launch, better-shaped on a GPU);
                 // the concatenation is differentiable, so training sees the three HF parameters unchanged.
@@ -278,6 +333,7 @@ public sealed class BertModel : nn.Module
     {
         readonly Linear _dense;
         readonly LayerNorm _norm;
+        Int8Linear? _dense8;
 
         public BertSelfOutput(BertConfig c) : base("BertSelfOutput")
         {
@@ -287,13 +343,16 @@ public sealed class BertModel : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense) + residual);
+        public void QuantizeInt8() => _dense8 = Int8Of(_dense);
+
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _dense8) + residual);
     }
 
     sealed class BertIntermediate : nn.Module
     {
         readonly Linear _dense;
         readonly string _act;
+        Int8Linear? _dense8;
 
         public BertIntermediate(BertConfig c) : base("BertIntermediate")
         {
@@ -302,10 +361,12 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
+        public void QuantizeInt8() => _dense8 = Int8Of(_dense);
+
         public Tensor Forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            return Functional.Activation(Affine(x, _dense), _act).MoveToOuterDisposeScope();
+            return Functional.Activation(Affine(x, _dense, _dense8), _act).MoveToOuterDisposeScope();
         }
     }
 
@@ -313,6 +374,7 @@ public sealed class BertModel : nn.Module
     {
         readonly Linear _dense;
         readonly LayerNorm _norm;
+        Int8Linear? _dense8;
 
         public BertOutputBlock(BertConfig c) : base("BertOutput")
         {
@@ -322,7 +384,9 @@ public sealed class BertModel : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense) + residual);
+        public void QuantizeInt8() => _dense8 = Int8Of(_dense);
+
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _dense8) + residual);
     }
 
     sealed class BertPooler : nn.Module

@@ -1,7 +1,10 @@
 namespace DeepSeek.Search.Encode;
 
-/// <summary>Numeric precision of the encoder's weights and activations. Half precisions are for GPUs; CPU should stay at float32.</summary>
-public enum EncoderPrecision { Float32, Float16, BFloat16 }
+/// <summary>
+/// Numeric precision of the encoder's weights and activations. Half precisions are for GPUs; on the CPU, float32 or
+/// <see cref="Int8"/>: the linear layers dynamically quantized (<see cref="BertModel.QuantizeInt8"/>), for CPU inference only.
+/// </summary>
+public enum EncoderPrecision { Float32, Float16, BFloat16, Int8 }
 
 /// <summary>
 /// Run-time settings of a <see cref="TextEncoder"/>. The nullable settings override the folder's <c>dual_encoder.json</c> when set.

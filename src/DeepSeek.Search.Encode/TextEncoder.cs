@@ -202,6 +202,11 @@ public sealed class TextEncoder : IDisposable
         if (!tied) document.To(device, encoder._dtype == ScalarType.Float32 ? null : encoder._dtype);
         query.eval();
         document.eval();
+        if (options.Precision == EncoderPrecision.Int8)
+        {
+            query.QuantizeInt8();
+            if (!tied) document.QuantizeInt8();
+        }
         return encoder;
     }
 

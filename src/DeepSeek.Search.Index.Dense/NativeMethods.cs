@@ -13,30 +13,7 @@ internal static unsafe partial class NativeMethods
 {
     internal const string Library = "dss_faiss";
 
-    static NativeMethods() => NativeLibrary.SetDllImportResolver(typeof(NativeMethods).Assembly, Resolve);
-
-    /// <summary>Looks for the shim beside the application, then beside this assembly, then in $DSS_NATIVE_DIR; else default probing.</summary>
-    static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
-    {
-        if (libraryName != Library) return IntPtr.Zero;
-        string fileName = OperatingSystem.IsWindows() ? "dss_faiss.dll"
-            : OperatingSystem.IsMacOS() ? "libdss_faiss.dylib"
-            : "libdss_faiss.so";
-        string?[] directories =
-        [
-            AppContext.BaseDirectory,
-            Path.GetDirectoryName(assembly.Location),
-            Environment.GetEnvironmentVariable("DSS_NATIVE_DIR"),
-        ];
-        foreach (var directory in directories)
-        {
-            if (string.IsNullOrEmpty(directory)) continue;
-            string candidate = Path.Combine(directory, fileName);
-            // Load (not TryLoad): a present but unloadable library (missing libopenblas, ...) reports the loader's reason.
-            if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
-        }
-        return IntPtr.Zero;
-    }
+    static NativeMethods() => NativeLibrary.SetDllImportResolver(typeof(NativeMethods).Assembly, Core.Native.NativeLibraryProbe.For(Library));
 
     /// <summary>Throws <see cref="FaissNativeException"/> when <paramref name="code"/> is not <see cref="FaissErrorCode.Ok"/>.</summary>
     internal static void Check(int code, string operation)

@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Index.Lexical;
+using DeepSeek.Search.Encode;
 
 namespace DeepSeek.Search.Indexing;
 
@@ -32,6 +33,11 @@ public sealed record BuildOptions
     public const int DefaultTrainingSampleVectors = 65_536;
     /// <summary>"auto", "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// The encoder's precision for this build: float32, or <see cref="EncoderPrecision.Int8"/> (dynamic INT8 linear layers, CPU
+    /// only: faster, the vectors within quantization error of the float ones; queries are still encoded in float32).
+    /// </summary>
+    public EncoderPrecision EncoderPrecision { get; init; } = EncoderPrecision.Float32;
     /// <summary>Where the documents came from (recorded in the manifest).</summary>
     public string? Source { get; init; }
 

@@ -51,7 +51,7 @@ public static class CollectionBuilder
         string? encoderCopy = options.EncoderPath != null ? Path.Combine(writer.Directory, CollectionStore.EncoderFolderName) : null;
         if (encoderCopy != null) CopyFolder(options.EncoderPath!, encoderCopy);
         using IChunkEmbedder? embedder = substitute ?? (encoderCopy != null
-            ? DocumentEmbedder.Load(encoderCopy, options.ChunkTokens, options.ChunkOverlap, options.Device, options.EncodeBatchSize)
+            ? DocumentEmbedder.Load(encoderCopy, options.ChunkTokens, options.ChunkOverlap, options.Device, options.EncodeBatchSize, options.EncoderPrecision)
             : null);
         using var dense = embedder != null
             ? DenseIndexBuilder.Start(embedder, embedder.Dimension, options.Factory, options.EncodeSliceChunks, options.TrainingSampleVectors, progress)

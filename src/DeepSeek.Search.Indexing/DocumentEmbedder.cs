@@ -68,9 +68,10 @@ sealed class DocumentEmbedder : IChunkEmbedder
 
     static int OverlapFor(int chunkOverlap, int window) => Math.Min(chunkOverlap, window - 1);
 
-    public static DocumentEmbedder Load(string encoderDirectory, int chunkTokens, int chunkOverlap, string device, int batchSize)
+    public static DocumentEmbedder Load(string encoderDirectory, int chunkTokens, int chunkOverlap, string device, int batchSize,
+        EncoderPrecision precision = EncoderPrecision.Float32)
     {
-        var encoder = TextEncoder.Load(encoderDirectory, new EncoderOptions { Device = device, BatchSize = batchSize });
+        var encoder = TextEncoder.Load(encoderDirectory, new EncoderOptions { Device = device, BatchSize = batchSize, Precision = precision });
         try
         {
             int window = WindowFor(chunkTokens, encoder.MaxDocumentLength);

@@ -135,6 +135,26 @@ public class CliEncoderImportTests(OnnxFilesFixture f) : IClassFixture<OnnxFiles
     }
 
     [Fact]
+    public void Embed_in_int8_gives_the_float_vectors_within_quantization_error()
+    {
+        using var parent = Parent();
+        string encoder = Path.Combine(parent.Path, "tiny");
+        Dss.Ok(f.Environment, "encoder", "init", "--out", encoder, "--layers", "2", "--hidden", "64", "--heads", "4", "--ffn", "128", "--vocab", f.Vocab);
+        string[] texts = ["p53 triggers apoptosis in damaged cells", "lava flows from the volcano", "glaciers carve valleys"];
+        List<double[]> Embed(string precision) => Dss.Ok(f.Environment, ["embed", "--encoder", encoder, "--json", "--encoder-precision", precision, .. texts.SelectMany(t => new[] { "--text", t })])
+            .Json.GetProperty("embeddings").EnumerateArray().Select(e => e.GetProperty("embedding").EnumerateArray().Select(x => (double)x.GetSingle()).ToArray()).ToList();
+        var fp32 = Embed("fp32");
+        var int8 = Embed("int8");
+        for (int i = 0; i < texts.Length; i++)
+        {
+            double cos = fp32[i].Zip(int8[i], (a, b) => a * b).Sum();
+            Assert.InRange(cos, 0.98, 1.0001);
+            Assert.NotEqual(fp32[i], int8[i]);
+        }
+        Dss.Fails("--encoder-precision", f.Environment, "embed", "--encoder", encoder, "--text", "x", "--encoder-precision", "int4");
+    }
+
+    [Fact]
     public void Truncated_onnx_file()
     {
         var r = ImportFails("not a readable ONNX model", f.Truncated, f.Vocab);

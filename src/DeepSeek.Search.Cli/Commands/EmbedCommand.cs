@@ -22,8 +22,9 @@ static class EmbedCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Override the tower's maximum length in tokens (longer texts are truncated)" };
         var json = new Option<bool>("--json") { Description = "Print JSON: encoder identity, dimension and one {id, text, embedding} per input" };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.EncoderPrecision();
 
-        var cmd = new Command("embed", "Print one embedding per input text.") { encoder, tokenizer, input, text, query, document, pooling, normalize, maxLength, json, device };
+        var cmd = new Command("embed", "Print one embedding per input text.") { encoder, tokenizer, input, text, query, document, pooling, normalize, maxLength, json, device, precision };
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(query) && pr.GetValue(document)) throw new InvalidInputException("--query and --document exclude each other");
@@ -35,6 +36,7 @@ static class EmbedCommand
             var options = new EncoderOptions
             {
                 Device = pr.GetValue(device)!,
+                Precision = CommonOptions.ParseEncoderPrecision(pr.GetValue(precision)),
                 TokenizerDirectory = pr.GetValue(tokenizer),
                 Pooling = pr.GetValue(pooling) switch { "mean" => PoolingMode.Mean, "cls" => PoolingMode.Cls, _ => null },
                 Normalize = pr.GetValue(normalize),

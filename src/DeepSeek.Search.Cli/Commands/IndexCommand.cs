@@ -32,9 +32,10 @@ static class IndexCommand
         var strict = new Option<bool>("--strict") { Description = "Stop at the first malformed record instead of skipping it" };
         var device = CommonOptions.Device();
         var batch = new Option<int>("--batch-size") { Description = "Chunks per encoder batch", DefaultValueFactory = _ => 64 };
+        var precision = CommonOptions.EncoderPrecision();
 
         var cmd = new Command("index", "Index a document collection (BM25, plus dense vectors with --encoder) as a new generation; the previous one serves until it commits.")
-        { collection, corpus, encoder, root, chunkTokens, chunkOverlap, factory, k1, b, fields, strict, device, batch };
+        { collection, corpus, encoder, root, chunkTokens, chunkOverlap, factory, k1, b, fields, strict, device, batch, precision };
 
         cmd.SetAction(pr =>
         {
@@ -63,6 +64,7 @@ static class IndexCommand
                 },
                 Device = pr.GetValue(device)!,
                 EncodeBatchSize = pr.GetValue(batch),
+                EncoderPrecision = CommonOptions.ParseEncoderPrecision(pr.GetValue(precision)),
                 Source = Path.GetFullPath(pr.GetValue(corpus)!),
             };
             var sw = Stopwatch.StartNew();

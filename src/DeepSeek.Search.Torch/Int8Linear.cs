@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Core.Native;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Torch;
+
+/// <summary>
+/// A linear layer y = x·Wᵀ + b run in INT8 on the CPU with dynamic quantization, as PyTorch's
+/// <c>torch.ao.quantization.quantize_dynamic</c> and ONNX Runtime's <c>quantize_dynamic</c> do for inference: W is quantized once
+/// (symmetric int8, one scale per output row), each call quantizes x (u8 with a scale and zero point per row, over the row's
+/// [min, max]: per token, finer than those runtimes' one range per tensor), accumulates the products exactly in int32 and
+/// dequantizes with both scales in float32. The kernel (native/int8/int8_linear.cpp, libdss_int8.so) uses AVX-512 VNNI where the CPU has it and portable C++
+/// elsewhere; the rows are split between <see cref="Threads"/> native threads of the call's own (not the managed thread pool,
+/// which a server keeps busy with requests). Inference only: no autograd, CPU float32 tensors in and out. The error against the float layer is bounded by the two rounding steps
+/// (tests/DeepSeek.Search.Encode.Tests/Int8LinearTests.cs checks it against a float64 reference of the same quantization and
+/// against the float layer).
+/// </summary>
+public sealed unsafe partial class Int8Linear
+{
+    const string Library = "dss_int8";
+    const int RowsPerThread = 32;
+
+    static Int8Linear() => NativeLibrary.SetDllImportResolver(typeof(Int8Linear).Assembly, NativeLibraryProbe.For(Library));
+
+    readonly byte[] _packed;     // pinned: the kernel reads it through a pointer
+    readonly float[] _scales;
+    readonly int[] _sums;
+    readonly float[]? _bias;
+
+    /// <summary>Quantizes <paramref name="weight"/> [out, in] (PyTorch's Linear layout) and keeps <paramref name="bias"/> [out] in float32.</summary>
+    public Int8Linear(Tensor weight, Tensor? bias)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.dim() != 2) throw new InvalidInputException($"INT8 linear: weight must be [out, in], got [{string.Join(", ", weight.shape)}]");
+        OutFeatures = checked((int)weight.shape[0]);
+        InFeatures = checked((int)weight.shape[1]);
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != OutFeatures))
+            throw new InvalidInputException($"INT8 linear: bias must be [{OutFeatures}], got [{string.Join(", ", bias.shape)}]");
+        var w = Floats(weight);
+        _packed = GC.AllocateUninitializedArray<byte>(checked((int)dss_q8_packed_bytes(OutFeatures, InFeatures)), pinned: true);
+        _scales = new float[OutFeatures];
+        _sums = new int[OutFeatures];
+        fixed (float* wp = w)
+        fixed (float* sp = _scales)
+        fixed (int* up = _sums)
+            if (dss_q8_pack(wp, OutFeatures, InFeatures, (sbyte*)Unsafe(_packed), sp, up) != 0)
+                throw new InvalidInputException($"INT8 linear: cannot pack a {OutFeatures} × {InFeatures} weight");
+        _bias = bias is null ? null : Floats(bias);
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+
+    /// <summary>Whether this CPU runs the AVX-512 VNNI kernel (else the portable one; DSS_Q8_PORTABLE=1 forces it).</summary>
+    public static bool UsesVnni => dss_q8_vnni() == 1;
+
+    /// <summary>Threads a call splits its rows between (default: the processor count; at most one per 32 rows).</summary>
+    public static int Threads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>x [..., in] → y [..., out]: float32 on the CPU (x is made contiguous first).</summary>
+    public Tensor Forward(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.device_type != TorchSharp.DeviceType.CPU) throw new InvalidInputException($"INT8 linear runs on the CPU only, got a tensor on {x.device}");
+        if (x.dim() < 1 || x.shape[^1] != InFeatures)
+            throw new InvalidInputException($"INT8 linear: input must end in {InFeatures} features, got [{string.Join(", ", x.shape)}]");
+        using var input = x.to(ScalarType.Float32).contiguous();
+        long rows = input.numel() / InFeatures;
+        var shape = x.shape.ToArray();
+        shape[^1] = OutFeatures;
+        var y = empty(shape, ScalarType.Float32);
+        float* xp = (float*)TensorData(input), yp = (float*)TensorData(y);
+        sbyte* pp = (sbyte*)Unsafe(_packed);
+        fixed (float* sp = _scales)
+        fixed (int* up = _sums)
+        fixed (float* bp = _bias)
+        {
+            int threads = (int)Math.Clamp((rows + RowsPerThread - 1) / RowsPerThread, 1, Math.Max(1, Threads));
+            int rc = dss_q8_linear_mt(xp, checked((int)rows), InFeatures, InFeatures, pp, sp, up, bp, OutFeatures, yp, OutFeatures, threads);
+            if (rc != 0) throw new InvalidOperationException($"dss_q8_linear failed ({rc}) on {rows} rows of {InFeatures} → {OutFeatures}");
+        }
+        GC.KeepAlive(input);
+        return y;
+    }
+
+    static float[] Floats(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+    }
+
+    static byte* Unsafe(byte[] pinned) => (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0);
+
+    /// <summary>The address of a tensor's first element (LibTorchSharp's <c>THSTensor_data</c>, the library TorchSharp itself loads).</summary>
+    static IntPtr TensorData(Tensor t) => ((delegate* unmanaged<IntPtr, IntPtr>)DataExport.Value)(t.Handle);
+
+    static readonly Lazy<IntPtr> DataExport = new(() =>
+        NativeLibrary.GetExport(NativeLibrary.Load("LibTorchSharp", typeof(TorchSharp.torch).Assembly, null), "THSTensor_data"));
+
+    [LibraryImport(Library)] private static partial long dss_q8_packed_bytes(int n, int k);
+    [LibraryImport(Library)] private static partial int dss_q8_pack(float* w, int n, int k, sbyte* packed, float* scales, int* sums);
+    [LibraryImport(Library)] private static partial int dss_q8_vnni();
+    [LibraryImport(Library)] private static partial int dss_q8_linear_mt(float* x, int m, int k, long ldx, sbyte* packed, float* wscales, int* wsums,
+        float* bias, int n, float* y, long ldy, int threads);
+}
