@@ -41,10 +41,11 @@ native/build/libdss_iosinit.so: native/iosinit/iosinit.cpp
 	@mkdir -p native/build
 	g++ -O2 -shared -fPIC -o $@ $<
 
-# The INT8 linear layer of the CPU encoder (AVX-512 VNNI when the CPU has it, chosen at run time; portable C++ otherwise).
-native/build/libdss_int8.so: native/int8/int8_linear.cpp
+# The INT8 encoder's kernels: the linear layer (AVX-512 VNNI when the CPU has it, chosen at run time; portable C++ otherwise)
+# and its float32 AVX-512 self-attention (used only where AVX-512 runs).
+native/build/libdss_int8.so: native/int8/int8_linear.cpp native/int8/attention.cpp
 	@mkdir -p native/build
-	g++ -O3 -std=c++17 -shared -fPIC -o $@.tmp $< -Wl,--no-undefined
+	g++ -O3 -std=c++17 -shared -fPIC -o $@.tmp native/int8/int8_linear.cpp native/int8/attention.cpp -pthread -Wl,--no-undefined
 	mv $@.tmp $@
 
 # The FAISS C-ABI shim: Debian's static libfaiss.a (1.7.3) linked whole into one shared library.

@@ -26,9 +26,17 @@ int64_t dss_q8_packed_bytes(int32_t n, int32_t k) {
 }
 
 /// Quantizes w (n × k float32, row-major: PyTorch's Linear weight [out, in]) into packed (dss_q8_packed_bytes), the
-/// per-row scales (n) and the per-row sums of the int8 values (n). Returns 0, or -1 for bad sizes.
-int32_t dss_q8_pack(const float* w, int32_t n, int32_t k, int8_t* packed, float* scales, int32_t* sums) {
+/// per-row scales (n) and the per-row sums of the int8 values (n). With channel (k, or null), w · diag(channel) is packed
+/// instead and dss_q8_linear must be given 1 / channel as its input scales (SmoothQuant's migration of an input channel's
+/// range into the weights). Returns 0, or -1 for bad sizes.
+int32_t dss_q8_pack(const float* w, int32_t n, int32_t k, const float* channel, int8_t* packed, float* scales, int32_t* sums) {
   if (n <= 0 || k <= 0) return -1;
+  std::vector<float> smoothed;
+  if (channel) {  // W · diag(s): the input is divided by s at each call, so the product is unchanged
+    smoothed.assign(w, w + (size_t)n * k);
+    for (int32_t r = 0; r < n; r++) for (int32_t j = 0; j < k; j++) smoothed[(size_t)r * k + j] *= channel[j];
+    w = smoothed.data();
+  }
   const int32_t k4 = (k + 3) / 4 * 4, groups = k4 / 4, nb = (n + 31) / 32;
   std::memset(packed, 0, (size_t)dss_q8_packed_bytes(n, k));
   for (int32_t r = 0; r < n; r++) {
@@ -71,11 +79,16 @@ inline uint8_t code(float v, float inv, int32_t zero) {
 
 /// Rows [0, rows) of x (stride ldx) into u8 (stride k4; the k4 - k pad columns hold the zero point, i.e. the value 0;
 /// rows past `rows` are padding whose results are never stored).
-void quantize_rows(const float* x, int64_t ldx, int32_t rows, int32_t k, int32_t k4, uint8_t* u, float* scales, int32_t* zeros) {
+void quantize_rows(const float* x, int64_t ldx, int32_t rows, int32_t k, int32_t k4, const float* in_scale, float* scaled,
+                   uint8_t* u, float* scales, int32_t* zeros) {
   for (int32_t r = 0; r < MR; r++) {
     uint8_t* out = u + (size_t)r * k4;
     if (r >= rows) { std::memset(out, 0, k4); scales[r] = 0; zeros[r] = 0; continue; }
     const float* row = x + (size_t)r * ldx;
+    if (in_scale) {
+      for (int32_t j = 0; j < k; j++) scaled[j] = row[j] * in_scale[j];
+      row = scaled;
+    }
     float lo = row[0], hi = row[0];
     for (int32_t j = 1; j < k; j++) { lo = std::fmin(lo, row[j]); hi = std::fmax(hi, row[j]); }
     row_range(lo, hi, &scales[r], &zeros[r]);
@@ -119,12 +132,19 @@ void tile_vnni(const uint8_t* u, int32_t k4, const int8_t* p, int32_t* acc) {
 
 /// quantize_rows with AVX-512: the same codes (cvtps2dq rounds to nearest even, as lrintf in the default mode).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-void quantize_rows_avx512(const float* x, int64_t ldx, int32_t rows, int32_t k, int32_t k4, uint8_t* u, float* scales, int32_t* zeros) {
+void quantize_rows_avx512(const float* x, int64_t ldx, int32_t rows, int32_t k, int32_t k4, const float* in_scale, float* scaled,
+                          uint8_t* u, float* scales, int32_t* zeros) {
   const __m512i zero_code = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
   for (int32_t r = 0; r < MR; r++) {
     uint8_t* out = u + (size_t)r * k4;
     if (r >= rows) { std::memset(out, 0, k4); scales[r] = 0; zeros[r] = 0; continue; }
     const float* row = x + (size_t)r * ldx;
+    if (in_scale) {
+      int32_t j = 0;
+      for (; j + 16 <= k; j += 16) _mm512_storeu_ps(scaled + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), _mm512_loadu_ps(in_scale + j)));
+      for (; j < k; j++) scaled[j] = row[j] * in_scale[j];
+      row = scaled;
+    }
     float lo = row[0], hi = row[0];
     int32_t j = 0;
     if (k >= 16) {
@@ -190,21 +210,24 @@ int32_t dss_q8_vnni() {
 }
 
 /// y[m][n] for rows [0, m) of x (m × k float32, row stride ldx) against packed weights (n × k): ldy the row stride of y;
-/// bias may be null. Returns 0, or -1 for bad sizes.
-int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const int8_t* packed, const float* wscales,
+/// in_scale (k: each input channel's multiplier, 1 / the channel scales given to dss_q8_pack) and bias may be null.
+/// Returns 0, or -1 for bad sizes.
+int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const float* in_scale, const int8_t* packed, const float* wscales,
                       const int32_t* wsums, const float* bias, int32_t n, float* y, int64_t ldy) {
   if (m < 0 || k <= 0 || n <= 0 || ldx < k || ldy < n) return -1;
   const int32_t k4 = (k + 3) / 4 * 4, groups = k4 / 4, blocks = (n + NR - 1) / NR;
   const bool vnni = dss_q8_vnni() == 1;
   thread_local std::vector<uint8_t> u;
+  thread_local std::vector<float> scaled;
   if (u.size() < (size_t)MR * k4) u.resize((size_t)MR * k4);
+  if (in_scale && scaled.size() < (size_t)k) scaled.resize(k);
   float xs[MR];
   int32_t xz[MR];
   alignas(64) int32_t acc[MR * NR];
   for (int32_t m0 = 0; m0 < m; m0 += MR) {
     const int32_t rows = m - m0 < MR ? m - m0 : MR;
-    if (vnni) quantize_rows_avx512(x + (size_t)m0 * ldx, ldx, rows, k, k4, u.data(), xs, xz);
-    else quantize_rows(x + (size_t)m0 * ldx, ldx, rows, k, k4, u.data(), xs, xz);
+    if (vnni) quantize_rows_avx512(x + (size_t)m0 * ldx, ldx, rows, k, k4, in_scale, scaled.data(), u.data(), xs, xz);
+    else quantize_rows(x + (size_t)m0 * ldx, ldx, rows, k, k4, in_scale, scaled.data(), u.data(), xs, xz);
     for (int32_t b = 0; b < blocks; b++) {
       const int8_t* p = packed + (size_t)b * groups * NR * 4;
       const int32_t c0 = b * NR, cols = n - c0 < NR ? n - c0 : NR;
@@ -228,21 +251,21 @@ int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const i
 }
 
 /// dss_q8_linear over `threads` slices of the rows (multiples of 8), the first on the calling thread.
-int32_t dss_q8_linear_mt(const float* x, int32_t m, int32_t k, int64_t ldx, const int8_t* packed, const float* wscales,
+int32_t dss_q8_linear_mt(const float* x, int32_t m, int32_t k, int64_t ldx, const float* in_scale, const int8_t* packed, const float* wscales,
                          const int32_t* wsums, const float* bias, int32_t n, float* y, int64_t ldy, int32_t threads) {
   if (threads < 1) return -1;
   int32_t per = (m + threads - 1) / threads;
   per = (per + MR - 1) / MR * MR;
-  if (threads == 1 || per >= m) return dss_q8_linear(x, m, k, ldx, packed, wscales, wsums, bias, n, y, ldy);
+  if (threads == 1 || per >= m) return dss_q8_linear(x, m, k, ldx, in_scale, packed, wscales, wsums, bias, n, y, ldy);
   std::vector<std::thread> helpers;
   std::vector<int32_t> codes(threads, 0);
   for (int32_t t = 1; t < threads && t * per < m; t++) {
     const int32_t first = t * per, rows = m - first < per ? m - first : per;
     helpers.emplace_back([=, &codes] {
-      codes[t] = dss_q8_linear(x + (size_t)first * ldx, rows, k, ldx, packed, wscales, wsums, bias, n, y + (size_t)first * ldy, ldy);
+      codes[t] = dss_q8_linear(x + (size_t)first * ldx, rows, k, ldx, in_scale, packed, wscales, wsums, bias, n, y + (size_t)first * ldy, ldy);
     });
   }
-  codes[0] = dss_q8_linear(x, per, k, ldx, packed, wscales, wsums, bias, n, y, ldy);
+  codes[0] = dss_q8_linear(x, per, k, ldx, in_scale, packed, wscales, wsums, bias, n, y, ldy);
   for (auto& h : helpers) h.join();
   for (int32_t c : codes) if (c != 0) return c;
   return 0;

@@ -111,16 +111,28 @@ public sealed class BertModel : nn.Module
     /// <summary>
     /// Switches every linear layer of the encoder stack (query/key/value as one, attention output, intermediate, output) to
     /// <see cref="Int8Linear"/>: dynamic quantization for CPU inference (weights int8 per output row, activations int8 per
-    /// token), about 4× fewer multiply cycles than float32 with AVX-512 VNNI. Embeddings, LayerNorms, attention scores and the
-    /// pooler stay float32. Inference only (no gradients flow through an INT8 layer), on the CPU, float32 weights; the float
-    /// weights stay as they are (saving the model saves them, not the INT8 copy).
+    /// token), about 4× fewer multiply cycles than float32 with AVX-512 VNNI. The projections that read a LayerNorm's output
+    /// (query/key/value, intermediate) are smoothed first (SmoothQuant, α = ½), their channel ranges calibrated on the float
+    /// model's own activations for a fixed batch of random token ids: on MiniLM this raised the cosine to the float vectors
+    /// from 0.9988 to 0.9992 (Int8EncoderTests). Embeddings, LayerNorms, attention (AVX-512 <see cref="FusedAttention"/> where
+    /// the CPU has it) and the pooler stay float32. Inference only (no gradients flow through an INT8 layer), on the CPU,
+    /// float32 weights; the float weights stay as they are (saving the model saves them, not the INT8 copy).
     /// </summary>
     public void QuantizeInt8()
     {
         if (IsInt8) return;
         if (Device.type != DeviceType.CPU) throw new InvalidInputException($"INT8 encoding runs on the CPU only; the model is on {Device}");
         if (_embeddings.DType != ScalarType.Float32) throw new InvalidInputException($"INT8 encoding quantizes float32 weights; the model is {_embeddings.DType}");
-        _encoder.QuantizeInt8();
+        using (no_grad())
+        using (var scope = NewDisposeScope())
+        {
+            // Calibration: the float model's own activations on a fixed batch of random token ids (4 × up to 128), for each
+            // projection's per-channel input range (SmoothScales).
+            var random = new Generator(20251206);
+            long vocab = Config.VocabSize, low = Math.Min(1000, vocab - 1);
+            var ids = randint(low, vocab, [4, Math.Min(128, Config.MaxPositionEmbeddings)], generator: random, dtype: ScalarType.Int64);
+            _encoder.QuantizeInt8(_embeddings.Forward(ids, null));
+        }
         IsInt8 = true;
     }
 
@@ -135,7 +147,20 @@ public sealed class BertModel : nn.Module
     /// <summary>The layer's product: its INT8 copy when the model was quantized, else the float one.</summary>
     static Tensor Affine(Tensor x, Linear layer, Int8Linear? int8) => int8 is null ? Affine(x, layer) : int8.Forward(x);
 
-    static Int8Linear Int8Of(Linear layer) => new(layer.weight!, layer.bias);
+    static Int8Linear Int8Of(Linear layer, float[]? channelScales = null) => new(layer.weight!, layer.bias, channelScales);
+
+    /// <summary>
+    /// SmoothQuant's channel scales (α = ½) for projections whose input is <paramref name="input"/> (calibration activations
+    /// [..., in]): s_c = √(max|x_c| / max|w_c|), so an input channel with a wide range (an outlier dimension after a
+    /// LayerNorm) hands part of it to the weights, which are quantized per output row (Xiao et al., SmoothQuant, 2023).
+    /// </summary>
+    static float[] SmoothScales(Tensor input, params Linear[] projections)
+    {
+        using var scope = NewDisposeScope();
+        var range = input.detach().abs().reshape(-1, input.shape[^1]).amax([0]).to(ScalarType.Float32).cpu().clamp_min(1e-5);
+        var weights = cat(projections.Select(p => p.weight!.detach().abs().to(ScalarType.Float32).cpu()).ToArray(), 0).amax([0]).clamp_min(1e-5);
+        return (range / weights).sqrt().data<float>().ToArray();
+    }
 
     static double LowestValue(ScalarType t) => t switch
     {
@@ -201,9 +226,11 @@ public sealed class BertModel : nn.Module
             register_module("layer", _layers);
         }
 
-        public void QuantizeInt8()
+        /// <summary>Quantizes layer after layer, each calibrated on the float activations the layers before it give.</summary>
+        public void QuantizeInt8(Tensor calibration)
         {
-            foreach (var layer in _layers) layer.QuantizeInt8();
+            var x = calibration;
+            foreach (var layer in _layers) x = layer.QuantizeInt8(x);
         }
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
@@ -235,11 +262,15 @@ public sealed class BertModel : nn.Module
             register_module("output", _output);
         }
 
-        public void QuantizeInt8()
+        /// <summary>Quantizes the layer calibrated on its float input <paramref name="x"/>; returns its float output (the next layer's calibration).</summary>
+        public Tensor QuantizeInt8(Tensor x)
         {
-            _attention.QuantizeInt8();
-            _intermediate.QuantizeInt8();
-            _output.QuantizeInt8();
+            var attended = _attention.Forward(x, null);
+            var output = _output.Forward(_intermediate.Forward(attended), attended);
+            _attention.QuantizeInt8(x);
+            _intermediate.QuantizeInt8(attended);
+            _output.QuantizeInt8(); // its input (after GELU) has no outlier channels to smooth: measured, smoothing it lost accuracy
+            return output;
         }
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
@@ -265,10 +296,10 @@ public sealed class BertModel : nn.Module
             register_module("output", _output);
         }
 
-        public void QuantizeInt8()
+        public void QuantizeInt8(Tensor input)
         {
-            _self.QuantizeInt8();
-            _output.QuantizeInt8();
+            _self.QuantizeInt8(input);
+            _output.QuantizeInt8(); // the attention context: as the FFN output's input, not smoothed
         }
 
         public Tensor Forward(Tensor hidden, Tensor? bias) => _output.Forward(_self.Forward(hidden, bias), hidden);
@@ -292,11 +323,12 @@ public sealed class BertModel : nn.Module
             register_module("value", _value);
         }
 
-        /// <summary>Query, key and value as one INT8 layer over [Wq; Wk; Wv].</summary>
-        public void QuantizeInt8()
+        /// <summary>Query, key and value as one INT8 layer over [Wq; Wk; Wv], smoothed for the outlier channels of <paramref name="input"/>.</summary>
+        public void QuantizeInt8(Tensor input)
         {
             using var scope = NewDisposeScope();
-            _qkv8 = new Int8Linear(cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0), cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0));
+            _qkv8 = new Int8Linear(cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0), cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0),
+                SmoothScales(input, _query, _key, _value));
         }
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
@@ -304,6 +336,11 @@ public sealed class BertModel : nn.Module
             using var scope = NewDisposeScope();
             long b = hidden.shape[0], s = hidden.shape[1];
             Tensor q, k, v;
+            if (_qkv8 is not null && FusedAttention.Supported(_headDim, s))
+            {
+                // one native call from the fused projection to the merged heads (AVX-512), no permute copies
+                return FusedAttention.Forward(_qkv8.Forward(hidden), (int)_heads, bias?.reshape(b, s), 1f / MathF.Sqrt(_headDim)).MoveToOuterDisposeScope();
+            }
             if (_qkv8 is not null)
             {
                 var qkv = _qkv8.Forward(hidden).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
@@ -361,7 +398,7 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
-        public void QuantizeInt8() => _dense8 = Int8Of(_dense);
+        public void QuantizeInt8(Tensor input) => _dense8 = Int8Of(_dense, SmoothScales(input, _dense));
 
         public Tensor Forward(Tensor x)
         {

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using DeepSeek.Search.Core;
-using DeepSeek.Search.Core.Native;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Torch;
@@ -16,20 +15,23 @@ namespace DeepSeek.Search.Torch;
 /// (tests/DeepSeek.Search.Encode.Tests/Int8LinearTests.cs checks it against a float64 reference of the same quantization and
 /// against the float layer).
 /// </summary>
-public sealed unsafe partial class Int8Linear
+public sealed unsafe class Int8Linear
 {
-    const string Library = "dss_int8";
     const int RowsPerThread = 32;
-
-    static Int8Linear() => NativeLibrary.SetDllImportResolver(typeof(Int8Linear).Assembly, NativeLibraryProbe.For(Library));
 
     readonly byte[] _packed;     // pinned: the kernel reads it through a pointer
     readonly float[] _scales;
     readonly int[] _sums;
     readonly float[]? _bias;
+    readonly float[]? _inScale;  // 1 / the channel scales, or null
 
-    /// <summary>Quantizes <paramref name="weight"/> [out, in] (PyTorch's Linear layout) and keeps <paramref name="bias"/> [out] in float32.</summary>
-    public Int8Linear(Tensor weight, Tensor? bias)
+    /// <summary>
+    /// Quantizes <paramref name="weight"/> [out, in] (PyTorch's Linear layout) and keeps <paramref name="bias"/> [out] in float32.
+    /// With <paramref name="channelScales"/> [in] (positive), SmoothQuant's migration: W·diag(s) is quantized and each input
+    /// row is divided by s before its own quantization, so the product is the same while an input channel with a wide
+    /// range (an outlier dimension of a LayerNorm's output) no longer takes the row's 256 levels from the others.
+    /// </summary>
+    public Int8Linear(Tensor weight, Tensor? bias, float[]? channelScales = null)
     {
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 2) throw new InvalidInputException($"INT8 linear: weight must be [out, in], got [{string.Join(", ", weight.shape)}]");
@@ -37,14 +39,18 @@ public sealed unsafe partial class Int8Linear
         InFeatures = checked((int)weight.shape[1]);
         if (bias is not null && (bias.dim() != 1 || bias.shape[0] != OutFeatures))
             throw new InvalidInputException($"INT8 linear: bias must be [{OutFeatures}], got [{string.Join(", ", bias.shape)}]");
+        if (channelScales is not null && (channelScales.Length != InFeatures || channelScales.Any(c => !(c > 0) || !float.IsFinite(c))))
+            throw new InvalidInputException($"INT8 linear: channel scales must be {InFeatures} positive numbers");
         var w = Floats(weight);
-        _packed = GC.AllocateUninitializedArray<byte>(checked((int)dss_q8_packed_bytes(OutFeatures, InFeatures)), pinned: true);
+        _inScale = channelScales?.Select(c => 1f / c).ToArray();
+        _packed = GC.AllocateUninitializedArray<byte>(checked((int)NativeKernels.dss_q8_packed_bytes(OutFeatures, InFeatures)), pinned: true);
         _scales = new float[OutFeatures];
         _sums = new int[OutFeatures];
         fixed (float* wp = w)
+        fixed (float* cp = channelScales)
         fixed (float* sp = _scales)
         fixed (int* up = _sums)
-            if (dss_q8_pack(wp, OutFeatures, InFeatures, (sbyte*)Unsafe(_packed), sp, up) != 0)
+            if (NativeKernels.dss_q8_pack(wp, OutFeatures, InFeatures, cp, (sbyte*)Unsafe(_packed), sp, up) != 0)
                 throw new InvalidInputException($"INT8 linear: cannot pack a {OutFeatures} × {InFeatures} weight");
         _bias = bias is null ? null : Floats(bias);
     }
@@ -53,7 +59,7 @@ public sealed unsafe partial class Int8Linear
     public int OutFeatures { get; }
 
     /// <summary>Whether this CPU runs the AVX-512 VNNI kernel (else the portable one; DSS_Q8_PORTABLE=1 forces it).</summary>
-    public static bool UsesVnni => dss_q8_vnni() == 1;
+    public static bool UsesVnni => NativeKernels.dss_q8_vnni() == 1;
 
     /// <summary>Threads a call splits its rows between (default: the processor count; at most one per 32 rows).</summary>
     public static int Threads { get; set; } = Environment.ProcessorCount;
@@ -70,14 +76,15 @@ public sealed unsafe partial class Int8Linear
         var shape = x.shape.ToArray();
         shape[^1] = OutFeatures;
         var y = empty(shape, ScalarType.Float32);
-        float* xp = (float*)TensorData(input), yp = (float*)TensorData(y);
+        float* xp = (float*)NativeKernels.TensorData(input), yp = (float*)NativeKernels.TensorData(y);
         sbyte* pp = (sbyte*)Unsafe(_packed);
         fixed (float* sp = _scales)
         fixed (int* up = _sums)
         fixed (float* bp = _bias)
+        fixed (float* ip = _inScale)
         {
             int threads = (int)Math.Clamp((rows + RowsPerThread - 1) / RowsPerThread, 1, Math.Max(1, Threads));
-            int rc = dss_q8_linear_mt(xp, checked((int)rows), InFeatures, InFeatures, pp, sp, up, bp, OutFeatures, yp, OutFeatures, threads);
+            int rc = NativeKernels.dss_q8_linear_mt(xp, checked((int)rows), InFeatures, InFeatures, ip, pp, sp, up, bp, OutFeatures, yp, OutFeatures, threads);
             if (rc != 0) throw new InvalidOperationException($"dss_q8_linear failed ({rc}) on {rows} rows of {InFeatures} → {OutFeatures}");
         }
         GC.KeepAlive(input);
@@ -91,16 +98,4 @@ public sealed unsafe partial class Int8Linear
     }
 
     static byte* Unsafe(byte[] pinned) => (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0);
-
-    /// <summary>The address of a tensor's first element (LibTorchSharp's <c>THSTensor_data</c>, the library TorchSharp itself loads).</summary>
-    static IntPtr TensorData(Tensor t) => ((delegate* unmanaged<IntPtr, IntPtr>)DataExport.Value)(t.Handle);
-
-    static readonly Lazy<IntPtr> DataExport = new(() =>
-        NativeLibrary.GetExport(NativeLibrary.Load("LibTorchSharp", typeof(TorchSharp.torch).Assembly, null), "THSTensor_data"));
-
-    [LibraryImport(Library)] private static partial long dss_q8_packed_bytes(int n, int k);
-    [LibraryImport(Library)] private static partial int dss_q8_pack(float* w, int n, int k, sbyte* packed, float* scales, int* sums);
-    [LibraryImport(Library)] private static partial int dss_q8_vnni();
-    [LibraryImport(Library)] private static partial int dss_q8_linear_mt(float* x, int m, int k, long ldx, sbyte* packed, float* wscales, int* wsums,
-        float* bias, int n, float* y, long ldy, int threads);
 }

@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+using DeepSeek.Search.Core.Native;
+using static TorchSharp.torch;
+
+namespace DeepSeek.Search.Torch;
+
+/// <summary>
+/// The P/Invokes of libdss_int8.so (native/int8: the INT8 linear layer and the float32 attention of the INT8 encoder), found
+/// by <see cref="NativeLibraryProbe"/>, and the address of a tensor's memory for them.
+/// </summary>
+internal static unsafe partial class NativeKernels
+{
+    const string Library = "dss_int8";
+
+    static NativeKernels() => NativeLibrary.SetDllImportResolver(typeof(NativeKernels).Assembly, NativeLibraryProbe.For(Library));
+
+    /// <summary>The address of a contiguous tensor's first element (LibTorchSharp's <c>THSTensor_data</c>, from the library TorchSharp itself loads).</summary>
+    internal static IntPtr TensorData(Tensor t) => ((delegate* unmanaged<IntPtr, IntPtr>)DataExport.Value)(t.Handle);
+
+    static readonly Lazy<IntPtr> DataExport = new(() =>
+        NativeLibrary.GetExport(NativeLibrary.Load("LibTorchSharp", typeof(TorchSharp.torch).Assembly, null), "THSTensor_data"));
+
+    [LibraryImport(Library)] internal static partial long dss_q8_packed_bytes(int n, int k);
+    [LibraryImport(Library)] internal static partial int dss_q8_pack(float* w, int n, int k, float* channel, sbyte* packed, float* scales, int* sums);
+    [LibraryImport(Library)] internal static partial int dss_q8_vnni();
+    [LibraryImport(Library)] internal static partial int dss_q8_linear_mt(float* x, int m, int k, long ldx, float* inScale, sbyte* packed, float* wscales, int* wsums,
+        float* bias, int n, float* y, long ldy, int threads);
+    [LibraryImport(Library)] internal static partial int dss_attention_supported(int dim, int seq);
+    [LibraryImport(Library)] internal static partial int dss_attention_f32(float* qkv, int batch, int seq, int heads, int dim, float* bias, float scale,
+        float* output, int threads);
+}
