@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using static DeepSeek.Search.Encode.Export.OnnxAttributes;
 
 namespace DeepSeek.Search.Encode.Tests;
 
@@ -197,14 +198,6 @@ public sealed class SyntheticBertOnnx
             T = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(value)) },
         });
 
-    static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-    static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-    static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
 
     static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params string[] dims)
     {

@@ -2,6 +2,7 @@ using DeepSeek.Search.Core;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
+using static DeepSeek.Search.Encode.Export.OnnxAttributes;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Encode.Export;
@@ -111,14 +112,6 @@ public static class OnnxBertExporter
             return name;
         }
 
-        static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-        static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-        static AttributeProto Ints(string name, params long[] values)
-        {
-            var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-            a.Ints.AddRange(values);
-            return a;
-        }
 
         /// <summary>A float32 initializer of the model's parameter <paramref name="parameter"/> (transposed first for a Linear weight, [out, in] → [in, out]).</summary>
         string Weight(string parameter, bool transpose = false)
