@@ -6,9 +6,13 @@ std::ios_base_library_init(). This script, run on a build output folder:
   1. marks the GLIBCXX_3.4.32 requirement in .gnu.version_r weak (VER_FLG_WEAK),
   2. clears that symbol's version (patchelf --clear-symbol-version),
   3. adds libdss_iosinit.so (which defines the symbol) as a DT_NEEDED entry.
-Idempotent: a patched library is left as it is.
+Idempotent: a patched library is left as it is. The library is never rewritten in place (a copy is patched and renamed over
+it), so a process that has it mapped keeps running.
 
 usage: patch-torchsharp.py LIBLIBTORCHSHARP_SO IOSINIT_SO
+       patch-torchsharp.py --from PACKAGE_LIB PATCHED_LIB IOSINIT_SO
+         (writes a patched copy of the package's library once, newer than its source; the build copies that copy into every
+          output, so MSBuild finds it unchanged there and never overwrites a library in use with the unpatched one)
 """
 import os, shutil, struct, subprocess, sys
 
@@ -59,20 +63,34 @@ def mark_weak(path):
     raise SystemExit(f"{path}: no .gnu.version_r section")
 
 
-def main():
-    if len(sys.argv) != 3:
-        raise SystemExit(__doc__)
-    lib, shim = sys.argv[1], sys.argv[2]
+def patched(lib):
     needed = subprocess.run(["readelf", "-d", lib], capture_output=True, text=True, check=True).stdout
-    if "libdss_iosinit.so" in needed:
+    return "libdss_iosinit.so" in needed
+
+
+def main():
+    args = sys.argv[1:]
+    source = None
+    if len(args) == 4 and args[0] == "--from":
+        source, args = args[1], args[2:]
+    if len(args) != 2:
+        raise SystemExit(__doc__)
+    lib, shim = args
+    if source is not None:
+        if os.path.exists(lib) and os.path.getmtime(lib) >= os.path.getmtime(source) and patched(lib):
+            return  # the patched copy is up to date
+        os.makedirs(os.path.dirname(os.path.abspath(lib)), exist_ok=True)
+    elif patched(lib):
         return  # already patched
     tmp = lib + ".patching"
-    shutil.copy2(lib, tmp)
+    shutil.copy2(source or lib, tmp)
     mark_weak(tmp)
     subprocess.run(["patchelf", "--clear-symbol-version", SYMBOL, tmp], check=True)
     subprocess.run(["patchelf", "--add-needed", "libdss_iosinit.so", tmp], check=True)
     shutil.copy2(shim, os.path.join(os.path.dirname(lib), "libdss_iosinit.so"))
     os.replace(tmp, lib)  # atomic: a crash leaves the original library in place
+    if source is not None:
+        os.utime(lib)  # newer than the package's file whatever copy2 carried over
 
 
 if __name__ == "__main__":
