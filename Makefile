@@ -89,7 +89,9 @@ gpu-bundle: setup
 	  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
 	  -p:JsonSerializerIsReflectionEnabledByDefault=true -o out/gpu/bench -v quiet -nologo
 	rm -f out/gpu/*.pdb out/gpu/bench/*.pdb out/gpu/libmscordaccore.so out/gpu/libmscordbi.so out/gpu/createdump \
-	  out/gpu/bench/libmscordaccore.so out/gpu/bench/libmscordbi.so out/gpu/bench/createdump
+	  out/gpu/bench/libmscordaccore.so out/gpu/bench/libmscordbi.so out/gpu/bench/createdump out/gpu/onnxruntime.dll out/gpu/bench/onnxruntime.dll
+	@# the benchmarks share most files with the CLI: hard links, which tar stores once
+	@for f in out/gpu/bench/*; do b=out/gpu/$${f##*/}; [ -f "$$b" ] && cmp -s "$$f" "$$b" && ln -f "$$b" "$$f"; done; true
 	tar -C out -czf out/dss-gpu-linux-x64.tar.gz gpu
 	@du -sh out/gpu out/dss-gpu-linux-x64.tar.gz
 	@echo "restoring the CPU build (the publish above restored the projects without libtorch)"

@@ -86,35 +86,54 @@ public sealed class GeneratorGpuBench : IBenchSuite
             using var hostIds = tensor(host, new long[] { b, prefillLen });
             using var ids = hostIds.to(device);
 
-            bool finite;
-            using (no_grad())
-            using (var scope = NewDisposeScope())
-            using (var cache = model.CreateCache(KvCacheMode.Full))
-                finite = model.Forward(ids, cache, lastPositionOnly: true).isfinite().all().item<bool>();
-            if (!finite) report.Notes.Add($"warning: non-finite logits in the prefill of batch {b}");
-            var times = Stats.Time(() =>
+            // The default dispatch first (grouped on CUDA), then the one-expert-at-a-time loop it replaced, in the same run.
+            Tensor? groupedLogits = null;
+            foreach (var dispatch in new[] { ExpertDispatch.Grouped, ExpertDispatch.PerExpert })
             {
-                using var _ = no_grad();
-                using var scope = NewDisposeScope();
-                using var cache = model.CreateCache(KvCacheMode.Full);
-                model.Forward(ids, cache, lastPositionOnly: true);
-                Sync(cuda);
-            }, prefillRepeats, warmup: 1);
-            Row(report, $"prefill b{b} × {prefillLen}", b * prefillLen / Stats.Median(times), pytorch, grouped, $"prefill_b{b}_tok_per_s");
+                model.ExpertDispatch = dispatch;
+                string suffix = dispatch == ExpertDispatch.Grouped ? "" : ", experts one at a time";
+                using (no_grad())
+                using (var cache = model.CreateCache(KvCacheMode.Full))
+                {
+                    var logits = model.Forward(ids, cache, lastPositionOnly: true).to(ScalarType.Float32);
+                    if (!logits.isfinite().all().item<bool>()) report.Notes.Add($"warning: non-finite logits in the prefill of batch {b} ({dispatch})");
+                    if (groupedLogits is null) groupedLogits = logits;
+                    else
+                    {
+                        double diff = (logits - groupedLogits).abs().max().item<float>(), scale = groupedLogits.abs().max().item<float>();
+                        double agree = logits.argmax(-1).eq(groupedLogits.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
+                        report.Environment[$"prefill_b{b}_grouped_vs_per_expert"] = $"max |Δlogit| {diff:G3} (max |logit| {scale:G3}), same arg-max in {agree:P0} of rows";
+                        Console.WriteLine($"  grouped vs per-expert logits, b{b}: max |Δ| {diff:G3} of {scale:G3}, same arg-max {agree:P0}");
+                        logits.Dispose();
+                        groupedLogits.Dispose();
+                    }
+                }
+                var times = Stats.Time(() =>
+                {
+                    using var _ = no_grad();
+                    using var scope = NewDisposeScope();
+                    using var cache = model.CreateCache(KvCacheMode.Full);
+                    model.Forward(ids, cache, lastPositionOnly: true);
+                    Sync(cuda);
+                }, prefillRepeats, warmup: 1);
+                Row(report, $"prefill b{b} × {prefillLen}{suffix}", b * prefillLen / Stats.Median(times), pytorch, grouped, $"prefill_b{b}_tok_per_s");
 
-            var prompts = Enumerable.Range(0, b).Select(r => host.Skip(r * prefillLen).Take(promptLen).Select(x => (int)x).ToArray()).ToArray();
-            foreach (var mode in new[] { KvCacheMode.Full, KvCacheMode.Latent })
-            {
-                using var generator = new DeepSeekGenerator(model);
-                var options = new GenerationOptions { MaxNewTokens = steps + 1, Greedy = true, IgnoreEos = true, CacheMode = mode };
-                DecodeOnce(generator, prompts, options, b, steps); // warm-up
-                var runs = Enumerable.Range(0, decodeRepeats).Select(_ => DecodeOnce(generator, prompts, options, b, steps)).ToArray();
-                string name = $"decode b{b}, {steps} steps after {promptLen}, {(mode == KvCacheMode.Full ? "full" : "latent")} cache";
-                Row(report, name, b * steps / Stats.Median(runs), pytorch, grouped, $"decode_b{b}_tok_per_s");
+                var prompts = Enumerable.Range(0, b).Select(r => host.Skip(r * prefillLen).Take(promptLen).Select(x => (int)x).ToArray()).ToArray();
+                var modes = dispatch == ExpertDispatch.Grouped ? new[] { KvCacheMode.Full, KvCacheMode.Latent } : new[] { KvCacheMode.Full };
+                foreach (var mode in modes)
+                {
+                    using var generator = new DeepSeekGenerator(model);
+                    var options = new GenerationOptions { MaxNewTokens = steps + 1, Greedy = true, IgnoreEos = true, CacheMode = mode };
+                    DecodeOnce(generator, prompts, options, b, steps); // warm-up
+                    var runs = Enumerable.Range(0, decodeRepeats).Select(_ => DecodeOnce(generator, prompts, options, b, steps)).ToArray();
+                    string name = $"decode b{b}, {steps} steps after {promptLen}, {(mode == KvCacheMode.Full ? "full" : "latent")} cache{suffix}";
+                    Row(report, name, b * steps / Stats.Median(runs), pytorch, grouped, $"decode_b{b}_tok_per_s");
+                }
             }
         }
+        model.ExpertDispatch = ExpertDispatch.Auto;
 
-        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32), routed experts run one by one on their sorted tokens (one host sync per MoE layer for the tokens per expert).");
+        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32); routed experts by default as batched GEMMs over a padded [experts, capacity, hidden] buffer (ExpertDispatch.Grouped: no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts); the rows marked 'experts one at a time' run the per-expert loop (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer) in the same run.");
         report.Notes.Add("decode is the generator's own path (DeepSeekGenerator.StreamAsync, greedy, EOS ignored), timed from the prefill's tokens to the 65th token: 64 single-token steps, each ending with the picked ids on the host.");
         report.Notes.Add("PyTorch side: bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM, bf16, its default attention (sdpa), experts 'eager' for the main ratio and 'grouped_mm' as a second reference; decode is a loop of model(next, past_key_values=cache, logits_to_keep=1) with a device arg-max; its cache keeps the MLA latent and expands keys per step).");
         report.Notes.Add("Anchor (../shared/anchors, H100, transformers 5.17): eager prefill 3,097 / 45,185 tok/s (b1 / b16), decode 10.2 / 77 tok/s; grouped_mm prefill 19,147 / 143,916, decode 37.7 / 619.");

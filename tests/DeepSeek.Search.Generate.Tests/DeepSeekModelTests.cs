@@ -10,39 +10,40 @@ public class DeepSeekModelTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     const double Tolerance = 1e-4;
 
-    public static TheoryData<string, string> Checkpoints()
+    public static TheoryData<string, string, ExpertDispatch> Checkpoints()
     {
-        var data = new TheoryData<string, string>();
+        var data = new TheoryData<string, string, ExpertDispatch>();
         foreach (var v in Fixtures.Variants)
-            foreach (var l in Fixtures.Layouts) data.Add(v, l);
+            foreach (var l in Fixtures.Layouts)
+                foreach (var d in new[] { ExpertDispatch.PerExpert, ExpertDispatch.Grouped }) data.Add(v, l, d);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Checkpoints))]
-    public void Logits_activations_and_routes_match_transformers(string variant, string layout)
+    public void Logits_activations_and_routes_match_transformers(string variant, string layout, ExpertDispatch dispatch)
     {
         var g = Fixtures.Load(variant);
-        using var model = DeepSeekModel.Load(Fixtures.ModelDir(variant, layout));
+        using var model = DeepSeekModel.Load(Fixtures.ModelDir(variant, layout), new DeepSeekModelOptions { ExpertDispatch = dispatch });
         Assert.Equal(g.SoftmaxScale, model.Config.SoftmaxScale, 1e-9);
-        Fixtures.Close(g.F("rope.inv_freq"), model.RopeInverseFrequencies, 0, $"{variant}/{layout} inv_freq", log);
+        Fixtures.Close(g.F("rope.inv_freq"), model.RopeInverseFrequencies, 0, $"{variant}/{layout}/{dispatch} inv_freq", log);
 
         using var scope = NewDisposeScope();
         var trace = new ForwardTrace();
         Tensor logits;
         using (no_grad()) logits = model.Forward(g.Ids("input_ids"), trace: trace);
         Assert.Equal(g.Shape("logits"), logits.shape);
-        Fixtures.Close(g.F("logits"), Fixtures.ToArray(logits), Tolerance, $"{variant}/{layout} logits", log);
-        Fixtures.Close(g.F("act.embed"), trace.Embeddings, Tolerance, $"{variant}/{layout} act.embed", log);
+        Fixtures.Close(g.F("logits"), Fixtures.ToArray(logits), Tolerance, $"{variant}/{layout}/{dispatch} logits", log);
+        Fixtures.Close(g.F("act.embed"), trace.Embeddings, Tolerance, $"{variant}/{layout}/{dispatch} act.embed", log);
         for (int i = 0; i < model.Config.NumHiddenLayers; i++)
-            Fixtures.Close(g.F($"act.layer.{i}"), trace.LayerOutputs[i], Tolerance, $"{variant}/{layout} act.layer.{i}", log);
-        Fixtures.Close(g.F("act.final_norm"), trace.FinalNorm, Tolerance, $"{variant}/{layout} act.final_norm", log);
+            Fixtures.Close(g.F($"act.layer.{i}"), trace.LayerOutputs[i], Tolerance, $"{variant}/{layout}/{dispatch} act.layer.{i}", log);
+        Fixtures.Close(g.F("act.final_norm"), trace.FinalNorm, Tolerance, $"{variant}/{layout}/{dispatch} act.final_norm", log);
 
         Assert.Equal(model.Config.NumHiddenLayers - model.Config.FirstKDenseReplace, trace.Routes.Count);
         foreach (var (layer, routes) in trace.Routes)
         {
             Assert.Equal(g.I($"route.{layer}.indices"), routes.Indices);
-            Fixtures.Close(g.F($"route.{layer}.weights"), routes.Weights, 1e-6, $"{variant}/{layout} route.{layer}.weights", log);
+            Fixtures.Close(g.F($"route.{layer}.weights"), routes.Weights, 1e-6, $"{variant}/{layout}/{dispatch} route.{layer}.weights", log);
         }
     }
 
@@ -62,14 +63,16 @@ public class DeepSeekModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Theory]
-    [InlineData("A", KvCacheMode.Full)]
-    [InlineData("A", KvCacheMode.Latent)]
-    [InlineData("B", KvCacheMode.Full)]
-    [InlineData("B", KvCacheMode.Latent)]
-    public void Cached_single_steps_match_the_full_recompute(string variant, KvCacheMode mode)
+    [InlineData("A", KvCacheMode.Full, ExpertDispatch.PerExpert)]
+    [InlineData("A", KvCacheMode.Latent, ExpertDispatch.PerExpert)]
+    [InlineData("B", KvCacheMode.Full, ExpertDispatch.PerExpert)]
+    [InlineData("B", KvCacheMode.Latent, ExpertDispatch.PerExpert)]
+    [InlineData("A", KvCacheMode.Full, ExpertDispatch.Grouped)]
+    [InlineData("B", KvCacheMode.Latent, ExpertDispatch.Grouped)]
+    public void Cached_single_steps_match_the_full_recompute(string variant, KvCacheMode mode, ExpertDispatch dispatch)
     {
         var g = Fixtures.Load(variant);
-        using var model = DeepSeekModel.Load(Fixtures.ModelDir(variant));
+        using var model = DeepSeekModel.Load(Fixtures.ModelDir(variant), new DeepSeekModelOptions { ExpertDispatch = dispatch });
         using var scope = NewDisposeScope();
         using var cache = model.CreateCache(mode);
         var ids = g.Ids("greedy_ids");
@@ -82,7 +85,7 @@ public class DeepSeekModelTests(Xunit.Abstractions.ITestOutputHelper log)
         }
         Assert.Equal(total - 1, cache.Length);
         var cached = cat(steps.ToArray(), 1);
-        Fixtures.Close(g.F("cached_step_logits"), Fixtures.ToArray(cached), Tolerance, $"{variant} {mode} cached_step_logits", log);
-        Fixtures.Close(g.F("greedy_logits"), Fixtures.ToArray(cached), Tolerance, $"{variant} {mode} vs greedy_logits", log);
+        Fixtures.Close(g.F("cached_step_logits"), Fixtures.ToArray(cached), Tolerance, $"{variant} {mode} {dispatch} cached_step_logits", log);
+        Fixtures.Close(g.F("greedy_logits"), Fixtures.ToArray(cached), Tolerance, $"{variant} {mode} {dispatch} vs greedy_logits", log);
     }
 }

@@ -125,6 +125,7 @@ public static class DeepSeekCheckpoint
         {
             var sources = OpenSources(dir, files);
             var model = DeepSeekModel.CreateEmpty(config, placement);
+            model.ExpertDispatch = options.ExpertDispatch;
             try
             {
                 var steps = Plan(dir, config, model, sources);

@@ -24,6 +24,10 @@ public sealed record DeepSeekModelOptions
     /// <summary>Fold the <see cref="Adapter"/> into the base weights on load (faster; no adapter to detach afterwards).</summary>
     public bool MergeAdapter { get; init; }
 
+    /// <summary>How routed experts run (<see cref="DeepSeekModel.ExpertDispatch"/>); Auto = batched GEMMs on CUDA, one expert at a time
+    /// on the CPU.</summary>
+    public ExpertDispatch ExpertDispatch { get; init; } = ExpertDispatch.Auto;
+
     /// <summary>The dtype names of the CLI and the settings: float32, bfloat16, float16.</summary>
     public static readonly IReadOnlyList<string> DTypeNames = ["float32", "bfloat16", "float16"];
 
@@ -133,6 +137,20 @@ public sealed class DeepSeekModel : nn.Module
 
     internal IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
 
+    /// <summary>How every MoE layer runs its routed experts (<see cref="Generate.ExpertDispatch"/>); may change between forward passes.</summary>
+    public ExpertDispatch ExpertDispatch
+    {
+        get => _dispatch;
+        set
+        {
+            _dispatch = value;
+            foreach (var layer in _layers)
+                if (layer.Moe is { } moe) moe.Experts.Dispatch = value;
+        }
+    }
+
+    ExpertDispatch _dispatch;
+
     /// <summary>The auxiliary-loss-free correction bias of layer <paramref name="layer"/>'s router (V3), or null (dense layer, V2).</summary>
     public Tensor? CorrectionBias(int layer) => _layers[layer].Moe?.Router.CorrectionBias;
 
@@ -144,7 +162,7 @@ public sealed class DeepSeekModel : nn.Module
         config.Validate();
         TorchRuntime.Initialize();
         options ??= new DeepSeekModelOptions();
-        var model = new DeepSeekModel(config, options.Resolve());
+        var model = new DeepSeekModel(config, options.Resolve()) { ExpertDispatch = options.ExpertDispatch };
         model.InitializeWeights(options.Seed);
         return model;
     }

@@ -99,15 +99,40 @@ internal sealed class MoeRouter : ParameterBlock
     }
 }
 
+/// <summary>How <see cref="RoutedExperts"/> runs the experts of a batch (<see cref="DeepSeekModel.ExpertDispatch"/>).</summary>
+public enum ExpertDispatch
+{
+    /// <summary><see cref="Grouped"/> on CUDA, <see cref="PerExpert"/> on the CPU (where padding costs real arithmetic and a kernel
+    /// launch costs next to nothing).</summary>
+    Auto,
+
+    /// <summary>One GEMM pair per hit expert on the gathered batch of its tokens; the tokens per expert are read on the host (one
+    /// device synchronisation per MoE layer) and every expert is a few kernel launches.</summary>
+    PerExpert,
+
+    /// <summary>
+    /// All experts in two batched GEMMs (<c>bmm</c>) over a padded [E, C, H] dispatch buffer, C the expert capacity; with fewer
+    /// (token, expert) pairs than experts the chosen experts' weights are gathered instead ([N·K, ·, ·], one bmm row each). No host
+    /// synchronisation for batches of at most <see cref="RoutedExperts.UnsyncedCapacityTokens"/> tokens (C = N: a token picks an
+    /// expert at most once), one (the largest expert load) above that. Exact: no token is ever dropped.
+    /// </summary>
+    Grouped,
+}
+
 /// <summary>
 /// The routed experts in the fused layout of transformers 5.x (<c>DeepseekV3NaiveMoe</c>): <c>gate_up_proj</c> [E, 2·Im, H] (gate rows
 /// first) and <c>down_proj</c> [E, H, Im]; the loader also fills them from per-expert checkpoints. Dispatch sorts the N·K (token, expert)
-/// pairs by expert (one stable sort), and runs each hit expert once on the gathered batch of its tokens:
-/// <c>y = down_e(act(gate_e·x) ⊙ up_e·x) · w</c>, cast to the activation dtype and <c>index_add_</c>-ed into the output in expert order —
-/// the accumulation order of HF, so float32 results agree to the last bits. No per-token loop, no dense all-experts compute.
+/// pairs by expert (one stable sort); every expert computes <c>y = down_e(act(gate_e·x) ⊙ up_e·x) · w</c>. How the experts run is
+/// <see cref="Dispatch"/>: one at a time, each output cast to the activation dtype and <c>index_add_</c>-ed in expert order (the
+/// accumulation order of HF, so float32 results agree to the last bits), or all at once in batched GEMMs, each token's K outputs
+/// summed in float32 and cast once. No per-token loop.
 /// </summary>
 internal sealed class RoutedExperts : ParameterBlock
 {
+    /// <summary>Largest batch (tokens) whose grouped dispatch pads every expert to the whole batch rather than reading the largest
+    /// expert load on the host: at decode sizes the padded rows cost less than a device synchronisation.</summary>
+    internal const long UnsyncedCapacityTokens = 64;
+
     readonly string _act;
     readonly long _experts, _intermediate;
 
@@ -123,36 +148,79 @@ internal sealed class RoutedExperts : ParameterBlock
     public Parameter GateUp { get; }
     public Parameter Down { get; }
 
+    /// <summary>How the experts run; <see cref="ExpertDispatch.Auto"/> resolves by the weights' device.</summary>
+    public ExpertDispatch Dispatch { get; set; }
+
     /// <summary>x [N, H] with its routing → Σₖ wₖ·Expertₖ(x) [N, H]; <paramref name="load"/> receives the tokens per expert.</summary>
     public Tensor Forward(Tensor x, RoutingDecision routing, long[]? load = null)
     {
         using var scope = NewDisposeScope();
         long k = routing.Indices.shape[1];
         var flat = routing.Indices.reshape(-1);
-        var (_, order) = flat.sort(stable: true);
+        var (experts, order) = flat.sort(stable: true);
         var tokens = order.floor_divide(k);
         var weights = routing.Weights.reshape(-1).index_select(0, order);
-        long[] counts;
-        using (var c = flat.bincount(null, _experts).cpu()) counts = c.data<long>().ToArray();
-        if (load != null) Array.Copy(counts, load, Math.Min(counts.Length, load.Length));
+        var counts = flat.bincount(null, _experts);
+        if (load != null)
+            using (var c = counts.cpu()) Array.Copy(c.data<long>().ToArray(), load, Math.Min(_experts, load.Length));
 
+        var dispatch = Dispatch == ExpertDispatch.Auto
+            ? (GateUp.device_type == TorchSharp.DeviceType.CUDA ? ExpertDispatch.Grouped : ExpertDispatch.PerExpert)
+            : Dispatch;
+        if (dispatch == ExpertDispatch.Grouped)
+        {
+            // Back to token order by the inverse permutation, then each token's K outputs summed in float32: no atomics, so the
+            // result is the same from run to run on CUDA (index_add_ there adds in whatever order its threads arrive).
+            var weighted = Grouped(x, experts, tokens, counts) * weights.unsqueeze(1);
+            var byToken = zeros_like(weighted).index_copy(0, order, weighted);
+            return byToken.view(x.shape[0], k, x.shape[1]).sum(1).to(x.dtype).MoveToOuterDisposeScope();
+        }
         var output = zeros_like(x);
+        output.index_add_(0, tokens, (PerExpert(x, tokens, counts) * weights.unsqueeze(1)).to(x.dtype), 1);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Expert outputs [N·K, H] in the sorted pair order, one expert at a time (the counts are read on the host).</summary>
+    Tensor PerExpert(Tensor x, Tensor tokens, Tensor counts)
+    {
+        long[] perExpert;
+        using (var c = counts.cpu()) perExpert = c.data<long>().ToArray();
+        var parts = new List<Tensor>();
         long offset = 0;
         for (int e = 0; e < _experts; e++)
         {
-            long count = counts[e];
+            long count = perExpert[e];
             if (count == 0) continue;
-            using var inner = NewDisposeScope();
-            var rows = tokens.narrow(0, offset, count);
-            var batch = x.index_select(0, rows);
-            var gateUp = F.linear(batch, GateUp[e]);
-            var hidden = Functional.Activation(gateUp.narrow(-1, 0, _intermediate), _act) * gateUp.narrow(-1, _intermediate, _intermediate);
-            var y = F.linear(hidden, Down[e]) * weights.narrow(0, offset, count).unsqueeze(1);
-            output.index_add_(0, rows, y.to(x.dtype), 1);
+            var batch = x.index_select(0, tokens.narrow(0, offset, count));
+            parts.Add(F.linear(GatedHidden(F.linear(batch, GateUp[e])), Down[e]));
             offset += count;
         }
-        return output.MoveToOuterDisposeScope();
+        return parts.Count == 1 ? parts[0] : cat(parts, 0);
     }
+
+    /// <summary>Expert outputs [N·K, H] in the sorted pair order from batched GEMMs (see <see cref="ExpertDispatch.Grouped"/>).</summary>
+    Tensor Grouped(Tensor x, Tensor experts, Tensor tokens, Tensor counts)
+    {
+        long pairs = tokens.shape[0], n = x.shape[0], hidden = x.shape[1];
+        var inputs = x.index_select(0, tokens);
+        if (pairs < _experts)
+        {
+            // Fewer pairs than experts (decode at small batch): gather each pair's expert weights, one bmm row per pair.
+            var gateUp = bmm(inputs.unsqueeze(1), GateUp.index_select(0, experts).transpose(1, 2));
+            return bmm(GatedHidden(gateUp), Down.index_select(0, experts).transpose(1, 2)).squeeze(1);
+        }
+        long capacity = n <= UnsyncedCapacityTokens ? n : counts.max().item<long>();
+        var starts = counts.cumsum(0) - counts;
+        var slots = experts * capacity + (arange(pairs, dtype: ScalarType.Int64, device: x.device) - starts.index_select(0, experts));
+        var buffer = zeros(new[] { _experts * capacity, hidden }, dtype: x.dtype, device: x.device).index_copy(0, slots, inputs);
+        var up = bmm(buffer.view(_experts, capacity, hidden), GateUp.transpose(1, 2));
+        var down = bmm(GatedHidden(up), Down.transpose(1, 2));
+        return down.view(_experts * capacity, hidden).index_select(0, slots);
+    }
+
+    /// <summary>act(gate) ⊙ up of a [..., 2·Im] gate/up projection.</summary>
+    Tensor GatedHidden(Tensor gateUp) =>
+        Functional.Activation(gateUp.narrow(-1, 0, _intermediate), _act) * gateUp.narrow(-1, _intermediate, _intermediate);
 }
 
 /// <summary>
