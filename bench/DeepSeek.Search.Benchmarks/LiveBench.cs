@@ -1,3 +1,4 @@
+using DeepSeek.Search.Encode;
 using System.Diagnostics;
 using System.Text.Json;
 using DeepSeek.Search.Core;
@@ -207,6 +208,7 @@ public sealed class LiveBench : IBenchSuite
         public string Identity => "random";
         public string Pooling => "none";
         public bool Normalize => true;
+        public EncoderPrecision Precision => EncoderPrecision.Float32;
         public IReadOnlyList<Chunk> Chunk(Document d, long first) => [new Chunk(first, d.Id, 0, 0, d.Text.Length, d.Text)];
         public float[] Encode(IReadOnlyList<string> texts)
         {

@@ -48,6 +48,7 @@ public sealed class TextEncoder : IDisposable
         WeightsSha256 = weightsSha256;
         Device = device;
         _batchSize = options.BatchSize;
+        Precision = options.Precision;
         _dtype = options.Precision switch
         {
             EncoderPrecision.Float16 => ScalarType.Float16,
@@ -56,6 +57,9 @@ public sealed class TextEncoder : IDisposable
         };
         Identity = IdentityOf(name, config, weightsSha256);
     }
+
+    /// <summary>The precision the encoder runs in (<see cref="EncoderOptions.Precision"/>).</summary>
+    public EncoderPrecision Precision { get; }
 
     public BertModel QueryModel { get; }
     public BertModel DocumentModel { get; }

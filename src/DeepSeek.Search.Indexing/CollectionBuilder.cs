@@ -83,8 +83,7 @@ public static class CollectionBuilder
         if (dense != null)
         {
             dense.Complete(writer.DensePath, cancellationToken);
-            denseSection = dense.Describe(options.EncoderPath is { } e ? Path.GetFullPath(e) : "", embedder!.Identity,
-                embedder.Pooling, embedder.Normalize, embedder.Window, embedder.Overlap);
+            denseSection = dense.Describe(options.EncoderPath is { } e ? Path.GetFullPath(e) : "", embedder!);
         }
         ds.CommitBatch(seq, "bulk", (int)Math.Min(count, int.MaxValue), 0, nextChunk);
         if (PreviousStorePath(store) is { } previous) ds.CopyRegistryFrom(previous);

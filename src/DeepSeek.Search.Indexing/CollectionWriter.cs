@@ -1,3 +1,4 @@
+using DeepSeek.Search.Encode;
 using System.Diagnostics;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Core.Filtering;
@@ -109,7 +110,7 @@ public sealed class CollectionWriter : IDisposable
             lexical = LexicalIndexWriter.OpenLive(snapshot.LexicalPath);
             if (loadEmbedder && snapshot.Manifest.Dense is { } d)
                 embedder = DocumentEmbedder.Load(Path.Combine(snapshot.Directory, CollectionStore.EncoderFolderName), d.ChunkTokens, d.ChunkOverlap,
-                    options.Device, options.EncodeBatchSize);
+                    options.Device, options.EncodeBatchSize, EncoderPrecisions.Parse(d.Precision));
             CatchUpLexical(reader, lexical, snapshot.LexicalPath);
             return new CollectionWriter(store, writerLock, options, snapshot, lease, ds, reader, lexical, embedder);
         }
@@ -419,7 +420,7 @@ public sealed class CollectionWriter : IDisposable
     }
 
     /// <summary>
-    /// Whether the collection's vectors were made with another encoder (or chunk window) than <paramref name="options"/>
+    /// Whether the collection's vectors were made with another encoder (or chunk window, or precision) than <paramref name="options"/>
     /// names, i.e. whether <see cref="Reembed"/> would build a new snapshot. Reads the encoder folder's files (configuration and a
     /// hash of the weights: <see cref="DocumentEmbedder.Describe"/>), never loads the model.
     /// </summary>
@@ -434,7 +435,8 @@ public sealed class CollectionWriter : IDisposable
         if (!Directory.Exists(options.EncoderPath)) throw new InvalidInputException($"encoder folder not found: {options.EncoderPath}") { Setting = "encoder" };
         if (manifest.Dense is not { } d) return true;
         var probe = DocumentEmbedder.Describe(options.EncoderPath, options.ChunkTokens ?? d.ChunkTokens, options.ChunkOverlap ?? d.ChunkOverlap);
-        return probe.Identity != d.EncoderIdentity || probe.Window != d.ChunkTokens || probe.Overlap != d.ChunkOverlap;
+        return probe.Identity != d.EncoderIdentity || probe.Window != d.ChunkTokens || probe.Overlap != d.ChunkOverlap
+            || (options.Precision is { } p && EncoderPrecisions.ManifestName(p) != d.Precision);
     }
 
     /// <summary>

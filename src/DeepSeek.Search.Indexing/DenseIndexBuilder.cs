@@ -1,3 +1,4 @@
+using DeepSeek.Search.Encode;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Store;
@@ -103,9 +104,10 @@ sealed class DenseIndexBuilder : IDisposable
     }
 
     /// <summary>The manifest's dense section for this index.</summary>
-    public Manifest.DenseSection Describe(string encoderPath, string encoderIdentity, string pooling, bool normalize, int window, int overlap) =>
-        new(EncoderPath: encoderPath, EncoderIdentity: encoderIdentity, Dimension: _dimension, Pooling: pooling, Normalize: normalize,
-            ChunkTokens: window, ChunkOverlap: overlap, Factory: _factory, Metric: "inner_product", Vectors: _added);
+    public Manifest.DenseSection Describe(string encoderPath, IChunkEmbedder embedder) =>
+        new(EncoderPath: encoderPath, EncoderIdentity: embedder.Identity, Dimension: _dimension, Pooling: embedder.Pooling, Normalize: embedder.Normalize,
+            ChunkTokens: embedder.Window, ChunkOverlap: embedder.Overlap, Factory: _factory, Metric: "inner_product", Vectors: _added,
+            Precision: EncoderPrecisions.ManifestName(embedder.Precision));
 
     void EncodePending()
     {

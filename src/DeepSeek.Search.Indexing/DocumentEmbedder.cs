@@ -16,6 +16,7 @@ interface IChunkEmbedder : IDisposable
     string Identity { get; }
     string Pooling { get; }
     bool Normalize { get; }
+    EncoderPrecision Precision { get; }
     IReadOnlyList<Chunk> Chunk(Document document, long firstChunkId);
     float[] Encode(IReadOnlyList<string> texts);
 }
@@ -42,6 +43,7 @@ sealed class DocumentEmbedder : IChunkEmbedder
     public string Identity => Encoder.Identity;
     public string Pooling => Encoder.Pooling.ToString().ToLowerInvariant();
     public bool Normalize => Encoder.Normalize;
+    public EncoderPrecision Precision => Encoder.Precision;
 
     /// <summary>
     /// Loads the encoder folder <paramref name="encoderDirectory"/>; <paramref name="chunkTokens"/> 0 = as many word pieces

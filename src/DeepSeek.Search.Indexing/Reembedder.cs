@@ -1,3 +1,4 @@
+using DeepSeek.Search.Encode;
 using System.Diagnostics;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Index.Lexical;
@@ -40,12 +41,12 @@ static class Reembedder
         string encoderCopy = Path.Combine(build.Directory, CollectionStore.EncoderFolderName);
         CollectionBuilder.CopyFolder(options.EncoderPath, encoderCopy);
         var embedder = DocumentEmbedder.Load(encoderCopy, options.ChunkTokens ?? m.Dense?.ChunkTokens ?? defaults.ChunkTokens, options.ChunkOverlap ?? m.Dense?.ChunkOverlap ?? defaults.ChunkOverlap,
-            writer.Options.Device, writer.Options.EncodeBatchSize);
+            writer.Options.Device, writer.Options.EncodeBatchSize, options.Precision ?? EncoderPrecisions.Parse(m.Dense?.Precision));
         bool handedOver = false;
         try
         {
             if (m.Dense is { } current && current.EncoderIdentity == embedder.Identity && current.ChunkTokens == embedder.Window
-                && current.ChunkOverlap == embedder.Overlap)
+                && current.ChunkOverlap == embedder.Overlap && current.Precision == EncoderPrecisions.ManifestName(embedder.Precision))
                 return new ReembedResult(Path.GetFileName(old.Directory), false, current.EncoderIdentity, embedder.Identity, pinned, pinned, 0, 0, 0, sw.Elapsed);
 
             long documents = 0, copied = 0, chunks = 0, replayed = 0;
@@ -86,8 +87,7 @@ static class Reembedder
                 ds.SetState(pinned, end);
                 ds.Complete();
                 lexical.Commit(pinned);
-                section = dense.Describe(Path.GetFullPath(options.EncoderPath), embedder.Identity, embedder.Pooling, embedder.Normalize,
-                    embedder.Window, embedder.Overlap);
+                section = dense.Describe(Path.GetFullPath(options.EncoderPath), embedder);
             }
 
             // Phase 2a: catch up with the batches written meanwhile, outside the gate (writes go on).
@@ -202,6 +202,8 @@ public sealed record ReembedOptions
     public int? ChunkTokens { get; init; }
     /// <summary>Chunk overlap in word pieces; null: the collection's.</summary>
     public int? ChunkOverlap { get; init; }
+    /// <summary>The encoder's precision (fp32 or int8); null: the collection's. A change of precision alone re-embeds.</summary>
+    public EncoderPrecision? Precision { get; init; }
 }
 
 /// <summary>

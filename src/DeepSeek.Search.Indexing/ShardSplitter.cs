@@ -1,3 +1,4 @@
+using DeepSeek.Search.Encode;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Index.Dense;
 using DeepSeek.Search.Index.Lexical;
@@ -112,10 +113,11 @@ public static class ShardSplitter
                     Bm25 = bm25,
                     Device = options.Device,
                     EncodeBatchSize = options.EncodeBatchSize,
+                    EncoderPrecision = EncoderPrecisions.Parse(m.Dense?.Precision),
                     Source = $"split of {source.Name} shard {i}/{n}",
                 };
                 ReusingEmbedder? reusing = encoderFolder != null
-                    ? new ReusingEmbedder(DocumentEmbedder.Load(encoderFolder, buildOptions.ChunkTokens, buildOptions.ChunkOverlap, options.Device, options.EncodeBatchSize),
+                    ? new ReusingEmbedder(DocumentEmbedder.Load(encoderFolder, buildOptions.ChunkTokens, buildOptions.ChunkOverlap, options.Device, options.EncodeBatchSize, buildOptions.EncoderPrecision),
                         chunksOf!, pending!, faiss)
                     : null;
                 var documents = reader.DocumentsAt(seq).Where(d => StableHash.ShardOf(d.Id, n) == shard).Select(d => d.ToDocument());
@@ -182,6 +184,7 @@ public static class ShardSplitter
         public string Identity => inner.Identity;
         public string Pooling => inner.Pooling;
         public bool Normalize => inner.Normalize;
+        public EncoderPrecision Precision => inner.Precision;
 
         public IReadOnlyList<Chunk> Chunk(Document document, long firstChunkId)
         {

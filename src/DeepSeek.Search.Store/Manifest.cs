@@ -31,10 +31,11 @@ public sealed record Manifest
 
     public sealed record LexicalSection(string Analyzer, float K1, float B, string Fields);
 
-    /// <summary>The dense side: which encoder made the vectors, how they were made, and how they are indexed.</summary>
+    /// <summary>The dense side: which encoder made the vectors, how they were made (<paramref name="Precision"/>: null for
+    /// float32, <c>int8</c> for the quantized encoder), and how they are indexed.</summary>
     public sealed record DenseSection(
         string EncoderPath, string EncoderIdentity, int Dimension, string Pooling, bool Normalize,
-        int ChunkTokens, int ChunkOverlap, string Factory, string Metric, long Vectors);
+        int ChunkTokens, int ChunkOverlap, string Factory, string Metric, long Vectors, string? Precision = null);
 
     static readonly JsonSerializerOptions Json = new()
     {

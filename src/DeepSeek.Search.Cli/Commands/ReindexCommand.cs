@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Indexing;
+using DeepSeek.Search.Encode;
 using DeepSeek.Search.Indexing.Reindex;
 using DeepSeek.Search.Ingest;
 using DeepSeek.Search.Jobs;
@@ -35,6 +36,11 @@ static class ReindexCommand
         };
         var chunkTokens = new Option<int?>("--chunk-tokens") { Description = "With --encoder: the chunk window in word pieces (0: as long as the encoder allows) [default: the collection's]" };
         var chunkOverlap = new Option<int?>("--chunk-overlap") { Description = "With --encoder: the chunk overlap in word pieces [default: the collection's]" };
+        var precision = new Option<string?>("--encoder-precision")
+        {
+            Description = "With --encoder: fp32 or int8 (dynamic INT8 linear layers, CPU only); a change of precision alone re-embeds. " +
+                          "Upserts always encode as the collection's manifest says [default: the collection's]",
+        }.AcceptOnlyFromAmong([.. EncoderPrecisions.DocumentNames]);
         var shard = new Option<string?>("--shard")
         {
             Description = "I/N: the collection is shard I (from 0) of N, as dss shard split made it; of the sources' documents only " +
@@ -45,7 +51,7 @@ static class ReindexCommand
         var device = CommonOptions.Device();
 
         var cmd = new Command("reindex", "Bring a collection up to date with its sources: added and changed documents are embedded and upserted, unchanged ones only read and hashed, documents gone from their source deleted. Resumable: a killed run is continued by the next.")
-        { collection, sources, dryRun, report, batch, noCompact, encoder, chunkTokens, chunkOverlap, shard, root, device };
+        { collection, sources, dryRun, report, batch, noCompact, encoder, chunkTokens, chunkOverlap, precision, shard, root, device };
         cmd.SetAction(pr =>
         {
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
@@ -57,7 +63,7 @@ static class ReindexCommand
             if (!store.Exists) throw new CollectionNotFoundException(store.Name, store.Root);
             var options = new ReindexOptions
             {
-                BatchSize = size, Encoder = Reembed(pr.GetValue(encoder), pr.GetValue(chunkTokens), pr.GetValue(chunkOverlap)),
+                BatchSize = size, Encoder = Reembed(pr.GetValue(encoder), pr.GetValue(chunkTokens), pr.GetValue(chunkOverlap), pr.GetValue(precision)),
                 Shard = pr.GetValue(shard) is { } text ? ShardOfCount.Parse(text) : null,
             };
             ReindexReport r;
@@ -95,11 +101,12 @@ static class ReindexCommand
     }
 
     /// <summary>The re-embed --encoder asks for (null: none), checked before anything is read or written.</summary>
-    static ReembedOptions? Reembed(string? encoder, int? chunkTokens, int? chunkOverlap)
+    static ReembedOptions? Reembed(string? encoder, int? chunkTokens, int? chunkOverlap, string? precision)
     {
         if (encoder is null)
         {
-            if (chunkTokens is not null || chunkOverlap is not null) throw new InvalidInputException("--chunk-tokens and --chunk-overlap of dss reindex need --encoder") { Setting = "encoder" };
+            if (chunkTokens is not null || chunkOverlap is not null || precision is not null)
+                throw new InvalidInputException("--chunk-tokens, --chunk-overlap and --encoder-precision of dss reindex need --encoder") { Setting = "encoder" };
             return null;
         }
         if (chunkTokens is < 0) throw new InvalidInputException($"--chunk-tokens must be 0 or more, got {chunkTokens}") { Setting = "chunk-tokens" };
@@ -107,7 +114,11 @@ static class ReindexCommand
         var path = EncoderArgument.Resolve(encoder)
             ?? throw new InvalidInputException($"--encoder {encoder}: dss reindex cannot drop a collection's vectors; name an encoder folder or a pretrained encoder") { Setting = "encoder" };
         if (!Directory.Exists(path)) throw new InvalidInputException($"--encoder {encoder}: no such encoder folder, and not a pretrained encoder ({EncoderArgument.Help})") { Setting = "encoder" };
-        return new ReembedOptions { EncoderPath = Path.GetFullPath(path), ChunkTokens = chunkTokens, ChunkOverlap = chunkOverlap };
+        return new ReembedOptions
+        {
+            EncoderPath = Path.GetFullPath(path), ChunkTokens = chunkTokens, ChunkOverlap = chunkOverlap,
+            Precision = precision is null ? null : EncoderPrecisions.Parse(precision),
+        };
     }
 
     static void Print(ReindexReport r)
