@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode;
 using DeepSeek.Search.Indexing;
 using DeepSeek.Search.Retrieve.Collections;
 using DeepSeek.Search.Store;
@@ -29,6 +30,7 @@ public sealed class CollectionRegistry : IDisposable
 {
     readonly string _root;
     readonly string _device;
+    readonly EncoderPrecision _queryPrecision;
     readonly int _maxBatch;
     readonly ConcurrentDictionary<string, Lazy<CollectionSearcher>> _searchers = new(StringComparer.Ordinal);
     readonly Dictionary<string, CollectionWriter> _writers = new(StringComparer.Ordinal);
@@ -41,8 +43,9 @@ public sealed class CollectionRegistry : IDisposable
     bool _disposed;
 
     public CollectionRegistry(string indexRoot, string device = "cpu", int maxBatchDocuments = 1000, bool autoCompact = true, ILogger? logger = null,
-        IReadOnlyDictionary<string, ReembedOptions>? encoders = null)
+        IReadOnlyDictionary<string, ReembedOptions>? encoders = null, EncoderPrecision queryPrecision = EncoderPrecision.Float32)
     {
+        _queryPrecision = queryPrecision;
         _encoders = encoders ?? new Dictionary<string, ReembedOptions>(StringComparer.Ordinal);
         _root = Path.GetFullPath(indexRoot);
         _device = device;
@@ -103,7 +106,7 @@ public sealed class CollectionRegistry : IDisposable
         var lazy = _searchers.GetOrAdd(name, _ => new Lazy<CollectionSearcher>(() =>
         {
             if (!store.Exists) throw new CollectionNotFoundException(name, _root);
-            return CollectionSearcher.Open(store, device: _device);
+            return CollectionSearcher.Open(store, device: _device, queryPrecision: _queryPrecision);
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         try { return lazy.Value; }
         catch

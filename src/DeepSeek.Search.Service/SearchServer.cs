@@ -70,7 +70,8 @@ public static class SearchServer
         builder.Services.AddSingleton(settings);
         foreach (var a in auth) builder.Services.AddSingleton(a);
         builder.Services.AddSingleton(sp => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments, settings.AutoCompact,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>(), settings.Encoders()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>(), settings.Encoders(),
+            Encode.EncoderPrecisions.Parse(settings.QueryPrecision)));
         builder.Services.AddSingleton(_ => new GeneratorPool(settings.Generator.Model, new DeepSeekModelOptions
         {
             Device = settings.Generator.Device,

@@ -89,6 +89,31 @@ public class EncoderPrecisionTests
     }
 
     [Fact]
+    public void An_int8_query_encoder_scores_each_document_like_the_float32_one_within_quantization_error()
+    {
+        using var tmp = new TempDir();
+        var store = CollectionStore.At(tmp.Path, "c");
+        CollectionBuilder.Build(store, Corpus(40), new BuildOptions { EncoderPath = TinyEncoder.Copy(tmp), ChunkTokens = 12, ChunkOverlap = 2 });
+        using var fp32 = CollectionSearcher.Open(store);
+        using var int8 = CollectionSearcher.Open(store, queryPrecision: EncoderPrecision.Int8);
+        var o = new SearchOptions { Mode = SearchMode.Dense, K = 40 };
+        bool moved = false;
+        foreach (var q in Queries)
+        {
+            var a = fp32.Rank(q, o).ToDictionary(h => h.DocumentId, h => h.Score);
+            var b = int8.Rank(q, o);
+            Assert.Equal(a.Count, b.Count);
+            foreach (var h in b)
+            {
+                float s = a[h.DocumentId];
+                Assert.True(Math.Abs(h.Score - s) <= 0.03f * Math.Abs(s) + 0.05f, $"'{q}' {h.DocumentId}: int8 {h.Score} vs fp32 {s}");
+                moved |= h.Score != s;
+            }
+        }
+        Assert.True(moved, "the int8 query encoder gave the float32 scores exactly: it was not used");
+    }
+
+    [Fact]
     public void Unknown_precision_names_are_rejected_with_the_name()
     {
         var e = Assert.Throws<InvalidInputException>(() => EncoderPrecisions.Parse("int4"));

@@ -44,6 +44,11 @@ public sealed class ServiceSettingsTests
         Assert.Contains("has no config.json", model.Message);
         Assert.Equal("Generator:Model", model.Setting);
         Assert.Contains("must be float32, bfloat16 or float16", Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, ["--Service:Generator:DType=int8"])).Message);
+        Assert.Equal("fp32", s.QueryPrecision);
+        Assert.Equal("int8", ServiceSettings.Load(tmp.Path, ["--Service:QueryPrecision=int8"]).QueryPrecision);
+        var precision = Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, ["--Service:QueryPrecision=int4"]));
+        Assert.Contains("'int4'", precision.Message);
+        Assert.Equal("QueryPrecision", precision.Setting);
         Assert.Contains("does not exist", Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("x.txt")}"])).Message);
         File.WriteAllText(tmp.File("rules.txt"), "Answer in one sentence.");
         Assert.Equal("Answer in one sentence.", ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("rules.txt")}"]).Generator.LoadInstructions());

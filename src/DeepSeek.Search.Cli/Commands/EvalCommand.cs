@@ -28,6 +28,7 @@ static class EvalCommand
         var encoder = CommonOptions.EncoderOverride();
         var device = CommonOptions.Device();
         var faissParams = CommonOptions.FaissParameters();
+        var queryPrecision = CommonOptions.QueryPrecision();
         var principal = CommonOptions.Principal();
         var groups = CommonOptions.Groups();
         var filter = CommonOptions.Filter();
@@ -40,7 +41,7 @@ static class EvalCommand
             + "each query one Search call with k = --depth; the key (--key or DSS_API_KEY) decides what may be read";
         var key = QueryCommand.Key();
         var cmd = new Command("eval", "Evaluate a collection on judged queries: nDCG@10, Recall@100, MRR@10 (with --rerank: first stage and re-ranked side by side).")
-        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams, principal, groups, filter, server, key };
+        { collection, queries, qrels, mode, fusion, alpha, depth, json, run, root, encoder, device, faissParams, queryPrecision, principal, groups, filter, server, key };
         rerank.AddTo(cmd);
         cmd.Options.Add(sweep);
         cmd.SetAction(pr =>
@@ -69,7 +70,8 @@ static class EvalCommand
             options = options with { Caller = caller, Filter = filterExpr };
             options.Validate();
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
-            using var searcher = CollectionSearcher.Open(store, pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
+            using var searcher = CollectionSearcher.Open(store, pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams),
+                CommonOptions.ParseEncoderPrecision(pr.GetValue(queryPrecision)));
             var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
 
             var judged = queryList.Where(q => judgments.Contains(q.Id)).ToList();

@@ -22,13 +22,14 @@ static class SearchCommand
         var encoder = CommonOptions.EncoderOverride();
         var device = CommonOptions.Device();
         var faissParams = CommonOptions.FaissParameters();
+        var queryPrecision = CommonOptions.QueryPrecision();
         var principal = CommonOptions.Principal();
         var groups = CommonOptions.Groups();
         var filter = CommonOptions.Filter();
         var rerank = new RerankArguments();
 
         var cmd = new Command("search", "Search a collection: BM25, dense, or hybrid (fused) results, optionally re-ranked by the generator.")
-        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device, faissParams, principal, groups, filter };
+        { collection, query, mode, k, fusion, alpha, depth, json, root, encoder, device, faissParams, queryPrecision, principal, groups, filter };
         rerank.AddTo(cmd);
         cmd.SetAction(pr =>
         {
@@ -46,7 +47,8 @@ static class SearchCommand
             var q = pr.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(q)) throw new Core.InvalidInputException("empty query");
             var store = CollectionStore.At(pr.GetValue(root)!, pr.GetValue(collection)!);
-            using var searcher = CollectionSearcher.Open(store, pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams));
+            using var searcher = CollectionSearcher.Open(store, pr.GetValue(encoder), pr.GetValue(device)!, pr.GetValue(faissParams),
+                CommonOptions.ParseEncoderPrecision(pr.GetValue(queryPrecision)));
             var effective = options.Mode ?? (searcher.HasDense ? SearchMode.Hybrid : SearchMode.Bm25);
             IReadOnlyList<SearchHit> hits;
             if (pr.GetValue(rerank.Rerank))

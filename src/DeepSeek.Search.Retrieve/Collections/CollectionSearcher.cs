@@ -1,3 +1,4 @@
+using DeepSeek.Search.Encode;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Core.Fusion;
@@ -30,19 +31,15 @@ public sealed class CollectionSearcher : IDisposable
     public const int ExactSearchMaxChunks = 4096;
 
     readonly CollectionStore _store;
-    readonly string? _encoderPath;
-    readonly string _device;
-    readonly string? _denseParameters;
+    readonly ReaderSettings _settings;
     readonly Lock _refresh = new();
     CollectionView _view;
     bool _disposed;
 
-    CollectionSearcher(CollectionStore store, string? encoderPath, string device, string? denseParameters, CollectionView view)
+    CollectionSearcher(CollectionStore store, ReaderSettings settings, CollectionView view)
     {
         _store = store;
-        _encoderPath = encoderPath;
-        _device = device;
-        _denseParameters = denseParameters;
+        _settings = settings;
         _view = view;
     }
 
@@ -60,19 +57,23 @@ public sealed class CollectionSearcher : IDisposable
     /// <summary>
     /// Opens the current snapshot. <paramref name="encoderPath"/> overrides the encoder stored with the index; its
     /// identity and dimension must match what the index was built with. <paramref name="denseParameters"/> are FAISS
-    /// search-time parameters such as "efSearch=128" (HNSW) or "nprobe=16" (IVF).
+    /// search-time parameters such as "efSearch=128" (HNSW) or "nprobe=16" (IVF). <paramref name="queryPrecision"/>: the query
+    /// encoder in float32 (default) or <see cref="EncoderPrecision.Int8"/> (CPU; a query encodes about 3× faster here, its vector
+    /// within quantization error of the float32 one).
     /// </summary>
-    public static CollectionSearcher Open(CollectionStore store, string? encoderPath = null, string device = "cpu", string? denseParameters = null)
+    public static CollectionSearcher Open(CollectionStore store, string? encoderPath = null, string device = "cpu", string? denseParameters = null,
+        EncoderPrecision queryPrecision = EncoderPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var view = OpenView(store, encoderPath, device, denseParameters, null);
-        return new CollectionSearcher(store, encoderPath, device, denseParameters, view);
+        var settings = new ReaderSettings(encoderPath, device, denseParameters, queryPrecision);
+        var view = OpenView(store, settings, null);
+        return new CollectionSearcher(store, settings, view);
     }
 
-    static CollectionView OpenView(CollectionStore store, string? encoderPath, string device, string? denseParameters, SharedEncoder? reuse)
+    static CollectionView OpenView(CollectionStore store, ReaderSettings settings, SharedEncoder? reuse)
     {
         var (snapshot, lease) = store.OpenCurrentLeased();
-        var reader = SnapshotReader.Open(snapshot, lease, encoderPath, device, denseParameters, reuse);
+        var reader = SnapshotReader.Open(snapshot, lease, settings, reuse);
         try
         {
             var lexical = LexicalIndex.Open(snapshot.LexicalPath);
@@ -128,7 +129,7 @@ public sealed class CollectionSearcher : IDisposable
             string? current = ReadCurrentName();
             if (current != null && current != view.Snapshot.Name)
             {
-                var next = OpenView(_store, _encoderPath, _device, _denseParameters, view.Snapshot.Encoder);
+                var next = OpenView(_store, _settings, view.Snapshot.Encoder);
                 _view = next;
                 view.Release();
                 return true;

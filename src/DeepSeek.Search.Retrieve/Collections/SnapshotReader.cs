@@ -37,8 +37,9 @@ sealed class SnapshotReader
     /// Opens the snapshot <paramref name="snapshot"/> (leased). The encoder is <paramref name="reuse"/> when it is the one
     /// this snapshot was indexed with, else loaded from <paramref name="encoderPath"/> or the snapshot's own copy.
     /// </summary>
-    public static SnapshotReader Open(Snapshot snapshot, ReaderLease lease, string? encoderPath, string device, string? denseParameters, SharedEncoder? reuse)
+    public static SnapshotReader Open(Snapshot snapshot, ReaderLease lease, ReaderSettings settings, SharedEncoder? reuse)
     {
+        var (encoderPath, device, denseParameters, queryPrecision) = settings;
         var m = snapshot.Manifest;
         DocumentStore? documents = null;
         FaissIndex? dense = null;
@@ -54,13 +55,14 @@ sealed class SnapshotReader
                 if (dense.Count != d.Vectors)
                     throw new IndexCorruptException($"{snapshot.DensePath} holds {dense.Count} vectors, manifest says {d.Vectors}");
                 if (!string.IsNullOrWhiteSpace(denseParameters)) dense.SetSearchParameters(denseParameters);
-                if (reuse != null && reuse.Encoder.Identity == d.EncoderIdentity && reuse.Encoder.Dimension == d.Dimension)
+                if (reuse != null && reuse.Encoder.Identity == d.EncoderIdentity && reuse.Encoder.Dimension == d.Dimension
+                    && reuse.Encoder.Precision == queryPrecision)
                     encoder = reuse.Retain();
                 else
                 {
                     var dir = encoderPath ?? Path.Combine(snapshot.Directory, CollectionStore.EncoderFolderName);
                     if (!Directory.Exists(dir)) throw new InvalidInputException($"encoder folder not found: {dir}");
-                    encoder = new SharedEncoder(TextEncoder.Load(dir, new EncoderOptions { Device = device }));
+                    encoder = new SharedEncoder(TextEncoder.Load(dir, new EncoderOptions { Device = device, Precision = queryPrecision }));
                     if (encoder.Encoder.Dimension != d.Dimension)
                         throw new IndexMismatchException($"encoder {dir} makes {encoder.Encoder.Dimension}-d vectors but collection '{m.Collection}' was indexed with {d.Dimension}-d vectors");
                     if (encoder.Encoder.Identity != d.EncoderIdentity)
@@ -104,6 +106,10 @@ sealed class SnapshotReader
 }
 
 /// <summary>An encoder shared by the snapshots indexed with it; queries are encoded one call at a time.</summary>
+/// <summary>How a searcher opens each snapshot: an encoder folder overriding the stored one, the device, FAISS search-time
+/// parameters and the query encoder's precision.</summary>
+sealed record ReaderSettings(string? EncoderPath, string Device, string? DenseParameters, EncoderPrecision QueryPrecision);
+
 sealed class SharedEncoder(TextEncoder encoder)
 {
     int _refs = 1;
