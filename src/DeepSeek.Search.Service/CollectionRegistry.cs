@@ -31,6 +31,7 @@ public sealed class CollectionRegistry : IDisposable
     readonly string _root;
     readonly string _device;
     readonly EncoderPrecision _queryPrecision;
+    readonly IReadOnlyDictionary<string, string> _denseParameters;
     readonly int _maxBatch;
     readonly ConcurrentDictionary<string, Lazy<CollectionSearcher>> _searchers = new(StringComparer.Ordinal);
     readonly Dictionary<string, CollectionWriter> _writers = new(StringComparer.Ordinal);
@@ -43,9 +44,11 @@ public sealed class CollectionRegistry : IDisposable
     bool _disposed;
 
     public CollectionRegistry(string indexRoot, string device = "cpu", int maxBatchDocuments = 1000, bool autoCompact = true, ILogger? logger = null,
-        IReadOnlyDictionary<string, ReembedOptions>? encoders = null, EncoderPrecision queryPrecision = EncoderPrecision.Float32)
+        IReadOnlyDictionary<string, ReembedOptions>? encoders = null, EncoderPrecision queryPrecision = EncoderPrecision.Float32,
+        IReadOnlyDictionary<string, string>? denseParameters = null)
     {
         _queryPrecision = queryPrecision;
+        _denseParameters = denseParameters ?? new Dictionary<string, string>(StringComparer.Ordinal);
         _encoders = encoders ?? new Dictionary<string, ReembedOptions>(StringComparer.Ordinal);
         _root = Path.GetFullPath(indexRoot);
         _device = device;
@@ -106,7 +109,7 @@ public sealed class CollectionRegistry : IDisposable
         var lazy = _searchers.GetOrAdd(name, _ => new Lazy<CollectionSearcher>(() =>
         {
             if (!store.Exists) throw new CollectionNotFoundException(name, _root);
-            return CollectionSearcher.Open(store, device: _device, queryPrecision: _queryPrecision);
+            return CollectionSearcher.Open(store, device: _device, denseParameters: _denseParameters.GetValueOrDefault(name), queryPrecision: _queryPrecision);
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         try { return lazy.Value; }
         catch

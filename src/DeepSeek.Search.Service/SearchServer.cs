@@ -71,7 +71,7 @@ public static class SearchServer
         foreach (var a in auth) builder.Services.AddSingleton(a);
         builder.Services.AddSingleton(sp => new CollectionRegistry(settings.IndexRoot, settings.Device, settings.MaxBatchDocuments, settings.AutoCompact,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<CollectionRegistry>(), settings.Encoders(),
-            Encode.EncoderPrecisions.Parse(settings.QueryPrecision)));
+            Encode.EncoderPrecisions.Parse(settings.QueryPrecision), settings.FaissParameters()));
         builder.Services.AddSingleton(_ => new GeneratorPool(settings.Generator.Model, new DeepSeekModelOptions
         {
             Device = settings.Generator.Device,

@@ -60,6 +60,11 @@ public sealed record ServiceSettings
                 EncoderPath = Path.GetFullPath(kv.Value.Encoder!), ChunkTokens = kv.Value.ChunkTokens, ChunkOverlap = kv.Value.ChunkOverlap,
             }, StringComparer.Ordinal);
 
+    /// <summary>The FAISS search-time parameters the settings give, per collection that has some.</summary>
+    public IReadOnlyDictionary<string, string> FaissParameters() =>
+        Collections.Where(kv => kv.Value.FaissParameters is { Length: > 0 })
+            .ToDictionary(kv => kv.Key, kv => kv.Value.FaissParameters!, StringComparer.Ordinal);
+
     /// <summary>The generator used by re-ranking and Ask (section <c>Service:Generator</c>).</summary>
     public GeneratorSettings Generator { get; init; } = new();
 
@@ -238,4 +243,7 @@ public sealed record CollectionSettings
     public int? ChunkTokens { get; init; }
     /// <summary>With <see cref="Encoder"/>: the chunk overlap in word pieces; null: the collection's.</summary>
     public int? ChunkOverlap { get; init; }
+    /// <summary>FAISS search-time parameters of the collection's dense index, as <c>dss search --faiss-params</c> takes them
+    /// (<c>nprobe=16</c> for IVF, <c>efSearch=128</c> for HNSW); null: FAISS's defaults.</summary>
+    public string? FaissParameters { get; init; }
 }

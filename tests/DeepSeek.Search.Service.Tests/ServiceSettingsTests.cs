@@ -49,6 +49,7 @@ public sealed class ServiceSettingsTests
         var precision = Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, ["--Service:QueryPrecision=int4"]));
         Assert.Contains("'int4'", precision.Message);
         Assert.Equal("QueryPrecision", precision.Setting);
+        Assert.Equal("nprobe=16", ServiceSettings.Load(tmp.Path, ["--Service:Collections:c1:FaissParameters=nprobe=16"]).FaissParameters()["c1"]);
         Assert.Contains("does not exist", Assert.Throws<InvalidInputException>(() => ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("x.txt")}"])).Message);
         File.WriteAllText(tmp.File("rules.txt"), "Answer in one sentence.");
         Assert.Equal("Answer in one sentence.", ServiceSettings.Load(tmp.Path, [$"--Service:Generator:InstructionsFile={tmp.File("rules.txt")}"]).Generator.LoadInstructions());
