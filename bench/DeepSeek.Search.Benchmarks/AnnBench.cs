@@ -136,7 +136,7 @@ public sealed class AnnBench : IBenchSuite
         truth.Zip(found, (t, f) => t.Length == 0 ? 1.0 : (double)f.Intersect(t).Count() / t.Length).Average();
 
     /// <summary>The documents' and test queries' vectors (row-major), from bench/cache/ or encoded now and cached.</summary>
-    static (float[] Docs, float[] Queries, int Dimension) Embeddings(string folder, bool quick)
+    internal static (float[] Docs, float[] Queries, int Dimension) Embeddings(string folder, bool quick)
     {
         var data = BeirDataset.Load(folder, "test");
         var documents = data.Corpus.ToList();
@@ -179,6 +179,6 @@ public sealed class AnnBench : IBenchSuite
         return (docs, queries, d);
     }
 
-    static string StableName(string identity) =>
+    internal static string StableName(string identity) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..12].ToLowerInvariant();
 }

@@ -1,0 +1,413 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DeepSeek.Search.Core;
+using DeepSeek.Search.Encode;
+using DeepSeek.Search.Encode.Pretrained;
+using DeepSeek.Search.Eval;
+using DeepSeek.Search.Index.Dense;
+using DeepSeek.Search.Indexing;
+using DeepSeek.Search.Retrieve.Collections;
+using DeepSeek.Search.Store;
+using DeepSeek.Search.Text.Chunking;
+
+namespace DeepSeek.Search.Benchmarks;
+
+/// <summary>
+/// "scale": hybrid search on a collection of 1,000,000 chunks (--quick: 20,000) on this machine — recall@10 of the dense side
+/// against exact search, and hybrid latency p50 / p99 and QPS at 1, 4 and 16 concurrent searchers, in process and through
+/// <c>dss serve</c> (driven by <c>dss loadtest</c>).
+/// <para>
+/// The chunks are SciFact-like and synthetic, since encoding a million texts would take this CPU hours: chunk j takes about
+/// 50 words of one SciFact document a and 25 of another b (both drawn from j's seed), and its vector is
+/// normalise(0.8·e_a + 0.4·e_b + 0.35·g), e the documents' real minilm-l6 embeddings and g Gaussian noise of unit norm, so that
+/// text and vector agree and every real document has a neighbourhood of about 200 variants. The queries are SciFact's real
+/// ones, encoded by the collection's real query encoder (INT8, <c>--query-precision int8</c>). The collection is an ordinary
+/// one (Lucene BM25, SQLite store, FAISS IVF1024,Flat), built through <see cref="CollectionBuilder"/> and cached under
+/// bench/cache/ (a build takes minutes).
+/// </para>
+/// <para>
+/// nprobe is chosen on SciFact's train queries (the smallest of the sweep with recall@10 ≥ 0.95 there); the latencies and the
+/// recall reported are on the test queries.
+/// </para>
+/// </summary>
+public sealed class ScaleBench : IBenchSuite
+{
+    const int K = 10;
+    const string Factory = "IVF1024,Flat";
+    const string Recipe = "v1";
+    static readonly int[] Probes = [4, 8, 16, 32, 64];
+    static readonly int[] Concurrency = [1, 4, 16];
+
+    public string Name => "scale";
+
+    public BenchReport Run(BenchContext context)
+    {
+        int n = context.Quick ? 20_000 : 1_000_000;
+        var report = new BenchReport { Title = $"Hybrid search at scale: {n:N0} SciFact-like chunks, k = {K}, 2 cores" };
+        string? folder = context.SharedDir is null ? null : Path.Combine(context.SharedDir, "data", "scifact");
+        if (folder is null || !Directory.Exists(folder))
+        {
+            report.Notes.Add("skipped: pass --shared DIR with data/scifact (BEIR format)");
+            return report;
+        }
+        var test = BeirDataset.Load(folder, "test");
+        var train = BeirDataset.Load(folder, "train");
+        var corpus = test.Corpus.ToList();
+        var (embeddings, _, d) = AnnBench.Embeddings(folder, quick: false);
+        var pulled = PretrainedEncoders.Pull(PretrainedEncoders.MiniLmL6);
+        var recipe = new Synthetic(corpus.Select(c => TextChunker.ComposeText(c.Title, c.Text).Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray(), embeddings, d);
+
+        var store = Build(recipe, pulled.Directory, n, context.Quick);
+        var testQueries = test.JudgedQueries.Select(q => q.Text).ToList();
+        var trainQueries = train.JudgedQueries.Select(q => q.Text).ToList();
+        report.Environment["chunks"] = n;
+        report.Environment["index"] = FactoryFor(context.Quick);
+        report.Environment["collection"] = store.Directory;
+        report.Environment["test_queries"] = testQueries.Count;
+        report.Environment["train_queries"] = trainQueries.Count;
+
+        // Exact top 10 of every query, with the vectors the INT8 query encoder gives (the same the searcher will compute).
+        long[][] testTruth, trainTruth;
+        using (var encoder = TextEncoder.Load(store.OpenCurrent().Directory is var dir ? Path.Combine(dir, CollectionStore.EncoderFolderName) : "",
+                   new EncoderOptions { Precision = EncoderPrecision.Int8 }))
+        using (var exact = FaissIndex.Create(d))
+        {
+            Console.WriteLine($"  exact search index: regenerating {n:N0} vectors");
+            const int slice = 50_000;
+            for (int start = 0; start < n; start += slice)
+            {
+                int count = Math.Min(slice, n - start);
+                var rows = new float[(long)count * d];
+                for (int j = 0; j < count; j++) recipe.Vector(start + j).CopyTo(rows.AsSpan(j * d, d));
+                exact.Add(rows, Enumerable.Range(start, count).Select(x => (long)x).ToArray());
+            }
+            long[][] Truth(List<string> queries)
+            {
+                var vectors = encoder.EncodeQueries(queries);
+                var flat = new float[(long)vectors.Length * d];
+                for (int i = 0; i < vectors.Length; i++) vectors[i].CopyTo(flat, (long)i * d);
+                return exact.Search(flat, K).Select(h => h.Select(x => x.Id).ToArray()).ToArray();
+            }
+            testTruth = Truth(testQueries);
+            trainTruth = Truth(trainQueries);
+        }
+
+        // nprobe sweep: recall on train (the choice) and on test (the report), dense-only queries one at a time.
+        int chosen = Probes[^1];
+        foreach (int p in Probes)
+        {
+            using var searcher = CollectionSearcher.Open(store, denseParameters: $"nprobe={p}", queryPrecision: EncoderPrecision.Int8);
+            double trainRecall = Recall(searcher, trainQueries, trainTruth, out _);
+            double testRecall = Recall(searcher, testQueries, testTruth, out var denseMs);
+            report.Rows.Add(new Dictionary<string, object>
+            {
+                ["measure"] = $"dense only, nprobe={p}",
+                ["train recall@10"] = trainRecall,
+                ["test recall@10"] = testRecall,
+                ["p50 ms"] = Stats.Percentile(denseMs, 50),
+                ["p99 ms"] = Stats.Percentile(denseMs, 99),
+                ["QPS"] = 1000.0 / denseMs.Average(),
+                ["concurrency"] = 1,
+            });
+            Console.WriteLine($"  nprobe={p}: recall@10 train {trainRecall:F3}, test {testRecall:F3}, dense p50 {Stats.Percentile(denseMs, 50):F2} ms");
+            if (trainRecall >= 0.95 && chosen == Probes[^1]) chosen = p;
+        }
+        string parameters = $"nprobe={chosen}";
+        report.Environment["chosen"] = $"{parameters} (the smallest with train recall@10 >= 0.95)";
+
+        double seconds = context.Quick ? 3 : 20;
+        using (var searcher = CollectionSearcher.Open(store, denseParameters: parameters, queryPrecision: EncoderPrecision.Int8))
+        {
+            foreach (var (mode, label) in new[] { (SearchMode.Bm25, "BM25 only"), (SearchMode.Hybrid, "hybrid") })
+                foreach (int c in mode == SearchMode.Hybrid ? Concurrency : [1])
+                    report.Rows.Add(Load($"{label}, in process, {parameters}, int8 query", c, seconds, testQueries, q =>
+                        searcher.Execute(q, new SearchOptions { Mode = mode, K = K })));
+        }
+        using (var searcher = CollectionSearcher.Open(store, denseParameters: parameters))
+            report.Rows.Add(Load($"hybrid, in process, {parameters}, fp32 query", 1, seconds, testQueries, q =>
+                searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K })));
+
+        ThroughServe(report, store, parameters, testQueries, (int)seconds);
+
+        report.Notes.Add($"chunks: synthetic, SciFact-like (see ScaleBench): ~75 words of two SciFact documents each, vectors from their real " +
+                         $"{PretrainedEncoders.DefaultName} embeddings plus noise; queries: SciFact's test queries (train queries choose nprobe).");
+        report.Notes.Add("recall@10: share of the exact top 10 (flat inner product over the same vectors, the same INT8 query vectors) that the collection's dense search returns, per query, averaged.");
+        report.Notes.Add($"latency: each of C searchers sends the test queries in turn for {seconds:F0} s; p50/p99 over all the searches, QPS = searches / wall time. " +
+                         "In process: CollectionSearcher.Execute (the service's own call). Through dss serve: dss loadtest against a dss serve child " +
+                         "(gRPC over loopback, API key, --Service:QueryPrecision=int8, the same FAISS parameters).");
+        return report;
+    }
+
+    /// <summary>IVF1024 (about √n lists at 1M); the quick run's 20,000 chunks get IVF64.</summary>
+    static string FactoryFor(bool quick) => quick ? "IVF64,Flat" : Factory;
+
+    /// <summary>The cached collection of <paramref name="n"/> synthetic chunks, built now if missing.</summary>
+    static CollectionStore Build(Synthetic recipe, string encoderDir, int n, bool quick)
+    {
+        var (identity, _) = TextEncoder.Describe(encoderDir);
+        string root = Path.GetFullPath(Path.Combine("bench", "cache", $"scale-{n}-{Recipe}-{AnnBench.StableName(identity)}"));
+        var store = CollectionStore.At(root, "scale");
+        if (store.Exists)
+        {
+            Console.WriteLine($"  collection from {root}");
+            return store;
+        }
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true); // an interrupted build
+        Directory.CreateDirectory(root);
+        Console.WriteLine($"  building {n:N0} synthetic chunks into {root} (minutes; cached for the next run)");
+        using var encoder = TextEncoder.Load(encoderDir, new EncoderOptions());
+        var embedder = new SyntheticEmbedder(recipe, identity, encoder.Pooling.ToString().ToLowerInvariant(), encoder.Normalize);
+        var sw = Stopwatch.StartNew();
+        var options = new BuildOptions { EncoderPath = encoderDir, Factory = FactoryFor(quick), Source = $"ScaleBench {Recipe}" };
+        CollectionBuilder.BuildWith(store, Documents(recipe, n, sw), options, embedder);
+        Console.WriteLine($"  built in {sw.Elapsed.TotalSeconds:F0} s");
+        return store;
+    }
+
+    static IEnumerable<Document> Documents(Synthetic recipe, int n, Stopwatch sw)
+    {
+        for (int j = 0; j < n; j++)
+        {
+            if (j > 0 && j % 100_000 == 0) Console.WriteLine($"  {j:N0} / {n:N0} chunks, {j / sw.Elapsed.TotalSeconds:F0}/s");
+            yield return new Document($"s{j}", "", recipe.Text(j));
+        }
+    }
+
+    static double Recall(CollectionSearcher searcher, List<string> queries, long[][] truth, out List<double> ms)
+    {
+        ms = new List<double>(queries.Count);
+        double sum = 0;
+        var o = new SearchOptions { Mode = SearchMode.Dense, K = K };
+        for (int i = 0; i < queries.Count; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var hits = searcher.Rank(queries[i], o);
+            ms.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            var found = hits.Select(h => long.Parse(h.DocumentId.AsSpan(1), CultureInfo.InvariantCulture)).ToHashSet();
+            sum += truth[i].Length == 0 ? 1 : truth[i].Count(found.Contains) / (double)truth[i].Length;
+        }
+        return sum / queries.Count;
+    }
+
+    /// <summary><paramref name="concurrency"/> threads searching for <paramref name="seconds"/>; latency percentiles and QPS.</summary>
+    static Dictionary<string, object> Load(string name, int concurrency, double seconds, List<string> queries, Func<string, SearchResponse> search)
+    {
+        for (int i = 0; i < Math.Min(20, queries.Count); i++) search(queries[i]); // warm-up
+        var latencies = new List<double>[concurrency];
+        var stages = new List<SearchTimings>[concurrency];
+        var clock = Stopwatch.StartNew();
+        var threads = Enumerable.Range(0, concurrency).Select(t => new Thread(() =>
+        {
+            var mine = latencies[t] = new List<double>();
+            var timings = stages[t] = new List<SearchTimings>();
+            for (int i = t * 37; clock.Elapsed.TotalSeconds < seconds; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                timings.Add(search(queries[i % queries.Count]).Timings);
+                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        double wall = clock.Elapsed.TotalSeconds;
+        var all = latencies.SelectMany(l => l).ToList();
+        var row = new Dictionary<string, object>
+        {
+            ["measure"] = name,
+            ["concurrency"] = concurrency,
+            ["searches"] = all.Count,
+            ["QPS"] = all.Count / wall,
+            ["p50 ms"] = Stats.Percentile(all, 50),
+            ["p99 ms"] = Stats.Percentile(all, 99),
+        };
+        var each = stages.SelectMany(x => x).ToList();
+        row["stages p50 ms (encode / bm25 / dense / fetch)"] = string.Join(" / ", new Func<SearchTimings, double>[] { x => x.EncodeMs, x => x.Bm25Ms, x => x.DenseMs, x => x.FetchMs }
+            .Select(f => Stats.Percentile(each.Select(f), 50).ToString("F2", CultureInfo.InvariantCulture)));
+        Console.WriteLine($"  {name}, {concurrency} searchers: {all.Count / wall:F1} QPS, p50 {row["p50 ms"]:F2} ms, p99 {row["p99 ms"]:F2} ms");
+        return row;
+    }
+
+    /// <summary>The same hybrid searches through a <c>dss serve</c> child, driven by <c>dss loadtest</c> (one per concurrency).</summary>
+    static void ThroughServe(BenchReport report, CollectionStore store, string parameters, List<string> queries, int seconds)
+    {
+        string? dss = FindDss();
+        if (dss is null)
+        {
+            report.Notes.Add("no dss serve rows: bin/dss not found (run make build first)");
+            return;
+        }
+        string work = Directory.CreateTempSubdirectory("dss-bench-scale-").FullName;
+        Process? server = null;
+        try
+        {
+            string keys = Path.Combine(work, "keys.json");
+            string key = RunDss(dss, ["keys", "add", "--keys", keys, "--principal", "bench", "--right", "read"]).Trim().Split('\n')[^1].Trim();
+            string queriesFile = Path.Combine(work, "queries.txt");
+            File.WriteAllLines(queriesFile, queries);
+            int port = FreePort();
+            var psi = new ProcessStartInfo(dss) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { "serve", "--index-root", store.Root, "--port", port.ToString(CultureInfo.InvariantCulture), "--keys", keys, "--no-call-log",
+                         "--Service:QueryPrecision=int8", $"--Service:Collections:{store.Name}:FaissParameters={parameters}" })
+                psi.ArgumentList.Add(a);
+            server = Process.Start(psi)!;
+            server.ErrorDataReceived += (_, _) => { };
+            server.OutputDataReceived += (_, _) => { };
+            server.BeginErrorReadLine();
+            server.BeginOutputReadLine();
+            string address = $"http://127.0.0.1:{port}";
+            WaitForPort(port, TimeSpan.FromSeconds(60));
+            // the server opens a collection on its first search: one short run first, not reported
+            RunDss(dss, ["loadtest", "--server", address, "--key", key, "-c", store.Name, "--queries", queriesFile, "--concurrency", "1",
+                "--duration", "2", "--mode", "hybrid", "-k", K.ToString(CultureInfo.InvariantCulture), "--out", work, "--name", "warm-up"]);
+            foreach (int c in Concurrency)
+            {
+                string name = $"scale-c{c}";
+                RunDss(dss, ["loadtest", "--server", address, "--key", key, "-c", store.Name, "--queries", queriesFile, "--concurrency", c.ToString(CultureInfo.InvariantCulture),
+                    "--duration", seconds.ToString(CultureInfo.InvariantCulture), "--mode", "hybrid", "-k", K.ToString(CultureInfo.InvariantCulture), "--out", work, "--name", name]);
+                var s = JsonDocument.Parse(File.ReadAllText(Path.Combine(work, $"loadtest-{name}.json"))).RootElement.GetProperty("service");
+                var row = new Dictionary<string, object>
+                {
+                    ["measure"] = $"hybrid, through dss serve, {parameters}, int8 query",
+                    ["concurrency"] = c,
+                    ["searches"] = s.GetProperty("searches").GetInt32(),
+                    ["QPS"] = s.GetProperty("qps").GetDouble(),
+                    ["p50 ms"] = s.GetProperty("p50_ms").GetDouble(),
+                    ["p99 ms"] = s.GetProperty("p99_ms").GetDouble(),
+                };
+                int errors = s.GetProperty("errors").EnumerateObject().Sum(e => e.Value.GetInt32());
+                if (errors > 0) row["errors"] = errors;
+                report.Rows.Add(row);
+                Console.WriteLine($"  through dss serve, {c} searchers: {row["QPS"]:F1} QPS, p50 {row["p50 ms"]:F2} ms, p99 {row["p99 ms"]:F2} ms");
+            }
+        }
+        finally
+        {
+            if (server is { HasExited: false })
+            {
+                server.Kill(entireProcessTree: true);
+                server.WaitForExit();
+            }
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    static string? FindDss()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "bin", "dss")) && File.Exists(Path.Combine(dir.FullName, "DeepSeek.Search.sln")))
+                return Path.Combine(dir.FullName, "bin", "dss");
+        return File.Exists(Path.Combine("bin", "dss")) ? Path.GetFullPath(Path.Combine("bin", "dss")) : null;
+    }
+
+    static string RunDss(string dss, string[] args)
+    {
+        var psi = new ProcessStartInfo(dss) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"dss {string.Join(' ', args.Take(2))} failed ({p.ExitCode}): {stderr.Result}{output}");
+        return output;
+    }
+
+    static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    static void WaitForPort(int port, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                using var c = new System.Net.Sockets.TcpClient();
+                c.Connect(System.Net.IPAddress.Loopback, port);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) { Thread.Sleep(200); }
+        }
+        throw new TimeoutException($"dss serve did not listen on port {port} within {timeout.TotalSeconds:F0} s");
+    }
+
+    /// <summary>Chunk j's text and vector, both from j's seed (see the type remarks).</summary>
+    sealed class Synthetic(string[][] words, float[] embeddings, int dimension)
+    {
+        public int Dimension => dimension;
+
+        (int A, int OffsetA, int B, int OffsetB, Random Rng) Draw(int j)
+        {
+            var rng = new Random(unchecked(j * 1_000_003 + 17));
+            int a = rng.Next(words.Length), b = rng.Next(words.Length);
+            int offA = rng.Next(Math.Max(1, words[a].Length - 50)), offB = rng.Next(Math.Max(1, words[b].Length - 25));
+            return (a, offA, b, offB, rng);
+        }
+
+        public string Text(int j)
+        {
+            var (a, offA, b, offB, _) = Draw(j);
+            return string.Join(' ', words[a].Skip(offA).Take(50).Concat(words[b].Skip(offB).Take(25)));
+        }
+
+        public float[] Vector(int j)
+        {
+            var (a, _, b, _, rng) = Draw(j);
+            var v = new float[dimension];
+            double norm = 0, sigma = 0.35 / Math.Sqrt(dimension);
+            for (int i = 0; i < dimension; i++)
+            {
+                double g = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+                double x = 0.8 * embeddings[(long)a * dimension + i] + 0.4 * embeddings[(long)b * dimension + i] + sigma * g;
+                v[i] = (float)x;
+                norm += x * x;
+            }
+            float inv = (float)(1 / Math.Sqrt(norm));
+            for (int i = 0; i < dimension; i++) v[i] *= inv;
+            return v;
+        }
+    }
+
+    /// <summary>One chunk per document, its vector from the recipe (the chunk's document id is s{j}).</summary>
+    sealed class SyntheticEmbedder(Synthetic recipe, string identity, string pooling, bool normalize) : IChunkEmbedder
+    {
+        readonly Dictionary<string, Queue<int>> _pending = new(StringComparer.Ordinal);
+        public int Dimension => recipe.Dimension;
+        public int Window => 0;
+        public int Overlap => 0;
+        public string Identity => identity;
+        public string Pooling => pooling;
+        public bool Normalize => normalize;
+        public EncoderPrecision Precision => EncoderPrecision.Float32;
+
+        public IReadOnlyList<Chunk> Chunk(Document d, long first)
+        {
+            int j = int.Parse(d.Id.AsSpan(1), CultureInfo.InvariantCulture);
+            if (!_pending.TryGetValue(d.Text, out var q)) _pending[d.Text] = q = new Queue<int>();
+            q.Enqueue(j);
+            return [new Chunk(first, d.Id, 0, 0, d.Text.Length, d.Text)];
+        }
+
+        public float[] Encode(IReadOnlyList<string> texts)
+        {
+            int dim = recipe.Dimension;
+            var rows = new float[(long)texts.Count * dim];
+            for (int i = 0; i < texts.Count; i++)
+            {
+                var q = _pending[texts[i]];
+                int j = q.Dequeue();
+                if (q.Count == 0) _pending.Remove(texts[i]);
+                recipe.Vector(j).CopyTo(rows, (long)i * dim);
+            }
+            return rows;
+        }
+
+        public void Dispose() { }
+    }
+}
