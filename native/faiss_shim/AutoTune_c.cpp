@@ -1,5 +1,6 @@
 #include "AutoTune_c.h"
 #include "guard.h"
+#include "ivf_lookup.h"
 
 #include <faiss/AutoTune.h>
 
@@ -42,7 +43,27 @@ extern "C" int dss_faiss_ParameterSpace_set_index_parameters(dss_faiss_Index* in
         require(index != nullptr, "index handle is null");
         require(parameters != nullptr && parameters[0] != '\0', "parameter string is empty");
         check_counts(parameters);
+        // parallel_mode (IVF: 0 splits a batch over queries, FAISS's default; 1 splits each query's probed lists over the
+        // threads, which is what a lone query needs to use more than one core) is ours: FAISS 1.7.3's ParameterSpace has no
+        // such parameter. The other items go to ParameterSpace unchanged.
+        std::istringstream items(parameters);
+        std::string item, rest;
+        while (std::getline(items, item, ',')) {
+            auto eq = item.find('=');
+            if (eq != std::string::npos && item.substr(0, eq) == "parallel_mode") {
+                std::string value = item.substr(eq + 1);
+                if (value != "0" && value != "1")
+                    throw dss_faiss::ArgumentError("search parameter parallel_mode must be 0 (over queries) or 1 (over lists), got " + value);
+                auto* ivf = dss_faiss::find_ivf(reinterpret_cast<faiss::Index*>(index));
+                require(ivf != nullptr, "search parameter parallel_mode applies to IVF indexes only");
+                ivf->parallel_mode = value == "1" ? 1 : 0;
+                continue;
+            }
+            if (!rest.empty()) rest += ',';
+            rest += item;
+        }
+        if (rest.empty()) return;
         faiss::ParameterSpace space;
-        space.set_index_parameters(reinterpret_cast<faiss::Index*>(index), parameters);
+        space.set_index_parameters(reinterpret_cast<faiss::Index*>(index), rest.c_str());
     });
 }

@@ -1,23 +1,11 @@
 #include "IndexIVF_c.h"
-#include "guard.h"
+#include "ivf_lookup.h"
 
-#include <faiss/IndexIDMap.h>
-#include <faiss/IndexIVF.h>
 #include <faiss/invlists/DirectMap.h>
 
+using dss_faiss::find_ivf;
 using dss_faiss::guarded;
 using dss_faiss::require;
-
-namespace {
-
-// IndexIDMap2 derives from IndexIDMap, so one cast covers both wrappers.
-faiss::IndexIVF* find_ivf(faiss::Index* index) {
-    require(index != nullptr, "index handle is null");
-    while (auto* idmap = dynamic_cast<faiss::IndexIDMap*>(index)) index = idmap->index;
-    return dynamic_cast<faiss::IndexIVF*>(index);
-}
-
-} // namespace
 
 extern "C" {
 

@@ -145,9 +145,20 @@ public sealed class DocumentStore : IDisposable
     public long CountPendingVectors() => Count("SELECT COUNT(*) FROM chunks WHERE vector IS NOT NULL");
 
 
-    /// <summary>The chunk rows of one document version, in ordinal order.</summary>
+    /// <summary>
+    /// The chunk rows of one document version, in ordinal order. They are the chunk ids first_chunk .. first_chunk + chunk_count − 1
+    /// of its document row, so this reads that range of the chunks' primary key (found through the documents' unique (id, version)
+    /// index) rather than scanning the chunks table, which has no index on the document: a scan cost about 50 ms per call at a
+    /// million chunks (ScaleBench).
+    /// </summary>
     public IReadOnlyList<StoredChunk> ChunksOf(string id, long version) =>
-        Query($"SELECT {ChunkColumns} FROM chunks WHERE document_id = $id AND version = $v ORDER BY ordinal", ReadChunk, ("$id", id), ("$v", version)).ToList();
+        Query($"""
+            SELECT {ChunkColumns} FROM chunks
+            WHERE chunk_id >= (SELECT first_chunk FROM documents WHERE id = $id AND version = $v)
+              AND chunk_id < (SELECT first_chunk + chunk_count FROM documents WHERE id = $id AND version = $v)
+              AND document_id = $id AND version = $v
+            ORDER BY ordinal
+            """, ReadChunk, ("$id", id), ("$v", version)).ToList();
 
     /// <summary>One chunk row, or null for an id the store does not hold.</summary>
     public StoredChunk? GetChunk(long chunkId) =>

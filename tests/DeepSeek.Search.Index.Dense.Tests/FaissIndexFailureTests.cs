@@ -131,6 +131,18 @@ public class FaissIndexFailureTests
         Assert.Contains("at least 1", e.Message);
     }
 
+    [Theory]
+    [InlineData("IDMap2,Flat", "parallel_mode=1", "IVF indexes only")]
+    [InlineData("IDMap2,HNSW16,Flat", "efSearch=16,parallel_mode=1", "IVF indexes only")]
+    [InlineData("IVF4,Flat", "parallel_mode=2", "must be 0 (over queries) or 1 (over lists), got 2")]
+    public void SetSearchParameters_ParallelMode_OnlyIvfAndZeroOrOne(string factory, string parameters, string message)
+    {
+        using var index = FaissIndex.Create(D, factory);
+        var e = Assert.Throws<FaissNativeException>(() => index.SetSearchParameters(parameters));
+        Assert.Equal(FaissErrorCode.Argument, e.Code);
+        Assert.Contains(message, e.Message);
+    }
+
     [Fact]
     public void IvfTrain_TooFewPoints_IsFaissError()
     {

@@ -251,6 +251,14 @@ public class FaissIndexTests
         index.SetSearchParameters("nprobe=16");
         AssertExact(index, data, ids, queries, 10, FaissMetric.InnerProduct);
 
+        // A lone query's probed lists split over the threads (our parallel_mode parameter): the same hits, one query or many.
+        var byQueries = index.Search(queries, 10);
+        index.SetSearchParameters("nprobe=16,parallel_mode=1");
+        for (int q = 0; q < 30; q++)
+            Assert.Equal(byQueries[q].Select(h => h.Id), index.Search(queries.AsSpan(q * D, D), 10)[0].Select(h => h.Id));
+        AssertExact(index, data, ids, queries, 10, FaissMetric.InnerProduct);
+        index.SetSearchParameters("parallel_mode=0");
+
         index.SetSearchParameters("nprobe=1");
         var one = index.Search(queries, 10);
         Assert.All(one, hits => Assert.True(hits.Length <= 10));
