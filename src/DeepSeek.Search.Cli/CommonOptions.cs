@@ -74,7 +74,7 @@ static class CommonOptions
     { Description = "Use this encoder folder instead of the one stored with the index (must be the same model)" };
 
     public static Option<string?> FaissParameters() => new("--faiss-params")
-    { Description = "FAISS search-time parameters, e.g. efSearch=128 (HNSW) or nprobe=16 (IVF)" };
+    { Description = "FAISS search-time parameters, e.g. efSearch=128 (HNSW) or nprobe=16 (IVF); IVF also takes parallel_mode=1 (a lone query's lists scanned on all threads instead of one)" };
 
     public static Option<string?> Principal() => new("--principal")
     { Description = "Search as this principal: only documents it may read (no acl, or an acl naming it or one of its --group) [default: unrestricted local access]" };

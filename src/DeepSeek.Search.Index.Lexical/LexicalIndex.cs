@@ -69,6 +69,13 @@ public sealed class LexicalIndex : IDisposable
     /// <summary>Number of indexed (live) documents.</summary>
     public int DocumentCount => _reader.NumDocs;
 
+    /// <summary>
+    /// Whether every document of this view was indexed without an ACL (readable by all), so that restricting a search to what a
+    /// caller may read changes nothing: every document ever written here, deleted ones included, carries the open marker. One
+    /// term lookup; false as soon as any document, live or deleted, has an ACL.
+    /// </summary>
+    public bool EveryDocumentOpen => _reader.MaxDoc > 0 && _reader.DocFreq(new Term(FilterFields.AclOpen, FilterFields.OpenValue)) == _reader.MaxDoc;
+
     /// <summary>The sequence number of the batch this reader's commit ends with (0 for an index committed without one).</summary>
     public long Seq { get; private init; }
 

@@ -290,6 +290,8 @@ public sealed class CollectionSearcher : IDisposable
             throw new NoDenseIndexException(view.Snapshot.Snapshot.Manifest.Collection, mode.ToString().ToLowerInvariant());
         int depth = Math.Max(options.Depth, options.K);
         var (caller, filter) = (options.Caller, options.Filter);
+        // A caller can read everything in a collection without ACLs: no pre-filter (building one visits every document).
+        if (filter is null && caller is not null && view.Lexical.EveryDocumentOpen) caller = null;
         IReadOnlyList<Hit> Lexical(int k)
         {
             using (clock.Time(SearchStage.Bm25)) return view.Lexical.Search(query, k, caller, filter, options.Statistics);
@@ -298,29 +300,52 @@ public sealed class CollectionSearcher : IDisposable
         {
             using (clock.Time(SearchStage.Dense)) return DenseSearch(view, queryVector!, k, caller, filter);
         }
-        static Dictionary<string, float> ByDocument(IReadOnlyList<Hit> hits) => hits.ToDictionary(h => h.DocumentId, h => h.Score, StringComparer.Ordinal);
-        static Dictionary<string, DenseDocument> DenseByDocument(List<(string Doc, DenseDocument Best)> hits) => hits.ToDictionary(h => h.Doc, h => h.Best, StringComparer.Ordinal);
-        static List<Hit> AsHits(List<(string Doc, DenseDocument Best)> hits) => hits.ConvertAll(h => new Hit(h.Doc, h.Best.Score));
 
         if (mode == SearchMode.Bm25)
         {
             var bm25 = Lexical(options.K);
             return new Ranking(bm25, ByDocument(bm25), null);
         }
-        if (queryVector is null)
+        // A hybrid search runs its BM25 side on a pool thread while this one encodes the query and searches the vectors, when
+        // the pool has no backlog (an idle machine: the latency is the longer side, not the sum); under load, one after the other,
+        // as extra threads would only queue. The stages write their own slots of the clock, so the two sides may time at once.
+        Task<IReadOnlyList<Hit>>? lexicalSide = mode == SearchMode.Hybrid && ThreadPool.PendingWorkItemCount == 0
+            ? Task.Run(() => Lexical(depth), CancellationToken.None)
+            : null;
+        try
         {
+            if (queryVector is null)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using (clock.Time(SearchStage.Encode)) queryVector = view.Snapshot.Encoder!.EncodeQueries([query])[0];
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            if (mode == SearchMode.Dense)
+            {
+                var only = Dense(options.K);
+                return new Ranking(AsHits(only), null, DenseByDocument(only));
+            }
+            var lexical = lexicalSide is null ? Lexical(depth) : lexicalSide.GetAwaiter().GetResult();
             cancellationToken.ThrowIfCancellationRequested();
-            using (clock.Time(SearchStage.Encode)) queryVector = view.Snapshot.Encoder!.EncodeQueries([query])[0];
-            cancellationToken.ThrowIfCancellationRequested();
+            var dense = Dense(depth);
+            return Fused(view, options, lexical, dense, clock);
         }
-        if (mode == SearchMode.Dense)
+        finally
         {
-            var only = Dense(options.K);
-            return new Ranking(AsHits(only), null, DenseByDocument(only));
+            // never leave the BM25 side running on a view the caller is about to release
+            // (its own failure, when another exception overtook it, is observed here rather than reported later)
+            if (lexicalSide is { } side)
+                try { side.Wait(CancellationToken.None); }
+                catch (AggregateException) when (!ReferenceEquals(side.Exception, null)) { }
         }
-        var lexical = Lexical(depth);
-        cancellationToken.ThrowIfCancellationRequested();
-        var dense = Dense(depth);
+    }
+
+    static Dictionary<string, float> ByDocument(IReadOnlyList<Hit> hits) => hits.ToDictionary(h => h.DocumentId, h => h.Score, StringComparer.Ordinal);
+    static Dictionary<string, DenseDocument> DenseByDocument(List<(string Doc, DenseDocument Best)> hits) => hits.ToDictionary(h => h.Doc, h => h.Best, StringComparer.Ordinal);
+    static List<Hit> AsHits(List<(string Doc, DenseDocument Best)> hits) => hits.ConvertAll(h => new Hit(h.Doc, h.Best.Score));
+
+    static Ranking Fused(CollectionView view, SearchOptions options, IReadOnlyList<Hit> lexical, List<(string Doc, DenseDocument Best)> dense, StageClock clock)
+    {
         var (fusion, alpha) = EffectiveFusion(view, options);
         var denseHits = AsHits(dense);
         IReadOnlyList<Hit> fused;
