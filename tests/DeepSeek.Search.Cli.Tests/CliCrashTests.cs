@@ -38,6 +38,7 @@ public sealed partial class CliCrashTests(ITestOutputHelper output)
         Verify(store, [model], "initial build", seed);
 
         var killed = new Dictionary<string, int>();
+        var fastest = new Dictionary<string, int>();
         for (int round = 1; round <= Kills; round++)
         {
             string op = (round % 6) switch { 0 => "index", 3 => "compact", 1 or 4 => "upsert", _ => "delete" };
@@ -95,9 +96,15 @@ public sealed partial class CliCrashTests(ITestOutputHelper output)
                     break;
                 }
             }
-            // Bulk builds and compactions are short: aim the kill inside them more often.
-            int delay = op is "index" or "compact" ? rng.Next(150, 1300) : rng.Next(150, 2600);
+            // Bulk builds and compactions are short: aim the kill inside them more often. Once an operation has been seen to
+            // finish first, its kills are drawn within the quickest run of it seen (so a faster machine or build still gets
+            // its kills in, rather than the operations outrunning a fixed schedule).
+            int upper = op is "index" or "compact" ? 1300 : 2600;
+            if (fastest.TryGetValue(op, out int quickest)) upper = Math.Min(upper, Math.Max(200, quickest * 9 / 10));
+            int delay = rng.Next(150, upper);
+            var clock = Stopwatch.StartNew();
             var (lines, exited, stderr) = RunAndKill(args, delay);
+            if (exited) fastest[op] = Math.Min(fastest.GetValueOrDefault(op, int.MaxValue), (int)clock.ElapsedMilliseconds);
             killed[op] = killed.GetValueOrDefault(op) + (exited ? 0 : 1);
             output.WriteLine($"round {round}: {op}, kill after {delay} ms: {(exited ? "finished first" : "killed")}, {lines.Count} stdout lines");
             if (exited && !lines.Any(l => l.StartsWith("acknowledged", StringComparison.Ordinal) || l.StartsWith("indexed ", StringComparison.Ordinal) || l.StartsWith("compacted", StringComparison.Ordinal)))

@@ -13,13 +13,7 @@ namespace DeepSeek.Search.Indexing.Tests;
 /// </summary>
 public class EncoderPrecisionTests
 {
-    static IEnumerable<Document> Corpus(int n) =>
-        Enumerable.Range(0, n).Select(i =>
-        {
-            var rng = new Random(i * 7919 + 3);
-            var words = Enumerable.Range(0, 6 + rng.Next(30)).Select(_ => Rankings.Vocabulary[rng.Next(Rankings.Vocabulary.Length)]);
-            return new Document($"d{i}", "", $"topic{i % 7} " + string.Join(' ', words));
-        });
+    static IEnumerable<Document> Corpus(int n) => Enumerable.Range(0, n).Select(i => Rankings.Doc($"d{i}", i));
 
     static readonly string[] Queries = ["topic3 protein cell", "lava basalt crust ocean", "market price revenue topic6"];
 
