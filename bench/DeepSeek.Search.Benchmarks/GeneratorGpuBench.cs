@@ -79,10 +79,28 @@ public sealed class GeneratorGpuBench : IBenchSuite
 
         var random = new Random(1);
         int low = Math.Min(1000, config.VocabSize / 2);
+        var inputs = new Dictionary<int, long[]>();
         foreach (int b in new[] { 1, 16 })
         {
-            var host = new long[b * prefillLen];
-            for (int i = 0; i < host.Length; i++) host[i] = random.Next(low, config.VocabSize - 1);
+            var drawn = new long[b * prefillLen];
+            for (int i = 0; i < drawn.Length; i++) drawn[i] = random.Next(low, config.VocabSize - 1);
+            inputs[b] = drawn;
+        }
+        // The numerics of both bf16 dispatches against float32 (the same seed, experts one at a time): prefill logits, on the host.
+        var reference = new Dictionary<int, Tensor>();
+        using (var f32 = DeepSeekModel.Create(config, new DeepSeekModelOptions { Device = spec, DType = ScalarType.Float32, Seed = 0, ExpertDispatch = ExpertDispatch.PerExpert }))
+        using (no_grad())
+            foreach (var (b, drawn) in inputs)
+            {
+                using var scope = NewDisposeScope();
+                using var cache = f32.CreateCache(KvCacheMode.Full);
+                using var hostIds = tensor(drawn, new long[] { b, prefillLen });
+                reference[b] = f32.Forward(hostIds.to(device), cache, lastPositionOnly: true).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+            }
+        if (cuda) torch.cuda.synchronize();
+        foreach (int b in new[] { 1, 16 })
+        {
+            var host = inputs[b];
             using var hostIds = tensor(host, new long[] { b, prefillLen });
             using var ids = hostIds.to(device);
 
@@ -97,6 +115,14 @@ public sealed class GeneratorGpuBench : IBenchSuite
                 {
                     var logits = model.Forward(ids, cache, lastPositionOnly: true).to(ScalarType.Float32);
                     if (!logits.isfinite().all().item<bool>()) report.Notes.Add($"warning: non-finite logits in the prefill of batch {b} ({dispatch})");
+                    using (var onHost = logits.cpu())
+                    {
+                        var r = reference[b];
+                        double off = (onHost - r).abs().max().item<float>();
+                        double same = onHost.argmax(-1).eq(r.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
+                        report.Environment[$"prefill_b{b}_{dispatch}_bf16_vs_float32"] = $"max |Δlogit| {off:G3} (max |logit| {r.abs().max().item<float>():G3}), same arg-max in {same:P0} of rows";
+                        Console.WriteLine($"  {dispatch} bf16 vs float32 logits, b{b}: max |Δ| {off:G3}, same arg-max {same:P0}");
+                    }
                     if (groupedLogits is null) groupedLogits = logits;
                     else
                     {
