@@ -8,6 +8,7 @@ using Lucene.Net.Store;
 using Lucene.Net.Util;
 using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Index.Lexical.Filtering;
+using DeepSeek.Search.Index.Lexical.Scoring;
 
 namespace DeepSeek.Search.Index.Lexical;
 
@@ -184,32 +185,41 @@ public sealed class LexicalIndex : IDisposable
     /// <paramref name="statistics"/> (the sum over the shards of a collection, <see cref="CorpusStatistics.Sum"/>) wherever it
     /// has them, so that this index scores as the whole collection would; null: this index's own.
     /// </summary>
-    public IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter, CorpusStatistics? statistics)
+    public IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter, CorpusStatistics? statistics) =>
+        Search(query, k, caller, filter, statistics, exhaustive: false);
+
+    /// <summary>
+    /// The one search. <paramref name="exhaustive"/> false (every caller's): MaxScore dynamic pruning over the term postings
+    /// (<see cref="MaxScoreSearch"/>); true: Lucene's own BooleanQuery scorer, which scores every posting: the reference the
+    /// pruned search is checked against, bit for bit (tests and benchmarks only).
+    /// </summary>
+    internal IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter, CorpusStatistics? statistics, bool exhaustive)
     {
         if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("query is empty");
         if (k < 1) throw new InvalidInputException($"k must be >= 1, got {k}");
-        var q = BuildQuery(query);
+        var (order, counts) = QueryTerms(query);
         int n = Math.Min(k, _reader.MaxDoc);
-        if (q == null || n == 0) return [];
+        if (order.Count == 0 || n == 0) return [];
         var restriction = FilterQuery.Build(caller, filter);
-        TopFieldDocs top;
         try
         {
             var searcher = statistics is null ? _searcher : new StatisticsSearcher(_reader, statistics) { Similarity = _searcher.Similarity };
-            top = searcher.Search(q, restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
+            if (!exhaustive)
+                return MaxScoreSearch.Search(searcher, _reader, _fields, order.ConvertAll(t => (t, (float)counts[t])), Info.K1, Info.B, n, restriction);
+            var top = searcher.Search(BuildQuery(order, counts), restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
+            var hits = new Hit[top.ScoreDocs.Length];
+            for (int i = 0; i < hits.Length; i++)
+            {
+                var fd = (FieldDoc)top.ScoreDocs[i];
+                hits[i] = new Hit(((BytesRef)fd.Fields[1]).Utf8ToString(), fd.Score);
+            }
+            return hits;
         }
         catch (Exception ex) when (ex is not ObjectDisposedException
-                                   && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+                                   && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException or NullReferenceException)
         {
             throw new IndexCorruptException($"lexical index at {Path} failed while searching: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}", ex);
         }
-        var hits = new Hit[top.ScoreDocs.Length];
-        for (int i = 0; i < hits.Length; i++)
-        {
-            var fd = (FieldDoc)top.ScoreDocs[i];
-            hits[i] = new Hit(((BytesRef)fd.Fields[1]).Utf8ToString(), fd.Score);
-        }
-        return hits;
     }
 
     /// <summary>
@@ -351,11 +361,9 @@ public sealed class LexicalIndex : IDisposable
         return (order, counts);
     }
 
-    /// <summary>The bag-of-words query for <paramref name="text"/>, or null when it has no terms.</summary>
-    Query? BuildQuery(string text)
+    /// <summary>The bag-of-words query of the distinct terms <paramref name="order"/> (at least one) boosted by their counts.</summary>
+    Query BuildQuery(List<string> order, Dictionary<string, int> counts)
     {
-        var (order, counts) = QueryTerms(text);
-        if (order.Count == 0) return null;
 
         BooleanQuery PerField(string field)
         {
