@@ -104,12 +104,18 @@ public sealed class GeneratorGpuBench : IBenchSuite
             using var hostIds = tensor(host, new long[] { b, prefillLen });
             using var ids = hostIds.to(device);
 
-            // The default dispatch first (grouped on CUDA), then the one-expert-at-a-time loop it replaced, in the same run.
-            Tensor? groupedLogits = null;
-            foreach (var dispatch in new[] { ExpertDispatch.Grouped, ExpertDispatch.PerExpert })
+            // Every dispatch in the same run: sorted (grouped GEMM, the CUDA default for prefill), padded (batched GEMM, the CUDA
+            // default for decode), and the one-expert-at-a-time loop they replaced. Their logits are compared with the first's.
+            Tensor? firstLogits = null;
+            foreach (var dispatch in new[] { ExpertDispatch.Sorted, ExpertDispatch.Grouped, ExpertDispatch.PerExpert })
             {
                 model.ExpertDispatch = dispatch;
-                string suffix = dispatch == ExpertDispatch.Grouped ? "" : ", experts one at a time";
+                string suffix = dispatch switch
+                {
+                    ExpertDispatch.Sorted => ", experts sorted (grouped GEMM)",
+                    ExpertDispatch.Grouped => ", experts padded (batched GEMM)",
+                    _ => ", experts one at a time",
+                };
                 using (no_grad())
                 using (var cache = model.CreateCache(KvCacheMode.Full))
                 {
@@ -123,15 +129,14 @@ public sealed class GeneratorGpuBench : IBenchSuite
                         report.Environment[$"prefill_b{b}_{dispatch}_bf16_vs_float32"] = $"max |Δlogit| {off:G3} (max |logit| {r.abs().max().item<float>():G3}), same arg-max in {same:P0} of rows";
                         Console.WriteLine($"  {dispatch} bf16 vs float32 logits, b{b}: max |Δ| {off:G3}, same arg-max {same:P0}");
                     }
-                    if (groupedLogits is null) groupedLogits = logits;
+                    if (firstLogits is null) firstLogits = logits;
                     else
                     {
-                        double diff = (logits - groupedLogits).abs().max().item<float>(), scale = groupedLogits.abs().max().item<float>();
-                        double agree = logits.argmax(-1).eq(groupedLogits.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
-                        report.Environment[$"prefill_b{b}_grouped_vs_per_expert"] = $"max |Δlogit| {diff:G3} (max |logit| {scale:G3}), same arg-max in {agree:P0} of rows";
-                        Console.WriteLine($"  grouped vs per-expert logits, b{b}: max |Δ| {diff:G3} of {scale:G3}, same arg-max {agree:P0}");
+                        double diff = (logits - firstLogits).abs().max().item<float>(), scale = firstLogits.abs().max().item<float>();
+                        double agree = logits.argmax(-1).eq(firstLogits.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
+                        report.Environment[$"prefill_b{b}_{dispatch}_vs_Sorted"] = $"max |Δlogit| {diff:G3} (max |logit| {scale:G3}), same arg-max in {agree:P0} of rows";
+                        Console.WriteLine($"  {dispatch} vs sorted logits, b{b}: max |Δ| {diff:G3} of {scale:G3}, same arg-max {agree:P0}");
                         logits.Dispose();
-                        groupedLogits.Dispose();
                     }
                 }
                 var times = Stats.Time(() =>
@@ -156,10 +161,12 @@ public sealed class GeneratorGpuBench : IBenchSuite
                     Row(report, name, b * steps / Stats.Median(runs), pytorch, grouped, $"decode_b{b}_tok_per_s");
                 }
             }
+            firstLogits?.Dispose();
         }
         model.ExpertDispatch = ExpertDispatch.Auto;
+        foreach (var l in reference.Values) l.Dispose();
 
-        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32); routed experts by default as batched GEMMs over a padded [experts, capacity, hidden] buffer (ExpertDispatch.Grouped: no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts); the rows marked 'experts one at a time' run the per-expert loop (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer) in the same run.");
+        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32); routed experts three ways in the same run: 'sorted' (ExpertDispatch.Sorted: the expert-sorted pairs through libtorch's aten::_grouped_mm with exact offsets, via TorchScript; no padding, no host sync), 'padded' (ExpertDispatch.Grouped: batched GEMMs over a padded [experts, capacity, hidden] buffer; no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts) and 'one at a time' (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer). The default on CUDA (Auto) is sorted above 64 tokens without gradients and padded otherwise.");
         report.Notes.Add("decode is the generator's own path (DeepSeekGenerator.StreamAsync, greedy, EOS ignored), timed from the prefill's tokens to the 65th token: 64 single-token steps, each ending with the picked ids on the host.");
         report.Notes.Add("PyTorch side: bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM, bf16, its default attention (sdpa), experts 'eager' for the main ratio and 'grouped_mm' as a second reference; decode is a loop of model(next, past_key_values=cache, logits_to_keep=1) with a device arg-max; its cache keeps the MLA latent and expands keys per step).");
         report.Notes.Add("Anchor (../shared/anchors, H100, transformers 5.17): eager prefill 3,097 / 45,185 tok/s (b1 / b16), decode 10.2 / 77 tok/s; grouped_mm prefill 19,147 / 143,916, decode 37.7 / 619.");

@@ -15,7 +15,7 @@ public class DeepSeekModelTests(Xunit.Abstractions.ITestOutputHelper log)
         var data = new TheoryData<string, string, ExpertDispatch>();
         foreach (var v in Fixtures.Variants)
             foreach (var l in Fixtures.Layouts)
-                foreach (var d in new[] { ExpertDispatch.PerExpert, ExpertDispatch.Grouped }) data.Add(v, l, d);
+                foreach (var d in new[] { ExpertDispatch.PerExpert, ExpertDispatch.Grouped, ExpertDispatch.Sorted }) data.Add(v, l, d);
         return data;
     }
 
@@ -69,6 +69,7 @@ public class DeepSeekModelTests(Xunit.Abstractions.ITestOutputHelper log)
     [InlineData("B", KvCacheMode.Latent, ExpertDispatch.PerExpert)]
     [InlineData("A", KvCacheMode.Full, ExpertDispatch.Grouped)]
     [InlineData("B", KvCacheMode.Latent, ExpertDispatch.Grouped)]
+    [InlineData("A", KvCacheMode.Latent, ExpertDispatch.Sorted)]
     public void Cached_single_steps_match_the_full_recompute(string variant, KvCacheMode mode, ExpertDispatch dispatch)
     {
         var g = Fixtures.Load(variant);

@@ -102,8 +102,9 @@ internal sealed class MoeRouter : ParameterBlock
 /// <summary>How <see cref="RoutedExperts"/> runs the experts of a batch (<see cref="DeepSeekModel.ExpertDispatch"/>).</summary>
 public enum ExpertDispatch
 {
-    /// <summary><see cref="Grouped"/> on CUDA, <see cref="PerExpert"/> on the CPU (where padding costs real arithmetic and a kernel
-    /// launch costs next to nothing).</summary>
+    /// <summary>On CUDA <see cref="Sorted"/> for batches above <see cref="RoutedExperts.UnsyncedCapacityTokens"/> tokens without
+    /// gradients (prefill) and <see cref="Grouped"/> otherwise (decode, training); <see cref="PerExpert"/> on the CPU (where padding
+    /// costs real arithmetic and a kernel launch costs next to nothing).</summary>
     Auto,
 
     /// <summary>One GEMM pair per hit expert on the gathered batch of its tokens; the tokens per expert are read on the host (one
@@ -117,6 +118,33 @@ public enum ExpertDispatch
     /// expert at most once), one (the largest expert load) above that. Exact: no token is ever dropped.
     /// </summary>
     Grouped,
+
+    /// <summary>
+    /// The expert-sorted (token, expert) pairs through libtorch's grouped GEMM (<c>aten::_grouped_mm</c>, the kernel of transformers'
+    /// <c>grouped_mm</c> experts) with each expert's exact row range as offsets: no padding, no host synchronisation, two GEMM
+    /// launches per layer. TorchSharp 0.107 binds no such op, so it is reached through a two-line TorchScript function compiled by
+    /// libtorch at first use (<see cref="GroupedGemm"/>). libtorch has no float64 kernel and no backward for strided gradients of
+    /// it: float64 weights, or a forward that records gradients, run as <see cref="Grouped"/>.
+    /// </summary>
+    Sorted,
+}
+
+/// <summary>
+/// <c>aten::_grouped_mm(a [M, K], b [G, K, N], offs int32 [G]) → [M, N]</c>: rows <c>offs[g-1] .. offs[g]</c> of a times b[g]. Reached
+/// through TorchScript (<c>torch.jit.compile</c>, libtorch's own compiler, resolving the op by its schema), compiled once per process.
+/// CUDA (bf16, SM90 kernels), and a reference loop on the CPU for float32 and bf16.
+/// </summary>
+internal static class GroupedGemm
+{
+    static readonly Lazy<TorchSharp.torch.jit.CompilationUnit> Unit = new(() => TorchSharp.torch.jit.compile(
+        "def grouped_mm(a: Tensor, b: Tensor, offs: Tensor) -> Tensor:\n" +
+        "    return torch._grouped_mm(a, b, offs)\n"));
+
+    /// <summary>Whether <see cref="Multiply"/> has a kernel for <paramref name="dtype"/>.</summary>
+    public static bool Supports(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float32;
+
+    /// <summary>a [M, K] (rows grouped in order), b [G, K, N], ends [G] int32 (cumulative row counts) → [M, N].</summary>
+    public static Tensor Multiply(Tensor a, Tensor b, Tensor ends) => Unit.Value.invoke<Tensor>("grouped_mm", a, b, ends);
 }
 
 /// <summary>
@@ -164,20 +192,32 @@ internal sealed class RoutedExperts : ParameterBlock
         if (load != null)
             using (var c = counts.cpu()) Array.Copy(c.data<long>().ToArray(), load, Math.Min(_experts, load.Length));
 
-        var dispatch = Dispatch == ExpertDispatch.Auto
-            ? (GateUp.device_type == TorchSharp.DeviceType.CUDA ? ExpertDispatch.Grouped : ExpertDispatch.PerExpert)
-            : Dispatch;
-        if (dispatch == ExpertDispatch.Grouped)
+        var dispatch = Resolve(Dispatch, GateUp.device_type, x.dtype, is_grad_enabled(), x.shape[0]);
+        if (dispatch != ExpertDispatch.PerExpert)
         {
             // Back to token order by the inverse permutation, then each token's K outputs summed in float32: no atomics, so the
             // result is the same from run to run on CUDA (index_add_ there adds in whatever order its threads arrive).
-            var weighted = Grouped(x, experts, tokens, counts) * weights.unsqueeze(1);
+            var outputs = dispatch == ExpertDispatch.Sorted ? Sorted(x, tokens, counts) : Grouped(x, experts, tokens, counts);
+            var weighted = outputs * weights.unsqueeze(1);
             var byToken = zeros_like(weighted).index_copy(0, order, weighted);
             return byToken.view(x.shape[0], k, x.shape[1]).sum(1).to(x.dtype).MoveToOuterDisposeScope();
         }
         var output = zeros_like(x);
         output.index_add_(0, tokens, (PerExpert(x, tokens, counts) * weights.unsqueeze(1)).to(x.dtype), 1);
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The dispatch that runs for <paramref name="requested"/> on a batch of <paramref name="tokens"/> (see <see cref="ExpertDispatch"/>).</summary>
+    internal static ExpertDispatch Resolve(ExpertDispatch requested, TorchSharp.DeviceType device, ScalarType dtype, bool gradients, long tokens)
+    {
+        bool sortable = GroupedGemm.Supports(dtype) && !gradients;
+        return requested switch
+        {
+            ExpertDispatch.Auto when device != TorchSharp.DeviceType.CUDA => ExpertDispatch.PerExpert,
+            ExpertDispatch.Auto => sortable && tokens > UnsyncedCapacityTokens ? ExpertDispatch.Sorted : ExpertDispatch.Grouped,
+            ExpertDispatch.Sorted when !sortable => ExpertDispatch.Grouped,
+            var chosen => chosen,
+        };
     }
 
     /// <summary>Expert outputs [N·K, H] in the sorted pair order, one expert at a time (the counts are read on the host).</summary>
@@ -216,6 +256,15 @@ internal sealed class RoutedExperts : ParameterBlock
         var up = bmm(buffer.view(_experts, capacity, hidden), GateUp.transpose(1, 2));
         var down = bmm(GatedHidden(up), Down.transpose(1, 2));
         return down.view(_experts * capacity, hidden).index_select(0, slots);
+    }
+
+    /// <summary>Expert outputs [N·K, H] in the sorted pair order from two grouped GEMMs (see <see cref="ExpertDispatch.Sorted"/>).</summary>
+    Tensor Sorted(Tensor x, Tensor tokens, Tensor counts)
+    {
+        var ends = counts.cumsum(0).to(ScalarType.Int32);
+        var inputs = x.index_select(0, tokens);
+        var up = GroupedGemm.Multiply(inputs, GateUp.transpose(1, 2), ends);
+        return GroupedGemm.Multiply(GatedHidden(up), Down.transpose(1, 2), ends);
     }
 
     /// <summary>act(gate) ⊙ up of a [..., 2·Im] gate/up projection.</summary>
