@@ -104,8 +104,8 @@ public sealed class GeneratorGpuBench : IBenchSuite
             using var hostIds = tensor(host, new long[] { b, prefillLen });
             using var ids = hostIds.to(device);
 
-            // Every dispatch in the same run: sorted (grouped GEMM, the CUDA default for prefill), padded (batched GEMM, the CUDA
-            // default for decode), and the one-expert-at-a-time loop they replaced. Their logits are compared with the first's.
+            // Every dispatch in the same run: sorted (grouped GEMM, the CUDA default without gradients), padded (batched GEMM, the
+            // CUDA default with them), and the one-expert-at-a-time loop they replaced. Their logits are compared with the first's.
             Tensor? firstLogits = null;
             foreach (var dispatch in new[] { ExpertDispatch.Sorted, ExpertDispatch.Grouped, ExpertDispatch.PerExpert })
             {
@@ -166,7 +166,7 @@ public sealed class GeneratorGpuBench : IBenchSuite
         model.ExpertDispatch = ExpertDispatch.Auto;
         foreach (var l in reference.Values) l.Dispose();
 
-        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32); routed experts three ways in the same run: 'sorted' (ExpertDispatch.Sorted: the expert-sorted pairs through libtorch's aten::_grouped_mm with exact offsets, via TorchScript; no padding, no host sync), 'padded' (ExpertDispatch.Grouped: batched GEMMs over a padded [experts, capacity, hidden] buffer; no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts) and 'one at a time' (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer). The default on CUDA (Auto) is sorted above 64 tokens without gradients and padded otherwise.");
+        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32); routed experts three ways in the same run: 'sorted' (ExpertDispatch.Sorted: the expert-sorted pairs through libtorch's aten::_grouped_mm with exact offsets, via TorchScript; no padding, no host sync), 'padded' (ExpertDispatch.Grouped: batched GEMMs over a padded [experts, capacity, hidden] buffer; no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts) and 'one at a time' (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer). The default on CUDA (Auto) is sorted without gradients and padded with them.");
         report.Notes.Add("decode is the generator's own path (DeepSeekGenerator.StreamAsync, greedy, EOS ignored), timed from the prefill's tokens to the 65th token: 64 single-token steps, each ending with the picked ids on the host.");
         report.Notes.Add("PyTorch side: bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM, bf16, its default attention (sdpa), experts 'eager' for the main ratio and 'grouped_mm' as a second reference; decode is a loop of model(next, past_key_values=cache, logits_to_keep=1) with a device arg-max; its cache keeps the MLA latent and expands keys per step).");
         report.Notes.Add("Anchor (../shared/anchors, H100, transformers 5.17): eager prefill 3,097 / 45,185 tok/s (b1 / b16), decode 10.2 / 77 tok/s; grouped_mm prefill 19,147 / 143,916, decode 37.7 / 619.");
