@@ -216,7 +216,7 @@ public sealed class LexicalIndex : IDisposable
             return hits;
         }
         catch (Exception ex) when (ex is not ObjectDisposedException
-                                   && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException or NullReferenceException)
+                                   && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
             throw new IndexCorruptException($"lexical index at {Path} failed while searching: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}", ex);
         }

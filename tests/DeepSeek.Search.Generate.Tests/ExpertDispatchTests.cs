@@ -86,17 +86,16 @@ public class ExpertDispatchTests
     }
 
     [Theory]
-    [InlineData(ExpertDispatch.Auto, DeviceType.CPU, ScalarType.BFloat16, false, 4096, ExpertDispatch.PerExpert)]
-    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.BFloat16, false, 4096, ExpertDispatch.Sorted)]
-    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.BFloat16, false, 1, ExpertDispatch.Sorted)]
-    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.Float64, false, 1, ExpertDispatch.Grouped)]
-    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.BFloat16, true, 4096, ExpertDispatch.Grouped)]
-    [InlineData(ExpertDispatch.Sorted, DeviceType.CPU, ScalarType.Float64, false, 4096, ExpertDispatch.Grouped)]
-    [InlineData(ExpertDispatch.Sorted, DeviceType.CPU, ScalarType.Float32, true, 10, ExpertDispatch.Grouped)]
-    [InlineData(ExpertDispatch.Sorted, DeviceType.CPU, ScalarType.Float32, false, 10, ExpertDispatch.Sorted)]
-    [InlineData(ExpertDispatch.PerExpert, DeviceType.CUDA, ScalarType.BFloat16, false, 4096, ExpertDispatch.PerExpert)]
-    public void Dispatch_resolves_by_device_dtype_gradients_and_batch(ExpertDispatch requested, DeviceType device, ScalarType dtype, bool gradients, long tokens, ExpertDispatch expected) =>
-        Assert.Equal(expected, RoutedExperts.Resolve(requested, device, dtype, gradients, tokens));
+    [InlineData(ExpertDispatch.Auto, DeviceType.CPU, ScalarType.BFloat16, false, ExpertDispatch.PerExpert)]
+    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.BFloat16, false, ExpertDispatch.Sorted)]
+    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.Float64, false, ExpertDispatch.Grouped)]
+    [InlineData(ExpertDispatch.Auto, DeviceType.CUDA, ScalarType.BFloat16, true, ExpertDispatch.Grouped)]
+    [InlineData(ExpertDispatch.Sorted, DeviceType.CPU, ScalarType.Float64, false, ExpertDispatch.Grouped)]
+    [InlineData(ExpertDispatch.Sorted, DeviceType.CPU, ScalarType.Float32, true, ExpertDispatch.Grouped)]
+    [InlineData(ExpertDispatch.Sorted, DeviceType.CPU, ScalarType.Float32, false, ExpertDispatch.Sorted)]
+    [InlineData(ExpertDispatch.PerExpert, DeviceType.CUDA, ScalarType.BFloat16, false, ExpertDispatch.PerExpert)]
+    public void Dispatch_resolves_by_device_dtype_and_gradients(ExpertDispatch requested, DeviceType device, ScalarType dtype, bool gradients, ExpertDispatch expected) =>
+        Assert.Equal(expected, RoutedExperts.Resolve(requested, device, dtype, gradients));
 
     [Fact]
     public void The_dispatch_can_change_between_forward_passes()

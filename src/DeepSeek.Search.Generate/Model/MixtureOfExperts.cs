@@ -192,7 +192,7 @@ internal sealed class RoutedExperts : ParameterBlock
         if (load != null)
             using (var c = counts.cpu()) Array.Copy(c.data<long>().ToArray(), load, Math.Min(_experts, load.Length));
 
-        var dispatch = Resolve(Dispatch, GateUp.device_type, x.dtype, is_grad_enabled(), x.shape[0]);
+        var dispatch = Resolve(Dispatch, GateUp.device_type, x.dtype, is_grad_enabled());
         if (dispatch != ExpertDispatch.PerExpert)
         {
             // Back to token order by the inverse permutation, then each token's K outputs summed in float32: no atomics, so the
@@ -207,8 +207,8 @@ internal sealed class RoutedExperts : ParameterBlock
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>The dispatch that runs for <paramref name="requested"/> on a batch of <paramref name="tokens"/> (see <see cref="ExpertDispatch"/>).</summary>
-    internal static ExpertDispatch Resolve(ExpertDispatch requested, TorchSharp.DeviceType device, ScalarType dtype, bool gradients, long tokens)
+    /// <summary>The dispatch that runs for <paramref name="requested"/> (see <see cref="ExpertDispatch"/>).</summary>
+    internal static ExpertDispatch Resolve(ExpertDispatch requested, TorchSharp.DeviceType device, ScalarType dtype, bool gradients)
     {
         bool sortable = GroupedGemm.Supports(dtype) && !gradients;
         return requested switch

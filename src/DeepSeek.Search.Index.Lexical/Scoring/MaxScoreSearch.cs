@@ -16,7 +16,7 @@ namespace DeepSeek.Search.Index.Lexical.Scoring;
 /// <para>
 /// Scores are computed as Lucene.Net 4.8's BM25Similarity and BooleanScorer compute them (idf over maxDoc, average length
 /// sumTotalTermFreq / maxDoc, the 256-entry length cache in float, each term's score in float, a field's terms summed in
-/// double and rounded to float, the fields summed in double); LexicalIndexTests check them bit for bit against Lucene's own
+/// double and rounded to float, the fields summed in double); MaxScoreSearchTests check them bit for bit against Lucene's own
 /// search.
 /// </para>
 /// </summary>
@@ -97,12 +97,12 @@ internal static class MaxScoreSearch
                 if (context.DocFreq == 0) continue;   // in no segment of this index: no posting to score
                 var ts = searcher.TermStatistics(term, context);
                 float idf = (float)Math.Log(1 + (cs.MaxDoc - ts.DocFreq + 0.5D) / (ts.DocFreq + 0.5D));
-                float weight = idf * boost * 1f;
+                float weight = idf * boost;   // Lucene's BM25Stats.Weight (its top-level boost is 1 here)
                 queryTerms.Add(new QueryTerm(f, term, weight * (k1 + 1), cache, context));
             }
         }
-        var top = new PriorityQueue<Entry, Entry>(n + 1, WorstFirst.Instance);
         if (queryTerms.Count == 0) return [];
+        var top = new PriorityQueue<Entry, Entry>(n + 1, WorstFirst.Instance);
         var filter = restriction is null ? null : new QueryWrapperFilter(restriction);
         foreach (var leaf in reader.Leaves)
             SearchSegment(leaf, fields.Count, queryTerms, k1, n, filter, top);
@@ -144,7 +144,7 @@ internal static class MaxScoreSearch
             var c = new Clause { Field = qt.Field, WeightValue = qt.WeightValue, LengthCache = qt.LengthCache, Docs = docs, Norms = norms, K1 = k1 };
             // freq / (freq + norm) < 1: the term's weight bounds its score whatever the document; the frontier is tighter.
             double bound = c.WeightValue;
-            if (norms != null && TermBounds.Get(reader, qt.Term.Field, qt.Term.Text, qt.Term.Bytes, state, docFreq) is { } frontier)
+            if (norms != null && TermBounds.Get(reader, norms, qt.Term, state, docFreq) is { } frontier)
             {
                 bound = 0;
                 for (int i = 0; i < frontier.Norms.Length; i++)
@@ -209,34 +209,21 @@ internal static class MaxScoreSearch
             double total = 0;
             for (int f = 0; f < fieldSums.Length; f++) total += (float)fieldSums[f];
             float score = (float)total;
-            if (top.Count == n)
-            {
-                var worst = top.Peek();
-                if (score < worst.Score) continue;
-                ids.Get(doc, idBytes);
-                if (score == worst.Score && CompareIds(idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length), worst.Id) >= 0) continue;
-                var entry = new Entry(score, idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length).ToArray());
-                top.DequeueEnqueue(entry, entry);
-                threshold = top.Peek().Score;
-                int before = nonEssential;
-                while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
-                if (nonEssential == clauses.Count) return;
-                if (nonEssential != before) heap.RemoveAll(c => c.Rank < nonEssential);
-            }
-            else
-            {
-                ids.Get(doc, idBytes);
-                var entry = new Entry(score, idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length).ToArray());
-                top.Enqueue(entry, entry);
-                if (top.Count == n)
-                {
-                    threshold = top.Peek().Score;
-                    int before = nonEssential;
-                    while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
-                    if (nonEssential == clauses.Count) return;
-                    if (nonEssential != before) heap.RemoveAll(c => c.Rank < nonEssential);
-                }
-            }
+            bool full = top.Count == n;
+            if (full && score < threshold) continue;
+            ids.Get(doc, idBytes);
+            var id = idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length);
+            if (full && score == threshold && CompareIds(id, top.Peek().Id) >= 0) continue;
+            var entry = new Entry(score, id.ToArray());
+            if (full) top.DequeueEnqueue(entry, entry);
+            else top.Enqueue(entry, entry);
+            if (top.Count < n) continue;
+            // the n-th score rose (or was reached): more of the weakest clauses may stop producing candidates
+            threshold = top.Peek().Score;
+            int before = nonEssential;
+            while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
+            if (nonEssential == clauses.Count) return;
+            if (nonEssential != before) heap.RemoveAll(c => c.Rank < nonEssential);
         }
     }
 

@@ -33,22 +33,21 @@ internal static class TermBounds
     static readonly ConditionalWeakTable<object, ConcurrentDictionary<(string Field, string Term), Frontier>> BySegment = new();
 
     /// <summary>
-    /// The frontier of <paramref name="term"/> in <paramref name="field"/> of <paramref name="reader"/>, positioned by
-    /// <paramref name="state"/>; null when the term is too rare in this segment, the segment's table is full, or the field has
-    /// no norms or frequencies.
+    /// The frontier of <paramref name="term"/> in segment <paramref name="reader"/> (whose norms of the term's field are
+    /// <paramref name="norms"/>), positioned by <paramref name="state"/>; null when the term is too rare in this segment, the
+    /// segment's table is full, or the field has no frequencies.
     /// </summary>
-    public static Frontier? Get(AtomicReader reader, string field, string text, BytesRef term, TermState state, int docFreq)
+    public static Frontier? Get(AtomicReader reader, NumericDocValues norms, Term term, TermState state, int docFreq)
     {
         if (docFreq < MinDocFreq) return null;
         var table = BySegment.GetValue(reader.CoreCacheKey, _ => new ConcurrentDictionary<(string, string), Frontier>());
-        var key = (field, text);
+        var key = (term.Field, term.Text);
         if (table.TryGetValue(key, out var known)) return known;
         if (table.Count >= MaxTermsPerSegment) return null;
-        var norms = reader.GetNormValues(field);
-        var terms = reader.GetTerms(field);
-        if (norms == null || terms == null || !terms.HasFreqs) return null;
+        var terms = reader.GetTerms(term.Field);
+        if (terms == null || !terms.HasFreqs) return null;
         var te = terms.GetEnumerator();
-        te.SeekExact(term, state);
+        te.SeekExact(term.Bytes, state);
         var docs = te.Docs(null, null, DocsFlags.FREQS);
         var largest = new int[256];
         for (int d = docs.NextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = docs.NextDoc())
