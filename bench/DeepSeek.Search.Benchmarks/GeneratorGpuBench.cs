@@ -77,6 +77,17 @@ public sealed class GeneratorGpuBench : IBenchSuite
         report.Environment["params_M"] = Math.Round(parameters / 1e6, 1);
         report.Environment["model_init_s"] = Math.Round(initS, 1);
 
+        // which backend torch's scaled_dot_product_attention would pick at these shapes (0 math, 1 flash, 2 efficient, 3 cuDNN);
+        // ours calls the memory-efficient kernel directly on CUDA (see MultiHeadLatentAttention.FusedProduct)
+        using (var scope = NewDisposeScope())
+            foreach (var (b, t, keys) in new[] { (1, prefillLen, prefillLen), (1, 1, promptLen + 1), (16, 1, promptLen + 1) })
+            {
+                var q = randn(new long[] { b, config.NumAttentionHeads, t, config.QkHeadDim }, model.DType, model.Device);
+                var k = randn(new long[] { b, config.NumAttentionHeads, keys, config.QkHeadDim }, model.DType, model.Device);
+                var v = randn(new long[] { b, config.NumAttentionHeads, keys, config.VHeadDim }, model.DType, model.Device);
+                report.Environment[$"torch_sdpa_backend_b{b}_t{t}_keys{keys}"] = ScriptedOps.SdpChoice(q, k, v, t > 1);
+            }
+
         var random = new Random(1);
         int low = Math.Min(1000, config.VocabSize / 2);
         var inputs = new Dictionary<int, long[]>();
@@ -105,37 +116,46 @@ public sealed class GeneratorGpuBench : IBenchSuite
             using var ids = hostIds.to(device);
 
             // Every dispatch in the same run: sorted (grouped GEMM, the CUDA default without gradients), padded (batched GEMM, the
-            // CUDA default with them), and the one-expert-at-a-time loop they replaced. Their logits are compared with the first's.
+            // CUDA default with them), and the one-expert-at-a-time loop they replaced; sorted twice more with one of the composed
+            // forms that the one-call kernels replaced: HF's RMSNorm lines (rms_norm is the CUDA default) and the eager attention
+            // product (scaled_dot_product_attention is the default without padding). Their logits are compared with the first's.
             Tensor? firstLogits = null;
-            foreach (var dispatch in new[] { ExpertDispatch.Sorted, ExpertDispatch.Grouped, ExpertDispatch.PerExpert })
+            foreach (var (dispatch, composedNorms, eagerAttention) in new[]
+                     {
+                         (ExpertDispatch.Sorted, false, false), (ExpertDispatch.Sorted, true, false), (ExpertDispatch.Sorted, false, true),
+                         (ExpertDispatch.Grouped, false, false), (ExpertDispatch.PerExpert, false, false),
+                     })
             {
                 model.ExpertDispatch = dispatch;
+                model.ComposedNorms = composedNorms || !cuda;
+                model.EagerAttention = eagerAttention;
+                string variant = dispatch + (composedNorms ? "_composed_norms" : "") + (eagerAttention ? "_eager_attention" : "");
                 string suffix = dispatch switch
                 {
                     ExpertDispatch.Sorted => ", experts sorted (grouped GEMM)",
                     ExpertDispatch.Grouped => ", experts padded (batched GEMM)",
                     _ => ", experts one at a time",
-                };
+                } + (composedNorms ? ", composed RMSNorm" : "") + (eagerAttention ? ", eager attention" : "");
                 using (no_grad())
                 using (var cache = model.CreateCache(KvCacheMode.Full))
                 {
                     var logits = model.Forward(ids, cache, lastPositionOnly: true).to(ScalarType.Float32);
-                    if (!logits.isfinite().all().item<bool>()) report.Notes.Add($"warning: non-finite logits in the prefill of batch {b} ({dispatch})");
+                    if (!logits.isfinite().all().item<bool>()) report.Notes.Add($"warning: non-finite logits in the prefill of batch {b} ({variant})");
                     using (var onHost = logits.cpu())
                     {
                         var r = reference[b];
                         double off = (onHost - r).abs().max().item<float>();
                         double same = onHost.argmax(-1).eq(r.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
-                        report.Environment[$"prefill_b{b}_{dispatch}_bf16_vs_float32"] = $"max |Δlogit| {off:G3} (max |logit| {r.abs().max().item<float>():G3}), same arg-max in {same:P0} of rows";
-                        Console.WriteLine($"  {dispatch} bf16 vs float32 logits, b{b}: max |Δ| {off:G3}, same arg-max {same:P0}");
+                        report.Environment[$"prefill_b{b}_{variant}_bf16_vs_float32"] = $"max |Δlogit| {off:G3} (max |logit| {r.abs().max().item<float>():G3}), same arg-max in {same:P0} of rows";
+                        Console.WriteLine($"  {variant} bf16 vs float32 logits, b{b}: max |Δ| {off:G3}, same arg-max {same:P0}");
                     }
                     if (firstLogits is null) firstLogits = logits;
                     else
                     {
                         double diff = (logits - firstLogits).abs().max().item<float>(), scale = firstLogits.abs().max().item<float>();
                         double agree = logits.argmax(-1).eq(firstLogits.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
-                        report.Environment[$"prefill_b{b}_{dispatch}_vs_Sorted"] = $"max |Δlogit| {diff:G3} (max |logit| {scale:G3}), same arg-max in {agree:P0} of rows";
-                        Console.WriteLine($"  {dispatch} vs sorted logits, b{b}: max |Δ| {diff:G3} of {scale:G3}, same arg-max {agree:P0}");
+                        report.Environment[$"prefill_b{b}_{variant}_vs_Sorted"] = $"max |Δlogit| {diff:G3} (max |logit| {scale:G3}), same arg-max in {agree:P0} of rows";
+                        Console.WriteLine($"  {variant} vs sorted logits, b{b}: max |Δ| {diff:G3} of {scale:G3}, same arg-max {agree:P0}");
                         logits.Dispose();
                     }
                 }
@@ -164,9 +184,11 @@ public sealed class GeneratorGpuBench : IBenchSuite
             firstLogits?.Dispose();
         }
         model.ExpertDispatch = ExpertDispatch.Auto;
+        model.EagerAttention = false;
+        model.ComposedNorms = !cuda;
         foreach (var l in reference.Values) l.Dispose();
 
-        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16, eager attention (scores masked, softmaxed in float32); routed experts three ways in the same run: 'sorted' (ExpertDispatch.Sorted: the expert-sorted pairs through libtorch's aten::_grouped_mm with exact offsets, via TorchScript; no padding, no host sync), 'padded' (ExpertDispatch.Grouped: batched GEMMs over a padded [experts, capacity, hidden] buffer; no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts) and 'one at a time' (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer). The default on CUDA (Auto) is sorted without gradients and padded with them.");
+        report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16; RMSNorm by libtorch's rms_norm in one call (the CUDA default; 'composed RMSNorm' rows: HF's lines, one op each); attention by libtorch's memory-efficient kernel, called directly (no padding here: causal at prefill, no mask at decode; the default on CUDA; torch's scaled_dot_product_attention picks cuDNN here, see torch_sdpa_backend below, whose plan per new key length stalled decoding; 'eager attention' rows: the product it replaced, scores masked and softmaxed in float32); routed experts three ways in the same run: 'sorted' (ExpertDispatch.Sorted: the expert-sorted pairs through libtorch's aten::_grouped_mm with exact offsets, via TorchScript; no padding, no host sync), 'padded' (ExpertDispatch.Grouped: batched GEMMs over a padded [experts, capacity, hidden] buffer; no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts) and 'one at a time' (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer). The default on CUDA (Auto) is sorted without gradients and padded with them.");
         report.Notes.Add("decode is the generator's own path (DeepSeekGenerator.StreamAsync, greedy, EOS ignored), timed from the prefill's tokens to the 65th token: 64 single-token steps, each ending with the picked ids on the host.");
         report.Notes.Add("PyTorch side: bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM, bf16, its default attention (sdpa), experts 'eager' for the main ratio and 'grouped_mm' as a second reference; decode is a loop of model(next, past_key_values=cache, logits_to_keep=1) with a device arg-max; its cache keeps the MLA latent and expands keys per step).");
         report.Notes.Add("Anchor (../shared/anchors, H100, transformers 5.17): eager prefill 3,097 / 45,185 tok/s (b1 / b16), decode 10.2 / 77 tok/s; grouped_mm prefill 19,147 / 143,916, decode 37.7 / 619.");

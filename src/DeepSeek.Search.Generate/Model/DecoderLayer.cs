@@ -39,10 +39,10 @@ internal sealed class DecoderLayer : ParameterBlock
     /// <summary>The MoE block, or null for a dense layer.</summary>
     public MoeBlock? Moe { get; }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor allowed, RotaryEmbedding rope, KvCache? cache, IMoeObserver? observer)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionMask mask, RotaryEmbedding rope, KvCache? cache, IMoeObserver? observer)
     {
         using var scope = NewDisposeScope();
-        var h = x + Attention.Forward(_inputNorm.Forward(x), cos, sin, allowed, rope, cache, _index);
+        var h = x + Attention.Forward(_inputNorm.Forward(x), cos, sin, mask, rope, cache, _index);
         var normed = _postNorm.Forward(h);
         var mlp = Moe != null ? Moe.Forward(normed, _index, observer) : _dense!.Forward(normed);
         return (h + mlp).MoveToOuterDisposeScope();

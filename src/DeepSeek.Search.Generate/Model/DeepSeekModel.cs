@@ -151,6 +151,26 @@ public sealed class DeepSeekModel : nn.Module
 
     ExpertDispatch _dispatch;
 
+    /// <summary>Every RMSNorm in its composed form (HF's lines, one op each) instead of libtorch's rms_norm (the reference: tests, benches).</summary>
+    internal bool ComposedNorms
+    {
+        get => _norm.Composed;
+        set
+        {
+            foreach (var norm in modules().OfType<RmsNorm>()) norm.Composed = value;
+        }
+    }
+
+    /// <summary>Every layer's attention as the eager product even without padding (the reference of the fused one: tests, benches).</summary>
+    internal bool EagerAttention
+    {
+        get => _layers.First().Attention.EagerOnly;
+        set
+        {
+            foreach (var layer in _layers) layer.Attention.EagerOnly = value;
+        }
+    }
+
     /// <summary>The auxiliary-loss-free correction bias of layer <paramref name="layer"/>'s router (V3), or null (dense layer, V2).</summary>
     public Tensor? CorrectionBias(int layer) => _layers[layer].Moe?.Router.CorrectionBias;
 
@@ -240,21 +260,33 @@ public sealed class DeepSeekModel : nn.Module
         var positions = positionIds?.to(ScalarType.Int64, Device) ?? queryPositions.unsqueeze(0).expand(b, t);
         var causal = arange(p + t, dtype: ScalarType.Int64, device: Device).unsqueeze(0) <= queryPositions.unsqueeze(1); // [T, P+T]
         var allowed = (causal.unsqueeze(0) & keyMask.unsqueeze(1)).unsqueeze(1);                                          // [B, 1, T, P+T]
+        bool padded = (cache?.Padded ?? false) || MayHoldPadding(attentionMask);
+        var mask = new AttentionMask(allowed, !padded);
         var (cos, sin) = _rope.CosSin(positions, DType);
 
         var h = _embed.index_select(0, ids.reshape(-1)).view(b, t, Config.HiddenSize);
         trace?.OnEmbeddings(h);
         foreach (var layer in _layers)
         {
-            h = layer.Forward(h, cos, sin, allowed, _rope, cache, observer);
+            h = layer.Forward(h, cos, sin, mask, _rope, cache, observer);
             trace?.OnLayer(h);
         }
         h = _norm.Forward(h);
         trace?.OnFinalNorm(h);
         if (lastPositionOnly) h = h.narrow(1, t - 1, 1);
         var logits = _lmHead != null ? _lmHead.Forward(h) : nn.functional.linear(h, _embed);
-        cache?.Advance(keyMaskNew);
+        cache?.Advance(keyMaskNew, padded);
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whether an attention mask may mark padding: a host mask is read (no device synchronisation); a device mask is assumed
+    /// to (reading it would cost a synchronisation), which only means the eager attention runs.</summary>
+    static bool MayHoldPadding(Tensor? attentionMask)
+    {
+        if (attentionMask is null) return false;
+        if (attentionMask.device_type != DeviceType.CPU) return true;
+        using var all = attentionMask.to(ScalarType.Bool).all();
+        return !all.item<bool>();
     }
 
     /// <summary>The smallest and largest id of <paramref name="inputIds"/>, read with one host transfer.</summary>

@@ -91,9 +91,14 @@ public sealed class KvCache : IDisposable
         return fresh;
     }
 
-    /// <summary>Records T new positions with their padding mask [B, T] (the model calls this after each forward pass).</summary>
-    internal void Advance(Tensor newMask)
+    /// <summary>Whether any cached position was recorded as (possibly) padding; then every later pass over this cache is padded too.</summary>
+    internal bool Padded { get; private set; }
+
+    /// <summary>Records T new positions with their padding mask [B, T] (the model calls this after each forward pass);
+    /// <paramref name="padded"/> = the mask may hold padding (not known on the host to be all ones).</summary>
+    internal void Advance(Tensor newMask, bool padded)
     {
+        Padded |= padded;
         var mask = _keyMask is null ? newMask.clone() : cat(new[] { _keyMask, newMask }, 1);
         _keyMask?.Dispose();
         _keyMask = mask.DetachFromDisposeScope();

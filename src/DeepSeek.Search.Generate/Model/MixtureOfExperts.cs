@@ -123,28 +123,10 @@ public enum ExpertDispatch
     /// The expert-sorted (token, expert) pairs through libtorch's grouped GEMM (<c>aten::_grouped_mm</c>, the kernel of transformers'
     /// <c>grouped_mm</c> experts) with each expert's exact row range as offsets: no padding, no host synchronisation, two GEMM
     /// launches per layer. TorchSharp 0.107 binds no such op, so it is reached through a two-line TorchScript function compiled by
-    /// libtorch at first use (<see cref="GroupedGemm"/>). libtorch has no float64 kernel and no backward for strided gradients of
+    /// libtorch at first use (<see cref="ScriptedOps.GroupedMm"/>). libtorch has no float64 kernel and no backward for strided gradients of
     /// it: float64 weights, or a forward that records gradients, run as <see cref="Grouped"/>.
     /// </summary>
     Sorted,
-}
-
-/// <summary>
-/// <c>aten::_grouped_mm(a [M, K], b [G, K, N], offs int32 [G]) → [M, N]</c>: rows <c>offs[g-1] .. offs[g]</c> of a times b[g]. Reached
-/// through TorchScript (<c>torch.jit.compile</c>, libtorch's own compiler, resolving the op by its schema), compiled once per process.
-/// CUDA (bf16, SM90 kernels), and a reference loop on the CPU for float32 and bf16.
-/// </summary>
-internal static class GroupedGemm
-{
-    static readonly Lazy<TorchSharp.torch.jit.CompilationUnit> Unit = new(() => TorchSharp.torch.jit.compile(
-        "def grouped_mm(a: Tensor, b: Tensor, offs: Tensor) -> Tensor:\n" +
-        "    return torch._grouped_mm(a, b, offs)\n"));
-
-    /// <summary>Whether <see cref="Multiply"/> has a kernel for <paramref name="dtype"/>.</summary>
-    public static bool Supports(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float32;
-
-    /// <summary>a [M, K] (rows grouped in order), b [G, K, N], ends [G] int32 (cumulative row counts) → [M, N].</summary>
-    public static Tensor Multiply(Tensor a, Tensor b, Tensor ends) => Unit.Value.invoke<Tensor>("grouped_mm", a, b, ends);
 }
 
 /// <summary>
@@ -210,7 +192,7 @@ internal sealed class RoutedExperts : ParameterBlock
     /// <summary>The dispatch that runs for <paramref name="requested"/> (see <see cref="ExpertDispatch"/>).</summary>
     internal static ExpertDispatch Resolve(ExpertDispatch requested, TorchSharp.DeviceType device, ScalarType dtype, bool gradients)
     {
-        bool sortable = GroupedGemm.Supports(dtype) && !gradients;
+        bool sortable = ScriptedOps.GroupedMmSupports(dtype) && !gradients;
         return requested switch
         {
             ExpertDispatch.Auto when device != TorchSharp.DeviceType.CUDA => ExpertDispatch.PerExpert,
@@ -263,8 +245,8 @@ internal sealed class RoutedExperts : ParameterBlock
     {
         var ends = counts.cumsum(0).to(ScalarType.Int32);
         var inputs = x.index_select(0, tokens);
-        var up = GroupedGemm.Multiply(inputs, GateUp.transpose(1, 2), ends);
-        return GroupedGemm.Multiply(GatedHidden(up), Down.transpose(1, 2), ends);
+        var up = ScriptedOps.GroupedMm(inputs, GateUp.transpose(1, 2), ends);
+        return ScriptedOps.GroupedMm(GatedHidden(up), Down.transpose(1, 2), ends);
     }
 
     /// <summary>act(gate) ⊙ up of a [..., 2·Im] gate/up projection.</summary>
