@@ -106,7 +106,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
     /// memory-efficient kernel is called directly (prefill over the whole cache or one new token; the caller keeps the eager
     /// product for several tokens over a prefix): scaled_dot_product_attention picks cuDNN there on an H100 (torch 2.11), which
     /// builds a plan for every new key length, and a decoding step has a new one each time: on one H100, decode at batch 1 ran
-    /// 24–117 tok/s through it against 106–121 directly (bench/results/gpu-generate.md).
+    /// 22–117 tok/s through it against 106–121 directly (bench/results/gpu-decode-attention-diagnostic.md).
     /// </summary>
     Tensor FusedProduct(Tensor query, Tensor key, Tensor value, Tensor allowed)
     {

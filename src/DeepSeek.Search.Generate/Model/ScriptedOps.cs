@@ -40,9 +40,9 @@ internal static class ScriptedOps
     public static Tensor GroupedMm(Tensor a, Tensor b, Tensor ends) => Unit.Value.invoke<Tensor>("grouped_mm", a, b, ends);
 
     /// <summary>
-    /// <c>aten::rms_norm</c> over the last dimension: x · rsqrt(mean(x²) + eps) computed in float32 for half types, cast to x's dtype,
-    /// times <paramref name="weight"/> (libtorch's composite, the arithmetic of HF <c>DeepseekV3RMSNorm</c>; CUDA builds that have
-    /// <c>_fused_rms_norm</c> run it as one kernel).
+    /// <c>aten::rms_norm</c> over the last dimension: x · rsqrt(mean(x²) + eps) · <paramref name="weight"/>, computed in float32 for
+    /// half types and rounded to x's dtype once (HF <c>DeepseekV3RMSNorm</c> rounds before the weight too: one unit in the last place
+    /// apart in bf16, FusedKernelTests).
     /// </summary>
     public static Tensor RmsNorm(Tensor x, Tensor weight, double eps) => Unit.Value.invoke<Tensor>("rms_norm", x, weight, eps);
 }
