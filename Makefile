@@ -35,17 +35,19 @@ apt:
 restore:
 	$(DOTNET) restore DeepSeek.Search.sln --verbosity quiet
 
-native: native/build/libdss_iosinit.so native/build/libdss_faiss.so native/build/libdss_int8.so
+native: native/build/libdss_iosinit.so native/build/libdss_faiss.so native/build/libdss_cpu.so
 
 native/build/libdss_iosinit.so: native/iosinit/iosinit.cpp
 	@mkdir -p native/build
 	g++ -O2 -shared -fPIC -o $@ $<
 
-# The INT8 encoder's kernels: the linear layer (AVX-512 VNNI when the CPU has it, chosen at run time; portable C++ otherwise)
-# and its float32 AVX-512 self-attention (used only where AVX-512 runs).
-native/build/libdss_int8.so: native/int8/int8_linear.cpp native/int8/attention.cpp
+# The CPU encoder's kernels (native/cpu): the float32 linear layer over packed weights and the encoder's float32
+# self-attention (AVX-512F, used only where it runs), and the INT8 linear layer (AVX-512 VNNI when the CPU has it, chosen at
+# run time; portable C++ otherwise).
+CPU_KERNELS := native/cpu/f32_linear.cpp native/cpu/int8_linear.cpp native/cpu/attention.cpp
+native/build/libdss_cpu.so: $(CPU_KERNELS) native/cpu/threads.h
 	@mkdir -p native/build
-	g++ -O3 -std=c++17 -shared -fPIC -o $@.tmp native/int8/int8_linear.cpp native/int8/attention.cpp -pthread -Wl,--no-undefined
+	g++ -O3 -std=c++17 -shared -fPIC -o $@.tmp $(CPU_KERNELS) -pthread -Wl,--no-undefined
 	mv $@.tmp $@
 
 # The FAISS C-ABI shim: Debian's static libfaiss.a (1.7.3) linked whole into one shared library.

@@ -36,6 +36,26 @@ public static class Stats
         return (a, b);
     }
 
+    /// <summary>
+    /// Times several variants in interleaved rounds, the order rotating each round, each timed call preceded by
+    /// <paramref name="settle"/> of idle time so that threads a runtime leaves spinning after its call (ONNX Runtime's
+    /// intra-op pool spins for tens of milliseconds by default) are not charged to the variant that runs next. One warm-up
+    /// call each, untimed. Returns the seconds of each variant's timed calls, in the order given.
+    /// </summary>
+    public static double[][] Interleave(IReadOnlyList<Func<double>> variants, int rounds, TimeSpan settle)
+    {
+        foreach (var v in variants) v();
+        var result = variants.Select(_ => new double[rounds]).ToArray();
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < variants.Count; i++)
+            {
+                int v = (i + r) % variants.Count;
+                if (settle > TimeSpan.Zero) Thread.Sleep(settle);
+                result[v][r] = variants[v]();
+            }
+        return result;
+    }
+
     /// <summary>Seconds one call of <paramref name="action"/> takes.</summary>
     public static double Seconds(Action action)
     {

@@ -136,16 +136,50 @@ public sealed class BertModel : nn.Module
         IsInt8 = true;
     }
 
+    /// <summary>Whether <see cref="PackFloat32"/> packed the encoder's linear layers for native CPU inference.</summary>
+    public bool IsPacked { get; private set; }
+
+    /// <summary>
+    /// Copies every linear layer of the encoder stack (query/key/value as one, attention output, intermediate, output) into a
+    /// <see cref="Float32Linear"/>: weights packed once for the native AVX-512 kernel, which float32 inference on the CPU then
+    /// runs instead of libtorch's addmm (no gradient recorded; training still runs libtorch's layers). A snapshot of the
+    /// weights: call it again after changing them. The copies take as much memory again as the encoder's linear weights
+    /// (MiniLM-L6: 42 MB). Returns false, changing nothing, when this CPU lacks AVX-512F, the model is not float32 on the CPU,
+    /// or it was quantized (<see cref="QuantizeInt8"/> already runs its own kernels). Embeddings, LayerNorms and the pooler
+    /// stay in libtorch. <see cref="TextEncoder"/> packs the models it loads for float32 CPU encoding.
+    /// </summary>
+    public bool PackFloat32()
+    {
+        if (IsInt8 || Device.type != DeviceType.CPU || _embeddings.DType != ScalarType.Float32 || !Float32Linear.Supported) return false;
+        using (no_grad()) _encoder.PackFloat32();
+        IsPacked = true;
+        return true;
+    }
+
     /// <summary>
     /// Whether self-attention projects queries, keys and values with one GEMM over the concatenated weights (default) or with
     /// three, as transformers does. Both give the HF numbers (checked against fixtures/bert-golden); the switch exists for benchmarks.
     /// </summary>
     public static bool FusedQkv { get; set; } = Environment.GetEnvironmentVariable("DSS_BERT_FUSED_QKV") != "0";
 
+    /// <summary>
+    /// Whether float32 inference on the CPU (no gradients recorded) runs self-attention in the native AVX-512
+    /// <see cref="FusedAttention"/> straight from the fused QKV product, as the INT8 encoder does (default), or in torch's
+    /// scaled_dot_product_attention after the permute copies. Both agree with the HF goldens; the switch exists for benchmarks.
+    /// </summary>
+    public static bool NativeFloatAttention { get; set; } = Environment.GetEnvironmentVariable("DSS_BERT_NATIVE_ATTENTION") != "0";
+
     static Tensor Affine(Tensor x, Linear layer) => Functional.Affine(x, layer.weight!, layer.bias);
 
-    /// <summary>The layer's product: its INT8 copy when the model was quantized, else the float one.</summary>
-    static Tensor Affine(Tensor x, Linear layer, Int8Linear? int8) => int8 is null ? Affine(x, layer) : int8.Forward(x);
+    /// <summary>The layer's product: its native copy where that runs (see <see cref="Runs"/>), else libtorch's.</summary>
+    static Tensor Affine(Tensor x, Linear layer, IInferenceLinear? native) => Runs(native, x) ? native!.Forward(x) : Affine(x, layer);
+
+    /// <summary>
+    /// Whether a layer's native copy takes <paramref name="x"/>: an INT8 copy always (a quantized model is an inference model), a
+    /// packed float32 one for CPU inputs when no gradient is recorded (training keeps libtorch's layers, which have a backward).
+    /// </summary>
+    static bool Runs(IInferenceLinear? native, Tensor x) =>
+        native is Int8Linear || (native is Float32Linear && x.device_type == DeviceType.CPU && !is_grad_enabled());
 
     static Int8Linear Int8Of(Linear layer, float[]? channelScales = null) => new(layer.weight!, layer.bias, channelScales);
 
@@ -233,6 +267,11 @@ public sealed class BertModel : nn.Module
             foreach (var layer in _layers) x = layer.QuantizeInt8(x);
         }
 
+        public void PackFloat32()
+        {
+            foreach (var layer in _layers) layer.PackFloat32();
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             var x = hidden;
@@ -273,6 +312,13 @@ public sealed class BertModel : nn.Module
             return output;
         }
 
+        public void PackFloat32()
+        {
+            _attention.PackFloat32();
+            _intermediate.PackFloat32();
+            _output.PackFloat32();
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             // Each block frees its intermediates as it returns (autograd keeps what it saved), so inference holds one
@@ -302,6 +348,12 @@ public sealed class BertModel : nn.Module
             _output.QuantizeInt8(); // the attention context: as the FFN output's input, not smoothed
         }
 
+        public void PackFloat32()
+        {
+            _self.PackFloat32();
+            _output.PackFloat32();
+        }
+
         public Tensor Forward(Tensor hidden, Tensor? bias) => _output.Forward(_self.Forward(hidden, bias), hidden);
     }
 
@@ -309,7 +361,7 @@ public sealed class BertModel : nn.Module
     {
         readonly Linear _query, _key, _value;
         readonly long _heads, _headDim;
-        Int8Linear? _qkv8;
+        IInferenceLinear? _qkvNative; // [Wq; Wk; Wv] as one layer, INT8 or packed float32
 
         public BertSelfAttention(BertConfig c) : base("BertSelfAttention")
         {
@@ -327,8 +379,28 @@ public sealed class BertModel : nn.Module
         public void QuantizeInt8(Tensor input)
         {
             using var scope = NewDisposeScope();
-            _qkv8 = new Int8Linear(cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0), cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0),
+            _qkvNative = new Int8Linear(cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0), cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0),
                 SmoothScales(input, _query, _key, _value));
+        }
+
+        /// <summary>Query, key and value as one packed float32 layer over [Wq; Wk; Wv].</summary>
+        public void PackFloat32()
+        {
+            using var scope = NewDisposeScope();
+            _qkvNative = new Float32Linear(QkvWeight(), QkvBias());
+        }
+
+        Tensor QkvWeight() => cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0);
+        Tensor QkvBias() => cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0);
+
+        /// <summary>
+        /// The native kernel serves inference on the CPU in float32: always for the INT8 layers, and for the float ones when no
+        /// gradient is recorded and <see cref="NativeFloatAttention"/> is on (training keeps SDPA, which has a backward).
+        /// </summary>
+        bool UsesNativeAttention(Tensor hidden, long seq)
+        {
+            if (hidden.device_type != DeviceType.CPU || hidden.dtype != ScalarType.Float32 || !FusedAttention.Supported(_headDim, seq)) return false;
+            return _qkvNative is Int8Linear || (NativeFloatAttention && FusedQkv && !is_grad_enabled());
         }
 
         public Tensor Forward(Tensor hidden, Tensor? bias)
@@ -336,23 +408,22 @@ public sealed class BertModel : nn.Module
             using var scope = NewDisposeScope();
             long b = hidden.shape[0], s = hidden.shape[1];
             Tensor q, k, v;
-            if (_qkv8 is not null && FusedAttention.Supported(_headDim, s))
+            if (UsesNativeAttention(hidden, s))
             {
                 // one native call from the fused projection to the merged heads (AVX-512), no permute copies
-                return FusedAttention.Forward(_qkv8.Forward(hidden), (int)_heads, bias?.reshape(b, s), 1f / MathF.Sqrt(_headDim)).MoveToOuterDisposeScope();
+                var fused = Runs(_qkvNative, hidden) ? _qkvNative!.Forward(hidden) : Functional.Affine(hidden, QkvWeight(), QkvBias());
+                return FusedAttention.Forward(fused, (int)_heads, bias?.reshape(b, s), 1f / MathF.Sqrt(_headDim)).MoveToOuterDisposeScope();
             }
-            if (_qkv8 is not null)
+            if (Runs(_qkvNative, hidden))
             {
-                var qkv = _qkv8.Forward(hidden).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+                var qkv = _qkvNative!.Forward(hidden).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
                 q = qkv[0]; k = qkv[1]; v = qkv[2];
             }
             else if (FusedQkv)
             {
                 // One GEMM against [Wq; Wk; Wv] instead of three (same products, one launch, better-shaped on a GPU);
                 // the concatenation is differentiable, so training sees the three HF parameters unchanged.
-                var weight = cat(new[] { _query.weight!, _key.weight!, _value.weight! }, 0);
-                var biasQkv = cat(new[] { _query.bias!, _key.bias!, _value.bias! }, 0);
-                var qkv = Functional.Affine(hidden, weight, biasQkv).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+                var qkv = Functional.Affine(hidden, QkvWeight(), QkvBias()).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
                 q = qkv[0]; k = qkv[1]; v = qkv[2];
             }
             else
@@ -370,7 +441,7 @@ public sealed class BertModel : nn.Module
     {
         readonly Linear _dense;
         readonly LayerNorm _norm;
-        Int8Linear? _dense8;
+        IInferenceLinear? _native;
 
         public BertSelfOutput(BertConfig c) : base("BertSelfOutput")
         {
@@ -380,16 +451,18 @@ public sealed class BertModel : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public void QuantizeInt8() => _dense8 = Int8Of(_dense);
+        public void QuantizeInt8() => _native = Int8Of(_dense);
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _dense8) + residual);
+        public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias);
+
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _native) + residual);
     }
 
     sealed class BertIntermediate : nn.Module
     {
         readonly Linear _dense;
         readonly string _act;
-        Int8Linear? _dense8;
+        IInferenceLinear? _native;
 
         public BertIntermediate(BertConfig c) : base("BertIntermediate")
         {
@@ -398,12 +471,16 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
-        public void QuantizeInt8(Tensor input) => _dense8 = Int8Of(_dense, SmoothScales(input, _dense));
+        public void QuantizeInt8(Tensor input) => _native = Int8Of(_dense, SmoothScales(input, _dense));
+
+        // erf GELU (BERT's) is applied by the kernel as it writes; another activation runs after it in libtorch
+        public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias, _act == "gelu" ? FusedActivation.Gelu : FusedActivation.None);
 
         public Tensor Forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            return Functional.Activation(Affine(x, _dense, _dense8), _act).MoveToOuterDisposeScope();
+            if (Runs(_native, x) && _native is Float32Linear { Activation: FusedActivation.Gelu } fused) return fused.Forward(x).MoveToOuterDisposeScope();
+            return Functional.Activation(Affine(x, _dense, _native), _act).MoveToOuterDisposeScope();
         }
     }
 
@@ -411,7 +488,7 @@ public sealed class BertModel : nn.Module
     {
         readonly Linear _dense;
         readonly LayerNorm _norm;
-        Int8Linear? _dense8;
+        IInferenceLinear? _native;
 
         public BertOutputBlock(BertConfig c) : base("BertOutput")
         {
@@ -421,9 +498,11 @@ public sealed class BertModel : nn.Module
             register_module("LayerNorm", _norm);
         }
 
-        public void QuantizeInt8() => _dense8 = Int8Of(_dense);
+        public void QuantizeInt8() => _native = Int8Of(_dense);
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _dense8) + residual);
+        public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias);
+
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _native) + residual);
     }
 
     sealed class BertPooler : nn.Module

@@ -211,6 +211,12 @@ public sealed class TextEncoder : IDisposable
             query.QuantizeInt8();
             if (!tied) document.QuantizeInt8();
         }
+        else if (encoder._dtype == ScalarType.Float32 && device.type == DeviceType.CPU)
+        {
+            // float32 on the CPU: the native kernels over packed copies of the linear weights, where the CPU has AVX-512F
+            query.PackFloat32();
+            if (!tied) document.PackFloat32();
+        }
         return encoder;
     }
 

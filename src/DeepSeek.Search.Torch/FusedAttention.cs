@@ -4,11 +4,11 @@ using static TorchSharp.torch;
 namespace DeepSeek.Search.Torch;
 
 /// <summary>
-/// Encoder self-attention in one native call (native/int8/attention.cpp, AVX-512 float32): softmax(Q·Kᵀ·scale + bias)·V for
+/// Encoder self-attention in one native call (native/cpu/attention.cpp, AVX-512 float32): softmax(Q·Kᵀ·scale + bias)·V for
 /// every sequence and head, read straight from a fused QKV projection [batch, seq, 3·heads·dim] and written as
-/// [batch, seq, heads·dim], the layout the output projection takes, with no permute or reshape copies. The INT8 encoder's
-/// attention where the CPU runs AVX-512; elsewhere callers use scaled_dot_product_attention. Inference only. Checked against
-/// torch's scaled_dot_product_attention (tests/DeepSeek.Search.Encode.Tests/Int8LinearTests.cs).
+/// [batch, seq, heads·dim], the layout the output projection takes, with no permute or reshape copies. The CPU encoder's
+/// inference attention (float32 and INT8) where the CPU runs AVX-512; elsewhere callers use scaled_dot_product_attention.
+/// Inference only. Checked against torch's scaled_dot_product_attention (tests/DeepSeek.Search.Encode.Tests/Int8LinearTests.cs).
 /// </summary>
 public static unsafe class FusedAttention
 {

@@ -5,12 +5,12 @@ using static TorchSharp.torch;
 namespace DeepSeek.Search.Torch;
 
 /// <summary>
-/// The P/Invokes of libdss_int8.so (native/int8: the INT8 linear layer and the float32 attention of the INT8 encoder), found
+/// The P/Invokes of libdss_cpu.so (native/cpu: the CPU encoder's float32 and INT8 linear layers and its float32 attention), found
 /// by <see cref="NativeLibraryProbe"/>, and the address of a tensor's memory for them.
 /// </summary>
 internal static unsafe partial class NativeKernels
 {
-    const string Library = "dss_int8";
+    const string Library = "dss_cpu";
 
     static NativeKernels() => NativeLibrary.SetDllImportResolver(typeof(NativeKernels).Assembly, NativeLibraryProbe.For(Library));
 
@@ -25,6 +25,11 @@ internal static unsafe partial class NativeKernels
     [LibraryImport(Library)] internal static partial int dss_q8_vnni();
     [LibraryImport(Library)] internal static partial int dss_q8_linear_mt(float* x, int m, int k, long ldx, float* inScale, sbyte* packed, float* wscales, int* wsums,
         float* bias, int n, float* y, long ldy, int threads);
+    [LibraryImport(Library)] internal static partial int dss_f32_supported();
+    [LibraryImport(Library)] internal static partial long dss_f32_packed_floats(int n, int k);
+    [LibraryImport(Library)] internal static partial int dss_f32_pack(float* w, int n, int k, float* packed);
+    [LibraryImport(Library)] internal static partial int dss_f32_linear_mt(float* x, int m, int k, long ldx, float* packed, float* bias, int n, float* y, long ldy,
+        int act, int threads);
     [LibraryImport(Library)] internal static partial int dss_attention_supported(int dim, int seq);
     [LibraryImport(Library)] internal static partial int dss_attention_f32(float* qkv, int batch, int seq, int heads, int dim, float* bias, float scale,
         float* output, int threads);

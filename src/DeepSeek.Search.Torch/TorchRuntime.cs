@@ -36,6 +36,17 @@ namespace DeepSeek.Search.Torch;
 /// 32 × 128, before FusedAttention): the INT8 encoder went from 1.22× to 1.84× ONNX Runtime fp32, the float32 one was
 /// unchanged within its spread.
 /// </para>
+/// <para>
+/// Large CPU tensors: libtorch takes each tensor's memory from malloc. glibc serves blocks above its mmap threshold with fresh
+/// mappings and returns free memory at the top of the heap to the kernel past its trim threshold; its dynamic thresholds let
+/// an encoder's activations (a 32 × 128 batch of MiniLM allocates 6–25 MB per op) bounce between the two, so every forward
+/// pass faulted its pages in again (1.35 M minor faults in a 14-batch run). Unless the environment tunes malloc
+/// (<c>GLIBC_TUNABLES</c> with <c>glibc.malloc.*</c>, <c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>), the mmap
+/// threshold is set to <see cref="MmapThresholdBytes"/> and the trim threshold to <see cref="TrimThresholdBytes"/> (Linux): blocks up
+/// to 32 MiB are reused from the heap, and up to 256 MiB of free heap stays mapped. Measured with MiniLM 32 × 128 against ONNX Runtime
+/// fp32 in alternating rounds (ONNX Runtime keeps its own arena, so is unaffected): 0.84× without, 0.95× with (minor faults 1.35 M →
+/// 0.25 M).
+/// </para>
 /// </summary>
 public static class TorchRuntime
 {
@@ -75,6 +86,7 @@ public static class TorchRuntime
 
             BoundOneDnnCache();
             PassiveOpenMpWait();
+            KeepLargeBlocks();
             string? dir = Environment.GetEnvironmentVariable(LibTorchVariable);
             if (!string.IsNullOrWhiteSpace(dir) && LibTorchDirectory == null) LoadFrom(dir);
 
@@ -107,6 +119,33 @@ public static class TorchRuntime
         if (SetEnv("OMP_WAIT_POLICY", OpenMpWaitPolicy, 0) != 0)
             throw new InvalidOperationException($"setenv(OMP_WAIT_POLICY) failed: {Marshal.GetLastPInvokeErrorMessage()}");
     }
+
+    /// <summary>glibc's mmap threshold set when the environment does not tune malloc (see the type remarks): 32 MiB, its maximum on 64-bit.</summary>
+    public const int MmapThresholdBytes = 32 << 20;
+
+    /// <summary>glibc's trim threshold set alongside <see cref="MmapThresholdBytes"/>: free memory at the top of the heap kept for reuse.</summary>
+    public const int TrimThresholdBytes = 256 << 20;
+
+    // glibc's mallopt parameters (malloc.h)
+    const int MallocTrimThreshold = -1, MallocMmapThreshold = -3;
+
+    static void KeepLargeBlocks()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        if (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is { } tunables && tunables.Contains("glibc.malloc.", StringComparison.Ordinal)) return;
+        if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") != null || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") != null) return;
+        try
+        {
+            // mallopt returns 1 on success; a C library that is not glibc has no such entry point and keeps its own policy
+            if (MallOpt(MallocMmapThreshold, MmapThresholdBytes) != 1 || MallOpt(MallocTrimThreshold, TrimThresholdBytes) != 1)
+                throw new InvalidOperationException("mallopt refused the mmap or trim threshold");
+        }
+        catch (EntryPointNotFoundException) { }
+        catch (DllNotFoundException) { }
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "mallopt")]
+    static extern int MallOpt(int parameter, int value);
 
     [DllImport("libc.so.6", EntryPoint = "setenv", SetLastError = true)]
     static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);

@@ -123,6 +123,9 @@ public class Int8LinearTests(Xunit.Abstractions.ITestOutputHelper log)
     [InlineData(3, 37, 4, 32, true)]
     [InlineData(2, 128, 12, 32, false)]
     [InlineData(1, 5, 2, 64, true)]
+    [InlineData(2, 17, 3, 16, true)]    // one key past a 16-key tile
+    [InlineData(1, 1, 2, 128, false)]   // one token, the widest head
+    [InlineData(1, 300, 2, 48, true)]   // three vectors per head row
     public void Fused_attention_matches_scaled_dot_product_attention(int batch, int seq, int heads, int dim, bool padded)
     {
         if (!FusedAttention.Supported(dim, seq)) { log.WriteLine("no AVX-512 here: the fused attention does not run (the encoder uses SDPA)"); return; }

@@ -4,8 +4,7 @@
 //   y[m][n] = sx[m] · sw[n] · (Σ_k u[m][k] · w[n][k] − zx[m] · Σ_k w[n][k]) + b[n]
 // The AVX-512 VNNI kernel (vpdpbusd: 64 u8 × s8 products into 16 int32 per instruction) computes 8 rows × 32 columns per
 // tile; without VNNI the same integer arithmetic runs as plain C++. dss_q8_linear_mt splits the rows between threads of
-// its own (the caller's and threads - 1 started for the call): compute threads that do not depend on a managed thread pool
-// that may be busy serving requests.
+// the call's own (threads.h).
 //
 // Packed weight layout: [ceil(N/32)][K4/4][32][4] int8, K4 = K rounded up to 4, N rounded up to 32 with zero rows, so the
 // 32 columns × 4 k of one step are one 128-byte run (two zmm loads).
@@ -14,8 +13,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 #include <vector>
+
+#include "threads.h"
 
 extern "C" {
 
@@ -257,16 +257,12 @@ int32_t dss_q8_linear_mt(const float* x, int32_t m, int32_t k, int64_t ldx, cons
   int32_t per = (m + threads - 1) / threads;
   per = (per + MR - 1) / MR * MR;
   if (threads == 1 || per >= m) return dss_q8_linear(x, m, k, ldx, in_scale, packed, wscales, wsums, bias, n, y, ldy);
-  std::vector<std::thread> helpers;
-  std::vector<int32_t> codes(threads, 0);
-  for (int32_t t = 1; t < threads && t * per < m; t++) {
+  const int32_t parts = (m + per - 1) / per;
+  std::vector<int32_t> codes(parts, 0);
+  dss::run_slices(parts, [&](int32_t t) {
     const int32_t first = t * per, rows = m - first < per ? m - first : per;
-    helpers.emplace_back([=, &codes] {
-      codes[t] = dss_q8_linear(x + (size_t)first * ldx, rows, k, ldx, in_scale, packed, wscales, wsums, bias, n, y + (size_t)first * ldy, ldy);
-    });
-  }
-  codes[0] = dss_q8_linear(x, per, k, ldx, in_scale, packed, wscales, wsums, bias, n, y, ldy);
-  for (auto& h : helpers) h.join();
+    codes[t] = dss_q8_linear(x + (size_t)first * ldx, rows, k, ldx, in_scale, packed, wscales, wsums, bias, n, y + (size_t)first * ldy, ldy);
+  });
   for (int32_t c : codes) if (c != 0) return c;
   return 0;
 }
