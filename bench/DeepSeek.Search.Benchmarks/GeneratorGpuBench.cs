@@ -21,7 +21,10 @@ namespace DeepSeek.Search.Benchmarks;
 /// single-token steps (each step: Forward([B, 1]) with the cache, arg-max, the ids back on the host); tokens/s = B·64 / time.
 /// Both cache modes (full per-head keys/values, the default; latent).</item>
 /// </list>
-/// Medians of 5 (prefill) and 3 (decode) timed runs after one warm-up, each ending with a device synchronisation. The device is
+/// Prefill: medians of 5 timed runs after one warm-up. Decode: every variant once per round for 5 rounds, the order rotating
+/// (<see cref="Stats.Interleave"/>), one warm-up each; with $DSS_BENCH_LIVE_PEER=1 transformers' grouped_mm decode joins the
+/// rounds as a live Python peer (the script's --serve mode) and the decode ratios are medians of per-round ratios. Each timed
+/// run ends with a device synchronisation. The device is
 /// $DSS_BENCH_DEVICE (default auto). Without CUDA it runs a tiny CPU smoke of the same code in --quick mode and skips otherwise.
 /// If $DSS_BENCH_PYTORCH_GEN names the baseline script's JSON, ratios ours/PyTorch are added (top-level keys: the eager experts
 /// loop; a "grouped_mm" object when the script measured it too).
@@ -64,9 +67,19 @@ public sealed class GeneratorGpuBench : IBenchSuite
         report.Environment["device"] = cuda ? $"cuda ({TorchRuntime.Describe()})" : "cpu (smoke only: tiny config)";
         var config = cuda ? BenchConfig : SmokeConfig;
         int prefillLen = cuda ? 512 : 32, promptLen = cuda ? 128 : 16, steps = cuda ? 64 : 8;
-        int prefillRepeats = cuda ? 5 : 1, decodeRepeats = cuda ? 3 : 1;
-        var pytorch = cuda ? ReadBaseline() : null; // the CPU smoke's tiny shape is not comparable
+        int prefillRepeats = cuda ? 5 : 1, decodeRounds = cuda ? 5 : 1;
+        var pytorch = cuda ? ReadBaseline("DSS_BENCH_PYTORCH_GEN") : null; // the CPU smoke's tiny shape is not comparable
         var grouped = pytorch is { } p && p.TryGetProperty("grouped_mm", out var g) && g.ValueKind == JsonValueKind.Object ? g : (JsonElement?)null;
+        // transformers with grouped_mm experts as a live peer, its decode interleaved with ours round by round (on CUDA with
+        // $DSS_BENCH_LIVE_PEER=1: the GPU machine's python3 with torch and transformers; see bench/gpu-compare-generate.sh)
+        PythonPeer? live = null;
+        if (cuda && Environment.GetEnvironmentVariable("DSS_BENCH_LIVE_PEER") == "1")
+        {
+            live = PythonPeer.TryStart("pytorch_deepseek_throughput.py", "--serve --experts grouped_mm", out string why);
+            if (live is null) report.Notes.Add($"no live transformers peer: {why}");
+            else Console.WriteLine($"  live peer: {live.Hello.GetProperty("device")}, transformers {live.Hello.GetProperty("transformers")}, experts {live.Hello.GetProperty("experts_implementation")}");
+        }
+        using var livePeer = live;
 
         long t0 = Stopwatch.GetTimestamp();
         using var model = DeepSeekModel.Create(config, new DeepSeekModelOptions { Device = spec, DType = ScalarType.BFloat16, Seed = 0 });
@@ -120,6 +133,7 @@ public sealed class GeneratorGpuBench : IBenchSuite
             // forms that the one-call kernels replaced: HF's RMSNorm lines (rms_norm is the CUDA default) and the eager attention
             // product (scaled_dot_product_attention is the default without padding). Their logits are compared with the first's.
             Tensor? firstLogits = null;
+            var decodes = new List<(string Name, Func<double> Seconds)>();
             foreach (var (dispatch, composedNorms, eagerAttention) in new[]
                      {
                          (ExpertDispatch.Sorted, false, false), (ExpertDispatch.Sorted, true, false), (ExpertDispatch.Sorted, false, true),
@@ -167,21 +181,34 @@ public sealed class GeneratorGpuBench : IBenchSuite
                     model.Forward(ids, cache, lastPositionOnly: true);
                     Sync(cuda);
                 }, prefillRepeats, warmup: 1);
-                Row(report, $"prefill b{b} × {prefillLen}{suffix}", b * prefillLen / Stats.Median(times), pytorch, grouped, $"prefill_b{b}_tok_per_s");
+                Row(report, $"prefill b{b} × {prefillLen}{suffix}", times.Select(t => b * prefillLen / t).ToArray(), pytorch, grouped, null, $"prefill_b{b}_tok_per_s");
 
                 var prompts = Enumerable.Range(0, b).Select(r => host.Skip(r * prefillLen).Take(promptLen).Select(x => (int)x).ToArray()).ToArray();
                 var modes = dispatch == ExpertDispatch.Grouped ? new[] { KvCacheMode.Full, KvCacheMode.Latent } : new[] { KvCacheMode.Full };
                 foreach (var mode in modes)
                 {
-                    using var generator = new DeepSeekGenerator(model);
                     var options = new GenerationOptions { MaxNewTokens = steps + 1, Greedy = true, IgnoreEos = true, CacheMode = mode };
-                    DecodeOnce(generator, prompts, options, b, steps); // warm-up
-                    var runs = Enumerable.Range(0, decodeRepeats).Select(_ => DecodeOnce(generator, prompts, options, b, steps)).ToArray();
                     string name = $"decode b{b}, {steps} steps after {promptLen}, {(mode == KvCacheMode.Full ? "full" : "latent")} cache{suffix}";
-                    Row(report, name, b * steps / Stats.Median(runs), pytorch, grouped, $"decode_b{b}_tok_per_s");
+                    var (useDispatch, useComposed, useEager) = (dispatch, composedNorms || !cuda, eagerAttention);
+                    decodes.Add((name, () =>
+                    {
+                        model.ExpertDispatch = useDispatch;
+                        model.ComposedNorms = useComposed;
+                        model.EagerAttention = useEager;
+                        using var generator = new DeepSeekGenerator(model);
+                        return DecodeOnce(generator, prompts, options, b, steps);
+                    }));
                 }
             }
             firstLogits?.Dispose();
+            // Decode swings with the machine (GPU clocks, the host's other work): every variant runs once per round, the order
+            // rotating, so drift falls on all of them; one warm-up each.
+            var timed = decodes.Select(x => x.Seconds).ToList();
+            if (livePeer is not null) timed.Add(() => livePeer.Ask(new { op = "decode", batch = b }).GetProperty("seconds").GetDouble());
+            var decodeSeconds = Stats.Interleave(timed, decodeRounds, TimeSpan.Zero);
+            double[]? peerRates = livePeer is null ? null : decodeSeconds[^1].Select(t => b * steps / t).ToArray();
+            for (int i = 0; i < decodes.Count; i++)
+                Row(report, decodes[i].Name, decodeSeconds[i].Select(t => b * steps / t).ToArray(), pytorch, grouped, peerRates, $"decode_b{b}_tok_per_s");
         }
         model.ExpertDispatch = ExpertDispatch.Auto;
         model.EagerAttention = false;
@@ -189,6 +216,8 @@ public sealed class GeneratorGpuBench : IBenchSuite
         foreach (var l in reference.Values) l.Dispose();
 
         report.Notes.Add("ours: DeepSeekModel (TorchSharp), bf16; RMSNorm by libtorch's rms_norm in one call (the CUDA default; 'composed RMSNorm' rows: HF's lines, one op each); attention by libtorch's memory-efficient kernel, called directly (no padding here: causal at prefill, no mask at decode; the default on CUDA; torch's scaled_dot_product_attention picks cuDNN here, see torch_sdpa_backend below, whose plan per new key length stalled decoding; 'eager attention' rows: the product it replaced, scores masked and softmaxed in float32); routed experts three ways in the same run: 'sorted' (ExpertDispatch.Sorted: the expert-sorted pairs through libtorch's aten::_grouped_mm with exact offsets, via TorchScript; no padding, no host sync), 'padded' (ExpertDispatch.Grouped: batched GEMMs over a padded [experts, capacity, hidden] buffer; no host sync up to 64 tokens, one above; gathered expert weights when there are fewer (token, expert) pairs than experts) and 'one at a time' (ExpertDispatch.PerExpert: one GEMM pair per hit expert, one host sync per MoE layer). The default on CUDA (Auto) is sorted without gradients and padded with them.");
+        if (livePeer is not null)
+            report.Notes.Add("decode rounds: our variants and transformers' grouped_mm (a live peer: pytorch_deepseek_throughput.py --serve, its model on the same GPU) interleaved, the order rotating, 5 rounds after one warm-up each; ours/grouped_mm on decode rows is the median of the per-round ratios with their min–max; the 'pytorch grouped_mm' figure there is the live peer's median (the eager column stays the script's separate pass).");
         report.Notes.Add("decode is the generator's own path (DeepSeekGenerator.StreamAsync, greedy, EOS ignored), timed from the prefill's tokens to the 65th token: 64 single-token steps, each ending with the picked ids on the host.");
         report.Notes.Add("PyTorch side: bench/baselines/pytorch_deepseek_throughput.py (transformers DeepseekV3ForCausalLM, bf16, its default attention (sdpa), experts 'eager' for the main ratio and 'grouped_mm' as a second reference; decode is a loop of model(next, past_key_values=cache, logits_to_keep=1) with a device arg-max; its cache keeps the MLA latent and expands keys per step).");
         report.Notes.Add("Anchor (../shared/anchors, H100, transformers 5.17): eager prefill 3,097 / 45,185 tok/s (b1 / b16), decode 10.2 / 77 tok/s; grouped_mm prefill 19,147 / 143,916, decode 37.7 / 619.");
@@ -230,9 +259,15 @@ public sealed class GeneratorGpuBench : IBenchSuite
         if (cuda) torch.cuda.synchronize();
     }
 
-    static void Row(BenchReport report, string name, double value, JsonElement? pytorch, JsonElement? grouped, string key)
+    /// <summary>
+    /// One row: our rates' median and spread, the ratios to the script's JSON (eager; grouped_mm), or, when
+    /// <paramref name="liveGrouped"/> holds the live peer's rates from the same interleaved rounds, the ratio to those: the
+    /// median of the per-round ratios with their min–max.
+    /// </summary>
+    static void Row(BenchReport report, string name, double[] rates, JsonElement? pytorch, JsonElement? grouped, double[]? liveGrouped, string key)
     {
-        var row = new Dictionary<string, object> { ["measure"] = name, ["ours"] = value, ["unit"] = "tok/s" };
+        double value = Stats.Median(rates);
+        var row = new Dictionary<string, object> { ["measure"] = name, ["ours"] = value, ["ours_spread"] = Stats.Spread(rates), ["runs"] = rates.Length, ["unit"] = "tok/s" };
         string ratio = "";
         if (pytorch is { } p && p.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number)
         {
@@ -240,18 +275,27 @@ public sealed class GeneratorGpuBench : IBenchSuite
             row["ours/eager"] = value / v.GetDouble();
             ratio = $" ({value / v.GetDouble():F2}× PyTorch eager)";
         }
-        if (grouped is { } g && g.TryGetProperty(key, out var w) && w.ValueKind == JsonValueKind.Number)
+        if (liveGrouped is { Length: > 0 } && liveGrouped.Length == rates.Length)
+        {
+            var ratios = Stats.Ratios(rates, liveGrouped);
+            row["pytorch grouped_mm"] = Stats.Median(liveGrouped);
+            row["pytorch_grouped_mm_spread"] = Stats.Spread(liveGrouped);
+            row["pytorch_grouped_mm_source"] = "live, interleaved";
+            row["ours/grouped_mm"] = Stats.Median(ratios);
+            row["ratio_spread"] = Stats.Spread(ratios);
+        }
+        else if (grouped is { } g && g.TryGetProperty(key, out var w) && w.ValueKind == JsonValueKind.Number)
         {
             row["pytorch grouped_mm"] = w.GetDouble();
             row["ours/grouped_mm"] = value / w.GetDouble();
         }
         report.Rows.Add(row);
-        Console.WriteLine($"  {name}: {value:F1} tok/s{ratio}");
+        Console.WriteLine($"  {name}: {value:F1} tok/s [{Stats.Spread(rates)}]{ratio}{(row.TryGetValue("ours/grouped_mm", out var gr) ? $", {(double)gr:F2}× grouped_mm" : "")}");
     }
 
-    static JsonElement? ReadBaseline()
+    static JsonElement? ReadBaseline(string variable)
     {
-        var path = Environment.GetEnvironmentVariable("DSS_BENCH_PYTORCH_GEN");
+        var path = Environment.GetEnvironmentVariable(variable);
         if (string.IsNullOrEmpty(path) || !File.Exists(path)) return null;
         return JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone();
     }

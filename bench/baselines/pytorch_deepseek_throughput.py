@@ -15,7 +15,12 @@ Measures (medians of timed runs after warm-up, each ending with torch.cuda.synch
 The experts implementation is --experts (default eager, transformers' per-expert loop); --also adds more implementations
 (e.g. grouped_mm), measured on the same model and written under their own key. Prints one JSON object; --out writes it.
 
-usage: pytorch_deepseek_throughput.py [--experts eager] [--also grouped_mm] [--out FILE] [--quick]
+With --serve it is instead a live peer for the C# bench (bench/DeepSeek.Search.Benchmarks/PythonPeer.cs): it builds the
+model once with --experts, prints one JSON line describing itself, then answers one JSON line per request line:
+{"op": "decode", "batch": B} -> {"seconds": s} (one decode as above, its first call per batch preceded by an untimed
+warm-up), so the bench can interleave transformers' decode with its own, round by round.
+
+usage: pytorch_deepseek_throughput.py [--experts eager] [--also grouped_mm] [--out FILE] [--quick] [--serve]
 """
 import argparse
 import json
@@ -122,6 +127,45 @@ def forward(model, ids, cache, keep_last, used):
     return model(**kwargs)
 
 
+def decode_seconds(model, prompt, steps, used):
+    """Seconds of `steps` greedy single-token steps after an untimed prefill of `prompt` (the KV cache kept)."""
+    with torch.no_grad():
+        out = forward(model, prompt, None, True, used)
+        cache = out.past_key_values
+        nxt = out.logits[:, -1, :].argmax(-1, keepdim=True)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            out = forward(model, nxt, cache, True, used)
+            cache = out.past_key_values
+            nxt = out.logits[:, -1, :].argmax(-1, keepdim=True)
+        sync()
+        return time.perf_counter() - t0
+
+
+def serve(model, vocab, device, seed, quick, used, hello):
+    """The live-peer loop of --serve (see the module docstring)."""
+    print(json.dumps(hello, default=str), flush=True)
+    gen = torch.Generator(device=device).manual_seed(seed + 2)
+    decode_len, steps = (16, 8) if quick else (PROMPT_DECODE, DECODE_STEPS)
+    prompts = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if req.get("op") != "decode":
+                raise ValueError(f"unknown op {req.get('op')!r}")
+            b = int(req["batch"])
+            if b not in prompts:
+                prompts[b] = torch.randint(1000 % vocab, vocab - 1, (b, decode_len), device=device, generator=gen)
+                decode_seconds(model, prompts[b], steps, used)  # warm-up
+            reply = {"seconds": decode_seconds(model, prompts[b], steps, used), "tokens": b * steps}
+        except Exception as e:  # the bench reports it and goes on without the peer
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
+
+
 def measure(model, vocab, device, seed, quick, used):
     res = {}
     gen = torch.Generator(device=device).manual_seed(seed + 1)
@@ -143,18 +187,7 @@ def measure(model, vocab, device, seed, quick, used):
         prompt = ids[:, :decode_len].contiguous()
 
         def decode():
-            with torch.no_grad():
-                out = forward(model, prompt, None, True, used)
-                cache = out.past_key_values
-                nxt = out.logits[:, -1, :].argmax(-1, keepdim=True)
-                sync()
-                t0 = time.perf_counter()
-                for _ in range(steps):
-                    out = forward(model, nxt, cache, True, used)
-                    cache = out.past_key_values
-                    nxt = out.logits[:, -1, :].argmax(-1, keepdim=True)
-                sync()
-                return time.perf_counter() - t0
+            return decode_seconds(model, prompt, steps, used)
 
         decode()  # warm-up
         runs = [decode() for _ in range(1 if quick else 3)]
@@ -187,6 +220,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny shape, 1 run: checks that the script works (CPU allowed)")
     ap.add_argument("--out")
+    ap.add_argument("--serve", action="store_true", help="answer decode requests on stdin, one JSON line each (a live peer)")
     a = ap.parse_args()
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -219,6 +253,11 @@ def main():
         print(err, file=sys.stderr)
     print(f"{res['device']}: torch {res['torch']}, transformers {res['transformers']}, {res['params_M']:.0f}M parameters, "
           f"experts {impl}, attention {used['attn_implementation']}", file=sys.stderr, flush=True)
+    if a.serve:
+        if err:
+            sys.exit(err)
+        serve(model, cfg.vocab_size, device, a.seed, a.quick, used, res)
+        return
     res.update(measure(model, cfg.vocab_size, device, a.seed, a.quick, used))
 
     for extra in [x.strip() for x in a.also.split(",") if x.strip()]:
