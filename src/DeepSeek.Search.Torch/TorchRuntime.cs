@@ -134,11 +134,10 @@ public static class TorchRuntime
         if (!OperatingSystem.IsLinux()) return;
         if (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is { } tunables && tunables.Contains("glibc.malloc.", StringComparison.Ordinal)) return;
         if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") != null || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") != null) return;
+        // Only speed depends on it: a C library that is not glibc (no such entry point) or refuses a value keeps its own policy.
         try
         {
-            // mallopt returns 1 on success; a C library that is not glibc has no such entry point and keeps its own policy
-            if (MallOpt(MallocMmapThreshold, MmapThresholdBytes) != 1 || MallOpt(MallocTrimThreshold, TrimThresholdBytes) != 1)
-                throw new InvalidOperationException("mallopt refused the mmap or trim threshold");
+            if (MallOpt(MallocMmapThreshold, MmapThresholdBytes) == 1) MallOpt(MallocTrimThreshold, TrimThresholdBytes);
         }
         catch (EntryPointNotFoundException) { }
         catch (DllNotFoundException) { }
