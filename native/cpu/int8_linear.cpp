@@ -3,8 +3,8 @@
 // post-GELU row, nearly all ≥ 0, keeps all 256 levels), accumulated exactly in int32 and dequantized with both scales:
 //   y[m][n] = sx[m] · sw[n] · (Σ_k u[m][k] · w[n][k] − zx[m] · Σ_k w[n][k]) + b[n]
 // The AVX-512 VNNI kernel (vpdpbusd: 64 u8 × s8 products into 16 int32 per instruction) computes 8 rows × 32 columns per
-// tile; without VNNI the same integer arithmetic runs as plain C++. dss_q8_linear_mt splits the rows between threads of
-// the call's own (threads.h).
+// tile; without VNNI the same integer arithmetic runs as plain C++. dss_q8_linear_mt splits the rows between the
+// library's threads (threads.h).
 //
 // Packed weight layout: [ceil(N/32)][K4/4][32][4] int8, K4 = K rounded up to 4, N rounded up to 32 with zero rows, so the
 // 32 columns × 4 k of one step are one 128-byte run (two zmm loads).

@@ -24,11 +24,12 @@ public enum FusedActivation
 
 /// <summary>
 /// A float32 linear layer y = x·Wᵀ + b for CPU inference over weights packed once into the panels the kernel streams
-/// (native/cpu/f32_linear.cpp, libdss_cpu.so: a 14 × 32 AVX-512 register tile). On the 2-core AMD EPYC machine it ran the
-/// MiniLM projections at 191–209 GFLOP/s against 156–184 for libtorch's addmm (MKL) on the same 4096-token batch, where two
-/// cores of FMA peak about 193 (bench/results/encode.md measures what that gives the encoder). An erf GELU can be applied
+/// (native/cpu/f32_linear.cpp, libdss_cpu.so: a 14 × 32 AVX-512 register tile). On the 2-core AMD EPYC machine, in rounds
+/// alternating with libtorch's addmm (MKL) and ONNX Runtime's MatMul on MiniLM's projections over a 4096-token batch, it led
+/// ONNX Runtime by 4–6% and libtorch by 7–33% (a development timing; 146–209 GFLOP/s as this shared machine's speed moved, two cores' FMA peak measuring
+/// about 193); bench/results/encode.md measures what that gives the encoder. An erf GELU can be applied
 /// as the outputs are written (<see cref="FusedActivation"/>), saving the activation's pass over memory. The rows (or, for a few rows,
-/// the output columns) are split between <see cref="Int8Linear.Threads"/> native threads of the call's own. Inference only:
+/// the output columns) are split between <see cref="Int8Linear.Threads"/> native threads (the library's own pool, native/cpu/threads.h). Inference only:
 /// no autograd, AVX-512F CPUs only (<see cref="Supported"/>; callers keep libtorch elsewhere), and the packed copy is a
 /// snapshot: changing the source weights afterwards does not change it. Checked against libtorch's linear
 /// (tests/DeepSeek.Search.Encode.Tests/Float32LinearTests.cs).

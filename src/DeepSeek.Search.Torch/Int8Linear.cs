@@ -10,8 +10,8 @@ namespace DeepSeek.Search.Torch;
 /// (symmetric int8, one scale per output row), each call quantizes x (u8 with a scale and zero point per row, over the row's
 /// [min, max]: per token, finer than those runtimes' one range per tensor), accumulates the products exactly in int32 and
 /// dequantizes with both scales in float32. The kernel (native/cpu/int8_linear.cpp, libdss_cpu.so) uses AVX-512 VNNI
-/// where the CPU has it and portable C++ elsewhere; the rows are split between <see cref="Threads"/> native threads of the
-/// call's own (not the managed thread pool, which a server keeps busy with requests). Inference only: no autograd, CPU
+/// where the CPU has it and portable C++ elsewhere; the rows are split between <see cref="Threads"/> native threads (the
+/// library's own pool, native/cpu/threads.h; not the managed thread pool, which a server keeps busy with requests). Inference only: no autograd, CPU
 /// float32 tensors in and out. The error against the float layer is bounded by the two rounding steps
 /// (tests/DeepSeek.Search.Encode.Tests/Int8LinearTests.cs checks it against a float64 reference of the same quantization and
 /// against the float layer).

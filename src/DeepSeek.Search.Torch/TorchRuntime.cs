@@ -137,7 +137,7 @@ public static class TorchRuntime
         // Only speed depends on it: a C library that is not glibc (no such entry point) or refuses a value keeps its own policy.
         try
         {
-            if (MallOpt(MallocMmapThreshold, MmapThresholdBytes) == 1) MallOpt(MallocTrimThreshold, TrimThresholdBytes);
+            if (MallOpt(MallocMmapThreshold, MmapThresholdBytes) == 1) _ = MallOpt(MallocTrimThreshold, TrimThresholdBytes);
         }
         catch (EntryPointNotFoundException) { }
         catch (DllNotFoundException) { }
