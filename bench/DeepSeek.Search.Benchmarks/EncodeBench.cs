@@ -173,8 +173,8 @@ public sealed class EncodeBench : IBenchSuite
                                        "and plain libtorch (addmm + SDPA) beside it; "
                                      : "in libtorch (this CPU lacks AVX-512F, so nothing is packed); ") +
                              $"INT8 as `--encoder-precision int8` runs it. Interleaved rounds with the order rotating and {Settle.TotalMilliseconds:F0} ms idle before " +
-                             "each timed call (ONNX Runtime's spinning threads otherwise ran on into the next variant's time: measured on single " +
-                             "GEMMs, libtorch ran at half speed 20 ms after an ONNX Runtime run and at full speed after 50 ms); medians with min–max.");
+                             "each timed call (ONNX Runtime's spinning threads otherwise ran on into the next variant's time: a development timing " +
+                             "on single GEMMs saw libtorch slowed just after an ONNX Runtime run and not 50 ms later); medians with min–max.");
             foreach (int seq in quick ? new[] { 128 } : new[] { 128, 256 })
             {
                 var ids = new long[batch * seq];

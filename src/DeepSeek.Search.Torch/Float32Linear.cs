@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using DeepSeek.Search.Core;
 using static TorchSharp.torch;
 
@@ -54,12 +53,12 @@ public sealed unsafe class Float32Linear : IInferenceLinear
         InFeatures = checked((int)weight.shape[1]);
         if (bias is not null && (bias.dim() != 1 || bias.shape[0] != OutFeatures))
             throw new InvalidInputException($"float32 linear: bias must be [{OutFeatures}], got [{string.Join(", ", bias.shape)}]");
-        var w = Floats(weight);
+        var w = NativeKernels.Floats(weight);
         _packed = GC.AllocateUninitializedArray<float>(checked((int)NativeKernels.dss_f32_packed_floats(OutFeatures, InFeatures)), pinned: true);
         fixed (float* wp = w)
-            if (NativeKernels.dss_f32_pack(wp, OutFeatures, InFeatures, Address(_packed)) != 0)
+            if (NativeKernels.dss_f32_pack(wp, OutFeatures, InFeatures, NativeKernels.Address(_packed)) != 0)
                 throw new InvalidInputException($"float32 linear: cannot pack a {OutFeatures} × {InFeatures} weight");
-        _bias = bias is null ? null : Floats(bias);
+        _bias = bias is null ? null : NativeKernels.Floats(bias);
         Activation = activation;
     }
 
@@ -72,35 +71,17 @@ public sealed unsafe class Float32Linear : IInferenceLinear
     /// <summary>Whether this CPU runs the kernel (AVX-512F).</summary>
     public static bool Supported => NativeKernels.dss_f32_supported() == 1;
 
-    /// <summary>Bytes the packed copy holds (the weights rounded up to 32 output columns).</summary>
-    public long PackedBytes => _packed.LongLength * sizeof(float);
-
     /// <summary>x [..., in] → y [..., out]: float32 on the CPU (x is made contiguous first).</summary>
     public Tensor Forward(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.device_type != TorchSharp.DeviceType.CPU) throw new InvalidInputException($"float32 linear runs on the CPU only, got a tensor on {x.device}");
-        if (x.dim() < 1 || x.shape[^1] != InFeatures)
-            throw new InvalidInputException($"float32 linear: input must end in {InFeatures} features, got [{string.Join(", ", x.shape)}]");
-        using var input = x.to(ScalarType.Float32).contiguous();
-        long rows = input.numel() / InFeatures;
-        var shape = x.shape.ToArray();
-        shape[^1] = OutFeatures;
-        var y = empty(shape, ScalarType.Float32);
+        var (input, rows, y) = NativeKernels.LinearCall(x, InFeatures, OutFeatures, "float32 linear");
+        using var _ = input;
         fixed (float* bp = _bias)
         {
-            int rc = NativeKernels.dss_f32_linear_mt((float*)NativeKernels.TensorData(input), checked((int)rows), InFeatures, InFeatures, Address(_packed), bp,
+            int rc = NativeKernels.dss_f32_linear_mt((float*)NativeKernels.TensorData(input), checked((int)rows), InFeatures, InFeatures, NativeKernels.Address(_packed), bp,
                 OutFeatures, (float*)NativeKernels.TensorData(y), OutFeatures, (int)Activation, rows * InFeatures * OutFeatures < SerialProducts ? 1 : Math.Max(1, Int8Linear.Threads));
             if (rc != 0) throw new InvalidOperationException($"dss_f32_linear failed ({rc}) on {rows} rows of {InFeatures} → {OutFeatures}");
         }
         return y;
     }
-
-    static float[] Floats(Tensor t)
-    {
-        using var scope = NewDisposeScope();
-        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-    }
-
-    static float* Address(float[] pinned) => (float*)Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using DeepSeek.Search.Core;
 using static TorchSharp.torch;
 
@@ -42,7 +41,7 @@ public sealed unsafe class Int8Linear : IInferenceLinear
             throw new InvalidInputException($"INT8 linear: bias must be [{OutFeatures}], got [{string.Join(", ", bias.shape)}]");
         if (channelScales is not null && (channelScales.Length != InFeatures || channelScales.Any(c => !(c > 0) || !float.IsFinite(c))))
             throw new InvalidInputException($"INT8 linear: channel scales must be {InFeatures} positive numbers");
-        var w = Floats(weight);
+        var w = NativeKernels.Floats(weight);
         _inScale = channelScales?.Select(c => 1f / c).ToArray();
         _packed = GC.AllocateUninitializedArray<byte>(checked((int)NativeKernels.dss_q8_packed_bytes(OutFeatures, InFeatures)), pinned: true);
         _scales = new float[OutFeatures];
@@ -51,9 +50,9 @@ public sealed unsafe class Int8Linear : IInferenceLinear
         fixed (float* cp = channelScales)
         fixed (float* sp = _scales)
         fixed (int* up = _sums)
-            if (NativeKernels.dss_q8_pack(wp, OutFeatures, InFeatures, cp, (sbyte*)Unsafe(_packed), sp, up) != 0)
+            if (NativeKernels.dss_q8_pack(wp, OutFeatures, InFeatures, cp, (sbyte*)NativeKernels.Address(_packed), sp, up) != 0)
                 throw new InvalidInputException($"INT8 linear: cannot pack a {OutFeatures} × {InFeatures} weight");
-        _bias = bias is null ? null : Floats(bias);
+        _bias = bias is null ? null : NativeKernels.Floats(bias);
     }
 
     public int InFeatures { get; }
@@ -68,17 +67,10 @@ public sealed unsafe class Int8Linear : IInferenceLinear
     /// <summary>x [..., in] → y [..., out]: float32 on the CPU (x is made contiguous first).</summary>
     public Tensor Forward(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.device_type != TorchSharp.DeviceType.CPU) throw new InvalidInputException($"INT8 linear runs on the CPU only, got a tensor on {x.device}");
-        if (x.dim() < 1 || x.shape[^1] != InFeatures)
-            throw new InvalidInputException($"INT8 linear: input must end in {InFeatures} features, got [{string.Join(", ", x.shape)}]");
-        using var input = x.to(ScalarType.Float32).contiguous();
-        long rows = input.numel() / InFeatures;
-        var shape = x.shape.ToArray();
-        shape[^1] = OutFeatures;
-        var y = empty(shape, ScalarType.Float32);
+        var (input, rows, y) = NativeKernels.LinearCall(x, InFeatures, OutFeatures, "INT8 linear");
+        using var _ = input;
         float* xp = (float*)NativeKernels.TensorData(input), yp = (float*)NativeKernels.TensorData(y);
-        sbyte* pp = (sbyte*)Unsafe(_packed);
+        sbyte* pp = (sbyte*)NativeKernels.Address(_packed);
         fixed (float* sp = _scales)
         fixed (int* up = _sums)
         fixed (float* bp = _bias)
@@ -90,12 +82,4 @@ public sealed unsafe class Int8Linear : IInferenceLinear
         }
         return y;
     }
-
-    static float[] Floats(Tensor t)
-    {
-        using var scope = NewDisposeScope();
-        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-    }
-
-    static byte* Unsafe(byte[] pinned) => (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DeepSeek.Search.Core;
 using DeepSeek.Search.Core.Native;
 using static TorchSharp.torch;
 
@@ -16,6 +17,33 @@ internal static unsafe partial class NativeKernels
 
     /// <summary>The address of a contiguous tensor's first element (LibTorchSharp's <c>THSTensor_data</c>, from the library TorchSharp itself loads).</summary>
     internal static IntPtr TensorData(Tensor t) => ((delegate* unmanaged<IntPtr, IntPtr>)DataExport.Value)(t.Handle);
+
+    /// <summary>A tensor's values as float32 on the host (weights and biases copied for a native layer).</summary>
+    internal static float[] Floats(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+    }
+
+    /// <summary>The address of a pinned array's first element (GC.AllocateUninitializedArray with pinned: true).</summary>
+    internal static T* Address<T>(T[] pinned) where T : unmanaged => (T*)Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0);
+
+    /// <summary>
+    /// A native linear layer's call: checks that <paramref name="x"/> is on the CPU and ends in <paramref name="inFeatures"/>
+    /// (errors named after <paramref name="layer"/>), and returns it as contiguous float32 (dispose it), the rows it holds and
+    /// the uninitialised output [..., <paramref name="outFeatures"/>] the kernel writes.
+    /// </summary>
+    internal static (Tensor Input, long Rows, Tensor Output) LinearCall(Tensor x, int inFeatures, int outFeatures, string layer)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.device_type != TorchSharp.DeviceType.CPU) throw new InvalidInputException($"{layer} runs on the CPU only, got a tensor on {x.device}");
+        if (x.dim() < 1 || x.shape[^1] != inFeatures)
+            throw new InvalidInputException($"{layer}: input must end in {inFeatures} features, got [{string.Join(", ", x.shape)}]");
+        var input = x.to(ScalarType.Float32).contiguous();
+        var shape = x.shape.ToArray();
+        shape[^1] = outFeatures;
+        return (input, input.numel() / inFeatures, empty(shape, ScalarType.Float32));
+    }
 
     static readonly Lazy<IntPtr> DataExport = new(() =>
         NativeLibrary.GetExport(NativeLibrary.Load("LibTorchSharp", typeof(TorchSharp.torch).Assembly, null), "THSTensor_data"));
