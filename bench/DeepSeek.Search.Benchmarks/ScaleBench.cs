@@ -23,20 +23,20 @@ namespace DeepSeek.Search.Benchmarks;
 /// normalise(0.8·e_a + 0.4·e_b + 0.35·g), e the documents' real minilm-l6 embeddings and g Gaussian noise of unit norm, so that
 /// text and vector agree and every real document has a neighbourhood of about 200 variants. The queries are SciFact's real
 /// ones, encoded by the collection's real query encoder (INT8, <c>--query-precision int8</c>). The collection is an ordinary
-/// one (Lucene BM25, SQLite store, FAISS IVF1024,Flat), built through <see cref="CollectionBuilder"/> and cached under
-/// bench/cache/ (a build takes minutes).
+/// one (Lucene BM25, SQLite store, FAISS IDMap2,HNSW32,Flat), built through <see cref="CollectionBuilder"/> and cached under
+/// bench/cache/ (a build takes minutes: FAISS inserts the million vectors into the graph on both cores).
 /// </para>
 /// <para>
-/// nprobe is chosen on SciFact's train queries (the smallest of the sweep with recall@10 ≥ 0.95 there); the latencies and the
+/// efSearch is chosen on SciFact's train queries (the smallest of the sweep with recall@10 ≥ 0.95 there); the latencies and the
 /// recall reported are on the test queries.
 /// </para>
 /// </summary>
 public sealed class ScaleBench : IBenchSuite
 {
     const int K = 10;
-    const string Factory = "IVF1024,Flat";
+    const string Factory = "IDMap2,HNSW32,Flat";
     const string Recipe = "v1";
-    static readonly int[] Probes = [4, 8, 16, 32, 64];
+    static readonly int[] Beams = [16, 32, 64, 128, 256];
     static readonly int[] Concurrency = [1, 4, 16];
 
     public string Name => "scale";
@@ -58,11 +58,11 @@ public sealed class ScaleBench : IBenchSuite
         var pulled = PretrainedEncoders.Pull(PretrainedEncoders.MiniLmL6);
         var recipe = new Synthetic(corpus.Select(c => TextChunker.ComposeText(c.Title, c.Text).Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray(), embeddings, d);
 
-        var store = Build(recipe, pulled.Directory, n, context.Quick);
+        var store = Build(recipe, pulled.Directory, n);
         var testQueries = test.JudgedQueries.Select(q => q.Text).ToList();
         var trainQueries = train.JudgedQueries.Select(q => q.Text).ToList();
         report.Environment["chunks"] = n;
-        report.Environment["index"] = FactoryFor(context.Quick);
+        report.Environment["index"] = Factory;
         report.Environment["collection"] = store.Directory;
         report.Environment["test_queries"] = testQueries.Count;
         report.Environment["train_queries"] = trainQueries.Count;
@@ -93,16 +93,16 @@ public sealed class ScaleBench : IBenchSuite
             trainTruth = Truth(trainQueries);
         }
 
-        // nprobe sweep: recall on train (the choice) and on test (the report), dense-only queries one at a time.
-        int chosen = Probes[^1];
-        foreach (int p in Probes)
+        // efSearch sweep: recall on train (the choice) and on test (the report), dense-only queries one at a time.
+        int chosen = Beams[^1];
+        foreach (int p in Beams)
         {
-            using var searcher = CollectionSearcher.Open(store, denseParameters: $"nprobe={p}", queryPrecision: EncoderPrecision.Int8);
+            using var searcher = CollectionSearcher.Open(store, denseParameters: $"efSearch={p}", queryPrecision: EncoderPrecision.Int8);
             double trainRecall = Recall(searcher, trainQueries, trainTruth, out _);
             double testRecall = Recall(searcher, testQueries, testTruth, out var denseMs);
             report.Rows.Add(new Dictionary<string, object>
             {
-                ["measure"] = $"dense only, nprobe={p}",
+                ["measure"] = $"dense only, efSearch={p}",
                 ["train recall@10"] = trainRecall,
                 ["test recall@10"] = testRecall,
                 ["p50 ms"] = Stats.Percentile(denseMs, 50),
@@ -110,15 +110,13 @@ public sealed class ScaleBench : IBenchSuite
                 ["QPS"] = 1000.0 / denseMs.Average(),
                 ["concurrency"] = 1,
             });
-            Console.WriteLine($"  nprobe={p}: recall@10 train {trainRecall:F3}, test {testRecall:F3}, dense p50 {Stats.Percentile(denseMs, 50):F2} ms");
-            if (trainRecall >= 0.95 && chosen == Probes[^1]) chosen = p;
+            Console.WriteLine($"  efSearch={p}: recall@10 train {trainRecall:F3}, test {testRecall:F3}, dense p50 {Stats.Percentile(denseMs, 50):F2} ms");
+            if (trainRecall >= 0.95 && chosen == Beams[^1]) chosen = p;
         }
-        string parameters = $"nprobe={chosen}";
+        string parameters = $"efSearch={chosen}";
         report.Environment["chosen"] = $"{parameters} (the smallest with train recall@10 >= 0.95)";
 
         double seconds = context.Quick ? 3 : 20;
-        // FAISS 1.7.3 scans a lone query's lists on one thread (parallel_mode 0); parallel_mode=1 (ours) splits them over both cores.
-        string split = parameters + ",parallel_mode=1";
         // One reader for both depths, k = 10 first: its first pass is the first use of every term's bounds in this process.
         using (var lexical = Index.Lexical.LexicalIndex.Open(store.OpenCurrent().LexicalPath))
         {
@@ -132,18 +130,14 @@ public sealed class ScaleBench : IBenchSuite
                 report.Rows.Add(Load($"hybrid, in process, {parameters}, int8 query", c, seconds, testQueries, q =>
                     searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K })));
         }
-        using (var searcher = CollectionSearcher.Open(store, denseParameters: split, queryPrecision: EncoderPrecision.Int8))
-            foreach (int c in Concurrency)
-                report.Rows.Add(Load($"hybrid, in process, {split}, int8 query", c, seconds, testQueries, q =>
-                    searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K })));
-        using (var searcher = CollectionSearcher.Open(store, denseParameters: split))
-            report.Rows.Add(Load($"hybrid, in process, {split}, fp32 query", 1, seconds, testQueries, q =>
+        using (var searcher = CollectionSearcher.Open(store, denseParameters: parameters))
+            report.Rows.Add(Load($"hybrid, in process, {parameters}, fp32 query", 1, seconds, testQueries, q =>
                 searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K })));
 
-        ThroughServe(report, store, split, testQueries, (int)seconds);
+        ThroughServe(report, store, parameters, testQueries, (int)seconds);
 
         report.Notes.Add($"chunks: synthetic, SciFact-like (see ScaleBench): ~75 words of two SciFact documents each, vectors from their real " +
-                         $"{PretrainedEncoders.DefaultName} embeddings plus noise; queries: SciFact's test queries (train queries choose nprobe).");
+                         $"{PretrainedEncoders.DefaultName} embeddings plus noise; queries: SciFact's test queries (train queries choose efSearch).");
         report.Notes.Add("recall@10: share of the exact top 10 (flat inner product over the same vectors, the same INT8 query vectors) that the collection's dense search returns, per query, averaged.");
         report.Notes.Add($"latency: each of C searchers sends the test queries in turn for {seconds:F0} s; p50/p99 over all the searches, QPS = searches / wall time. " +
                          "In process: CollectionSearcher.Execute (the service's own call). Through dss serve: dss loadtest against a dss serve child " +
@@ -151,14 +145,12 @@ public sealed class ScaleBench : IBenchSuite
         return report;
     }
 
-    /// <summary>IVF1024 (about √n lists at 1M); the quick run's 20,000 chunks get IVF64.</summary>
-    static string FactoryFor(bool quick) => quick ? "IVF64,Flat" : Factory;
 
     /// <summary>The cached collection of <paramref name="n"/> synthetic chunks, built now if missing.</summary>
-    static CollectionStore Build(Synthetic recipe, string encoderDir, int n, bool quick)
+    static CollectionStore Build(Synthetic recipe, string encoderDir, int n)
     {
         var (identity, _) = TextEncoder.Describe(encoderDir);
-        string root = Path.GetFullPath(Path.Combine("bench", "cache", $"scale-{n}-{Recipe}-{AnnBench.StableName(identity)}"));
+        string root = Path.GetFullPath(Path.Combine("bench", "cache", $"scale-{n}-{Recipe}-{Factory.Replace(',', '-').ToLowerInvariant()}-{AnnBench.StableName(identity)}"));
         var store = CollectionStore.At(root, "scale");
         if (store.Exists)
         {
@@ -171,7 +163,7 @@ public sealed class ScaleBench : IBenchSuite
         using var encoder = TextEncoder.Load(encoderDir, new EncoderOptions());
         var embedder = new SyntheticEmbedder(recipe, identity, encoder.Pooling.ToString().ToLowerInvariant(), encoder.Normalize);
         var sw = Stopwatch.StartNew();
-        var options = new BuildOptions { EncoderPath = encoderDir, Factory = FactoryFor(quick), Source = $"ScaleBench {Recipe}" };
+        var options = new BuildOptions { EncoderPath = encoderDir, Factory = Factory, Source = $"ScaleBench {Recipe}" };
         CollectionBuilder.BuildWith(store, Documents(recipe, n, sw), options, embedder);
         Console.WriteLine($"  built in {sw.Elapsed.TotalSeconds:F0} s");
         return store;

@@ -325,9 +325,10 @@ public sealed class CollectionSearcher : IDisposable
                 var only = Dense(options.K);
                 return new Ranking(AsHits(only), null, DenseByDocument(only));
             }
-            var lexical = lexicalSide is null ? Lexical(depth) : lexicalSide.GetAwaiter().GetResult();
-            cancellationToken.ThrowIfCancellationRequested();
+            // The dense side first: it needs only the query vector, while the BM25 side may still be running.
             var dense = Dense(depth);
+            cancellationToken.ThrowIfCancellationRequested();
+            var lexical = lexicalSide is null ? Lexical(depth) : lexicalSide.GetAwaiter().GetResult();
             return Fused(view, options, lexical, dense, clock);
         }
         finally
