@@ -2,6 +2,7 @@ using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Core.Filtering;
 using DeepSeek.Search.Index.Lexical;
+using DeepSeek.Search.Index.Lexical.Scoring;
 using DeepSeek.Search.TestKit;
 
 namespace DeepSeek.Search.Index.Lexical.Tests;
@@ -91,6 +92,37 @@ public class MaxScoreSearchTests
                 AssertSame(index, q, k);
         // deeper than the index: every matching document
         AssertSame(index, Words[0] + " " + Words[1], 100_000);
+    }
+
+    [Fact]
+    public void SameHitsAndScoresAsLuceneWhenSegmentsAreSplitIntoRangesSearchedAtOnce()
+    {
+        using var dir = new TempDir();
+        var docs = Documents(31, 6000, acls: true);
+        LexicalIndexWriter.Build(dir.Path, docs.Take(4000));
+        using (var writer = LexicalIndexWriter.OpenLive(dir.Path))
+        {
+            foreach (var d in docs.Skip(4000)) writer.Upsert(d, 1, 0, 0);
+            foreach (var d in docs.Skip(100).Take(300)) writer.Delete(d.Id);
+            writer.CommitBatch(1);
+        }
+        using var index = LexicalIndex.Open(dir.Path);
+        var (minRange, minPostings, workers) = (MaxScoreSearch.MinRangeDocs, MaxScoreSearch.MinParallelPostings, MaxScoreSearch.Workers);
+        try
+        {
+            // ranges of 97 to 1,000 documents: their bounds fall inside posting blocks and between duplicate texts
+            foreach (var (range, threads) in new[] { (97, 5), (250, 4), (1000, 3), (1000, 1) })
+            {
+                (MaxScoreSearch.MinRangeDocs, MaxScoreSearch.MinParallelPostings, MaxScoreSearch.Workers) = (range, 0, threads);
+                foreach (var q in Queries(32, 60))
+                {
+                    foreach (int k in new[] { 1, 10, 100, 1000 }) AssertSame(index, q, k);
+                    AssertSame(index, q, 30, new("alice", []));
+                    AssertSame(index, q, 30, null, FilterExpression.Parse("n >= 5"));
+                }
+            }
+        }
+        finally { (MaxScoreSearch.MinRangeDocs, MaxScoreSearch.MinParallelPostings, MaxScoreSearch.Workers) = (minRange, minPostings, workers); }
     }
 
     [Fact]

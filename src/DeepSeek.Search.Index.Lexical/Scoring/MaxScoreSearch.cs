@@ -19,10 +19,28 @@ namespace DeepSeek.Search.Index.Lexical.Scoring;
 /// double and rounded to float, the fields summed in double); MaxScoreSearchTests check them bit for bit against Lucene's own
 /// search.
 /// </para>
+/// <para>
+/// A large search is split into ranges of document ids (a segment into up to one range per core) searched at once on the
+/// thread pool when it has no backlog, each range with its own top n and DocsEnums. The ranges share a floor: the largest
+/// n-th score any of them holds (n documents score at least that much, so a document below it cannot be in the top n), which
+/// every range prunes against. The top n of the union of the ranges' top n is the same list as one pass would find.
+/// </para>
 /// </summary>
 internal static class MaxScoreSearch
 {
     const double Slack = 1 + 1e-5;
+
+    /// <summary>Documents whose scores are gathered at once (a multiple of 64).</summary>
+    const int Window = 2048;
+
+    /// <summary>Documents a range holds at least: a segment smaller than twice this is searched as one range.</summary>
+    internal static int MinRangeDocs { get; set; } = 65_536;
+
+    /// <summary>Postings (summed over the query's terms) below which a search stays on the calling thread.</summary>
+    internal static long MinParallelPostings { get; set; } = 32_768;
+
+    /// <summary>Threads a search uses and ranges a segment is split into, at most; null: one per core (tests set more).</summary>
+    internal static int? Workers { get; set; }
 
     static readonly float[] NormLengths = BuildNormLengths();
 
@@ -102,33 +120,107 @@ internal static class MaxScoreSearch
             }
         }
         if (queryTerms.Count == 0) return [];
-        var top = new PriorityQueue<Entry, Entry>(n + 1, WorstFirst.Instance);
         var filter = restriction is null ? null : new QueryWrapperFilter(restriction);
+        long postings = 0;
+        foreach (var qt in queryTerms) postings += qt.Context.DocFreq;
+        int most = Math.Max(1, Workers ?? Environment.ProcessorCount);
+        int workers = Workers ?? (postings >= MinParallelPostings && ThreadPool.PendingWorkItemCount == 0 ? most : 1);
+        var ranges = new List<(AtomicReaderContext Leaf, int Lo, int Hi)>();
         foreach (var leaf in reader.Leaves)
-            SearchSegment(leaf, fields.Count, queryTerms, k1, n, filter, top);
+        {
+            int maxDoc = leaf.AtomicReader.MaxDoc;
+            int parts = Math.Clamp(maxDoc / Math.Max(1, MinRangeDocs), 1, most);
+            for (int i = 0; i < parts; i++)
+                ranges.Add((leaf, (int)((long)maxDoc * i / parts), (int)((long)maxDoc * (i + 1) / parts)));
+        }
+        var accept = new IBits?[reader.Leaves.Count];
+        var searched = new bool[reader.Leaves.Count];
+        for (int i = 0; i < accept.Length; i++) searched[i] = Accepted(reader.Leaves[i], filter, out accept[i]);
+        var floor = new Floor();
+        workers = Math.Min(workers, ranges.Count);
 
-        var hits = new List<Entry>(top.Count);
-        while (top.TryDequeue(out var e, out _)) hits.Add(e);
-        hits.Reverse();
+        var tops = new PriorityQueue<Entry, Entry>[workers];
+        int next = -1;
+        void Work(int w)
+        {
+            var top = tops[w] = new PriorityQueue<Entry, Entry>(n + 1, WorstFirst.Instance);
+            for (int r = Interlocked.Increment(ref next); r < ranges.Count; r = Interlocked.Increment(ref next))
+            {
+                var (leaf, lo, hi) = ranges[r];
+                if (searched[leaf.Ord]) SearchRange(leaf, lo, hi, accept[leaf.Ord], fields.Count, queryTerms, k1, n, top, floor);
+            }
+        }
+        if (workers == 1) Work(0);
+        else
+        {
+            var helpers = new Task[workers - 1];
+            for (int w = 1; w < workers; w++)
+            {
+                int mine = w;
+                helpers[w - 1] = Task.Run(() => Work(mine));
+            }
+            Exception? failure = null;
+            try { Work(0); }
+            catch (Exception ex) { failure = ex; }
+            try { Task.WaitAll(helpers); }
+            catch (AggregateException ex) { failure ??= ex.InnerExceptions[0]; }
+            if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        // The top n of the ranges' top n: score descending, id ascending.
+        var hits = new List<Entry>();
+        foreach (var top in tops)
+            while (top.TryDequeue(out var e, out _)) hits.Add(e);
+        hits.Sort((x, y) => WorstFirst.Instance.Compare(y, x));
+        if (hits.Count > n) hits.RemoveRange(n, hits.Count - n);
         return hits.ConvertAll(e => new Hit(new BytesRef(e.Id).Utf8ToString(), e.Score));
     }
 
-    static void SearchSegment(AtomicReaderContext leaf, int fieldCount, List<QueryTerm> queryTerms, float k1, int n,
-        QueryWrapperFilter? filter, PriorityQueue<Entry, Entry> top)
+    /// <summary>
+    /// The documents of segment <paramref name="leaf"/> a search may return (<paramref name="accept"/>: null for all, else live
+    /// and permitted ones); false when there are none.
+    /// </summary>
+    static bool Accepted(AtomicReaderContext leaf, QueryWrapperFilter? filter, out IBits? accept)
     {
         var reader = leaf.AtomicReader;
-        IBits? accept = reader.LiveDocs;
-        if (filter != null)
-        {
-            var permitted = filter.GetDocIdSet(leaf, reader.LiveDocs)?.GetIterator();
-            if (permitted == null) return;
-            var bits = new FixedBitSet(reader.MaxDoc);
-            bool any = false;
-            for (int d = permitted.NextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = permitted.NextDoc()) { bits.Set(d); any = true; }
-            if (!any) return;
-            accept = bits;
-        }
+        accept = reader.LiveDocs;
+        if (filter == null) return true;
+        var permitted = filter.GetDocIdSet(leaf, reader.LiveDocs)?.GetIterator();
+        if (permitted == null) return false;
+        var bits = new FixedBitSet(reader.MaxDoc);
+        bool any = false;
+        for (int d = permitted.NextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = permitted.NextDoc()) { bits.Set(d); any = true; }
+        accept = bits;
+        return any;
+    }
 
+    /// <summary>The largest n-th score any range of a search holds so far: a lower bound on the search's n-th score.</summary>
+    sealed class Floor
+    {
+        float _value = float.NegativeInfinity;
+
+        public float Value => Volatile.Read(ref _value);
+
+        public void Raise(float score)
+        {
+            float seen = Volatile.Read(ref _value);
+            while (score > seen)
+            {
+                float was = Interlocked.CompareExchange(ref _value, score, seen);
+                if (was == seen) return;
+                seen = was;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Documents <paramref name="lo"/> (inclusive) to <paramref name="hi"/> (exclusive) of segment <paramref name="leaf"/> into
+    /// <paramref name="top"/>, pruning against the larger of its own n-th score and <paramref name="floor"/>, which it raises.
+    /// </summary>
+    static void SearchRange(AtomicReaderContext leaf, int lo, int hi, IBits? accept, int fieldCount, List<QueryTerm> queryTerms, float k1, int n,
+        PriorityQueue<Entry, Entry> top, Floor floor)
+    {
+        var reader = leaf.AtomicReader;
         var clauses = new List<Clause>();
         foreach (var qt in queryTerms)
         {
@@ -164,117 +256,96 @@ internal static class MaxScoreSearch
 
         var ids = reader.GetSortedDocValues(LexicalFields.Id);
         var idBytes = new BytesRef();
-        float threshold = top.Count == n ? top.Peek().Score : float.NegativeInfinity;
+        // own: this range's n-th score (its ties are broken by id against its own top); threshold: what pruning compares with.
+        float own = top.Count == n ? top.Peek().Score : float.NegativeInfinity;
+        float threshold = Math.Max(own, floor.Value);
         // Clauses 0 .. nonEssential-1 cannot lift a document to the threshold on their own.
         int nonEssential = 0;
         while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
         if (nonEssential == clauses.Count) return;
 
-        var heap = new ClauseHeap(clauses.Count);
-        for (int j = nonEssential; j < clauses.Count; j++)
-        {
-            clauses[j].Doc = clauses[j].Docs.NextDoc();
-            if (clauses[j].Doc != DocIdSetIterator.NO_MORE_DOCS) heap.Push(clauses[j]);
-        }
+        // Window by window of document ids: the essential clauses' postings in the window add their scores into per-document
+        // slots (no merging of postings lists), then the window's candidates are taken in id order. The essential set is
+        // fixed for a window (its accumulated scores count those clauses) and narrowed between windows.
+        var slots = new double[fieldCount * Window];
+        var partials = new double[Window];
+        var present = new ulong[Window / 64];
         var fieldSums = new double[fieldCount];
-        while (heap.Count > 0)
+        for (int start = lo; start < hi;)
         {
-            int doc = heap.Top.Doc;
-            Array.Clear(fieldSums);
-            double partial = 0;
-            while (heap.Count > 0 && heap.Top.Doc == doc)
+            int end = Math.Min(hi, start + Window);
+            for (int j = nonEssential; j < clauses.Count; j++)
             {
-                var c = heap.Top;
-                float s = c.Score();
-                fieldSums[c.Field] += s;
-                partial += s;
-                c.Doc = c.Docs.NextDoc();
-                if (c.Doc == DocIdSetIterator.NO_MORE_DOCS) heap.Pop();
-                else heap.ReplaceTop();
-            }
-            bool reachable = true;
-            for (int j = nonEssential - 1; j >= 0; j--)
-            {
-                if ((partial + prefix[j]) * Slack < threshold) { reachable = false; break; }
                 var c = clauses[j];
-                if (c.Doc < doc) c.Doc = c.Docs.Advance(doc);
-                if (c.Doc == doc)
+                if (c.Doc < start) c.Doc = c.Docs.Advance(start);
+                int d = c.Doc;
+                while (d < end)
                 {
+                    int i = d - start;
                     float s = c.Score();
-                    fieldSums[c.Field] += s;
-                    partial += s;
+                    slots[c.Field * Window + i] += s;
+                    partials[i] += s;
+                    present[i >> 6] |= 1UL << i;
+                    d = c.Doc = c.Docs.NextDoc();
                 }
             }
-            if (!reachable) continue;
-            double total = 0;
-            for (int f = 0; f < fieldSums.Length; f++) total += (float)fieldSums[f];
-            float score = (float)total;
-            bool full = top.Count == n;
-            if (full && score < threshold) continue;
-            ids.Get(doc, idBytes);
-            var id = idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length);
-            if (full && score == threshold && CompareIds(id, top.Peek().Id) >= 0) continue;
-            var entry = new Entry(score, id.ToArray());
-            if (full) top.DequeueEnqueue(entry, entry);
-            else top.Enqueue(entry, entry);
-            if (top.Count < n) continue;
+            int essentialFrom = nonEssential;
+            for (int word = 0; word < present.Length; word++)
+            {
+                for (ulong bits = present[word]; bits != 0; bits &= bits - 1)
+                {
+                    int i = (word << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                    int doc = start + i;
+                    double partial = partials[i];
+                    partials[i] = 0;
+                    for (int f = 0; f < fieldCount; f++) { fieldSums[f] = slots[f * Window + i]; slots[f * Window + i] = 0; }
+                    if (floor.Value > threshold) threshold = floor.Value;   // another range raised the floor
+                    bool reachable = true;
+                    for (int j = essentialFrom - 1; j >= 0; j--)
+                    {
+                        if ((partial + prefix[j]) * Slack < threshold) { reachable = false; break; }
+                        var c = clauses[j];
+                        if (c.Doc < doc) c.Doc = c.Docs.Advance(doc);
+                        if (c.Doc == doc)
+                        {
+                            float s = c.Score();
+                            fieldSums[c.Field] += s;
+                            partial += s;
+                        }
+                    }
+                    if (!reachable) continue;
+                    double total = 0;
+                    for (int f = 0; f < fieldSums.Length; f++) total += (float)fieldSums[f];
+                    float score = (float)total;
+                    bool full = top.Count == n;
+                    if (score < threshold) continue;
+                    ids.Get(doc, idBytes);
+                    var id = idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length);
+                    if (full && score == own && CompareIds(id, top.Peek().Id) >= 0) continue;
+                    var entry = new Entry(score, id.ToArray());
+                    if (full) top.DequeueEnqueue(entry, entry);
+                    else top.Enqueue(entry, entry);
+                    if (top.Count < n) continue;
+                    own = top.Peek().Score;
+                    floor.Raise(own);
+                    if (own > threshold) threshold = own;
+                }
+                present[word] = 0;
+            }
             // the n-th score rose (or was reached): more of the weakest clauses may stop producing candidates
-            threshold = top.Peek().Score;
-            int before = nonEssential;
+            if (floor.Value > threshold) threshold = floor.Value;
             while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
             if (nonEssential == clauses.Count) return;
-            if (nonEssential != before) heap.RemoveAll(c => c.Rank < nonEssential);
+            // the next window starts at the next posting of a clause still essential
+            start = Math.Max(end, MinDoc(clauses, nonEssential, end));
         }
     }
 
-    /// <summary>A binary min-heap of clauses by current document.</summary>
-    sealed class ClauseHeap(int capacity)
+    /// <summary>The smallest current document (at or past <paramref name="from"/>) of clauses <paramref name="first"/> onwards.</summary>
+    static int MinDoc(List<Clause> clauses, int first, int from)
     {
-        readonly Clause[] _items = new Clause[capacity];
-        public int Count { get; private set; }
-        public Clause Top => _items[0];
-
-        public void Push(Clause c)
-        {
-            int i = Count++;
-            _items[i] = c;
-            while (i > 0)
-            {
-                int parent = (i - 1) >> 1;
-                if (_items[parent].Doc <= _items[i].Doc) break;
-                (_items[parent], _items[i]) = (_items[i], _items[parent]);
-                i = parent;
-            }
-        }
-
-        public void Pop()
-        {
-            _items[0] = _items[--Count];
-            _items[Count] = null!;
-            if (Count > 0) SiftDown(0);
-        }
-
-        public void ReplaceTop() => SiftDown(0);
-
-        public void RemoveAll(Predicate<Clause> drop)
-        {
-            var kept = _items.Take(Count).Where(c => !drop(c)).ToArray();
-            Array.Clear(_items);
-            Count = 0;
-            foreach (var c in kept) Push(c);
-        }
-
-        void SiftDown(int i)
-        {
-            while (true)
-            {
-                int l = 2 * i + 1, r = l + 1, m = i;
-                if (l < Count && _items[l].Doc < _items[m].Doc) m = l;
-                if (r < Count && _items[r].Doc < _items[m].Doc) m = r;
-                if (m == i) return;
-                (_items[m], _items[i]) = (_items[i], _items[m]);
-                i = m;
-            }
-        }
+        int min = DocIdSetIterator.NO_MORE_DOCS;
+        for (int j = first; j < clauses.Count; j++) min = Math.Min(min, clauses[j].Doc < from ? from : clauses[j].Doc);
+        return min;
     }
 }
