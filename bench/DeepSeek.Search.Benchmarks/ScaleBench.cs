@@ -23,20 +23,20 @@ namespace DeepSeek.Search.Benchmarks;
 /// normalise(0.8·e_a + 0.4·e_b + 0.35·g), e the documents' real minilm-l6 embeddings and g Gaussian noise of unit norm, so that
 /// text and vector agree and every real document has a neighbourhood of about 200 variants. The queries are SciFact's real
 /// ones, encoded by the collection's real query encoder (INT8, <c>--query-precision int8</c>). The collection is an ordinary
-/// one (Lucene BM25, SQLite store, FAISS IDMap2,HNSW32,Flat), built through <see cref="CollectionBuilder"/> and cached under
-/// bench/cache/ (a build takes minutes: FAISS inserts the million vectors into the graph on both cores).
+/// one (Lucene BM25, SQLite store, FAISS IVF1024,Flat), built through <see cref="CollectionBuilder"/> and cached under
+/// bench/cache/ (a build takes minutes).
 /// </para>
 /// <para>
-/// efSearch is chosen on SciFact's train queries (the smallest of the sweep with recall@10 ≥ 0.95 there); the latencies and the
+/// nprobe is chosen on SciFact's train queries (the smallest of the sweep with recall@10 ≥ 0.95 there); the latencies and the
 /// recall reported are on the test queries.
 /// </para>
 /// </summary>
 public sealed class ScaleBench : IBenchSuite
 {
     const int K = 10;
-    const string Factory = "IDMap2,HNSW32,Flat";
+    const string Factory = "IVF1024,Flat";
     const string Recipe = "v1";
-    static readonly int[] Beams = [16, 32, 64, 128, 256];
+    static readonly int[] Probes = [4, 8, 16, 32, 64];
     static readonly int[] Concurrency = [1, 4, 16];
 
     public string Name => "scale";
@@ -58,17 +58,18 @@ public sealed class ScaleBench : IBenchSuite
         var pulled = PretrainedEncoders.Pull(PretrainedEncoders.MiniLmL6);
         var recipe = new Synthetic(corpus.Select(c => TextChunker.ComposeText(c.Title, c.Text).Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray(), embeddings, d);
 
-        var store = Build(recipe, pulled.Directory, n);
+        var store = Build(recipe, pulled.Directory, n, context.Quick);
         var testQueries = test.JudgedQueries.Select(q => q.Text).ToList();
         var trainQueries = train.JudgedQueries.Select(q => q.Text).ToList();
         report.Environment["chunks"] = n;
-        report.Environment["index"] = Factory;
+        report.Environment["index"] = FactoryFor(context.Quick);
         report.Environment["collection"] = store.Directory;
         report.Environment["test_queries"] = testQueries.Count;
         report.Environment["train_queries"] = trainQueries.Count;
 
         // Exact top 10 of every query, with the vectors the INT8 query encoder gives (the same the searcher will compute).
         long[][] testTruth, trainTruth;
+        float[][] testVectors;
         using (var encoder = TextEncoder.Load(store.OpenCurrent().Directory is var dir ? Path.Combine(dir, CollectionStore.EncoderFolderName) : "",
                    new EncoderOptions { Precision = EncoderPrecision.Int8 }))
         using (var exact = FaissIndex.Create(d))
@@ -90,19 +91,20 @@ public sealed class ScaleBench : IBenchSuite
                 return exact.Search(flat, K).Select(h => h.Select(x => x.Id).ToArray()).ToArray();
             }
             testTruth = Truth(testQueries);
+            testVectors = encoder.EncodeQueries(testQueries);
             trainTruth = Truth(trainQueries);
         }
 
-        // efSearch sweep: recall on train (the choice) and on test (the report), dense-only queries one at a time.
-        int chosen = Beams[^1];
-        foreach (int p in Beams)
+        // nprobe sweep: recall on train (the choice) and on test (the report), dense-only queries one at a time.
+        int chosen = Probes[^1];
+        foreach (int p in Probes)
         {
-            using var searcher = CollectionSearcher.Open(store, denseParameters: $"efSearch={p}", queryPrecision: EncoderPrecision.Int8);
+            using var searcher = CollectionSearcher.Open(store, denseParameters: $"nprobe={p}", queryPrecision: EncoderPrecision.Int8);
             double trainRecall = Recall(searcher, trainQueries, trainTruth, out _);
             double testRecall = Recall(searcher, testQueries, testTruth, out var denseMs);
             report.Rows.Add(new Dictionary<string, object>
             {
-                ["measure"] = $"dense only, efSearch={p}",
+                ["measure"] = $"dense only, nprobe={p}",
                 ["train recall@10"] = trainRecall,
                 ["test recall@10"] = testRecall,
                 ["p50 ms"] = Stats.Percentile(denseMs, 50),
@@ -110,13 +112,14 @@ public sealed class ScaleBench : IBenchSuite
                 ["QPS"] = 1000.0 / denseMs.Average(),
                 ["concurrency"] = 1,
             });
-            Console.WriteLine($"  efSearch={p}: recall@10 train {trainRecall:F3}, test {testRecall:F3}, dense p50 {Stats.Percentile(denseMs, 50):F2} ms");
-            if (trainRecall >= 0.95 && chosen == Beams[^1]) chosen = p;
+            Console.WriteLine($"  nprobe={p}: recall@10 train {trainRecall:F3}, test {testRecall:F3}, dense p50 {Stats.Percentile(denseMs, 50):F2} ms");
+            if (trainRecall >= 0.95 && chosen == Probes[^1]) chosen = p;
         }
-        string parameters = $"efSearch={chosen}";
+        string parameters = $"nprobe={chosen}";
         report.Environment["chosen"] = $"{parameters} (the smallest with train recall@10 >= 0.95)";
 
         double seconds = context.Quick ? 3 : 20;
+        report.Rows.AddRange(DensePeer(store, chosen, testVectors));
         // One reader for both depths, k = 10 first: its first pass is the first use of every term's bounds in this process.
         using (var lexical = Index.Lexical.LexicalIndex.Open(store.OpenCurrent().LexicalPath))
         {
@@ -125,32 +128,38 @@ public sealed class ScaleBench : IBenchSuite
         }
         using (var searcher = CollectionSearcher.Open(store, denseParameters: parameters, queryPrecision: EncoderPrecision.Int8))
         {
+            Warm(searcher, trainQueries);
             report.Rows.Add(Load($"BM25 only, in process", 1, seconds, testQueries, q => searcher.Execute(q, new SearchOptions { Mode = SearchMode.Bm25, K = K })));
             foreach (int c in Concurrency)
                 report.Rows.Add(Load($"hybrid, in process, {parameters}, int8 query", c, seconds, testQueries, q =>
                     searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K })));
         }
         using (var searcher = CollectionSearcher.Open(store, denseParameters: parameters))
+        {
+            Warm(searcher, trainQueries);
             report.Rows.Add(Load($"hybrid, in process, {parameters}, fp32 query", 1, seconds, testQueries, q =>
                 searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K })));
+        }
 
-        ThroughServe(report, store, parameters, testQueries, (int)seconds);
+        ThroughServe(report, store, parameters, testQueries, trainQueries, (int)seconds);
 
         report.Notes.Add($"chunks: synthetic, SciFact-like (see ScaleBench): ~75 words of two SciFact documents each, vectors from their real " +
-                         $"{PretrainedEncoders.DefaultName} embeddings plus noise; queries: SciFact's test queries (train queries choose efSearch).");
+                         $"{PretrainedEncoders.DefaultName} embeddings plus noise; queries: SciFact's test queries (train queries choose nprobe).");
         report.Notes.Add("recall@10: share of the exact top 10 (flat inner product over the same vectors, the same INT8 query vectors) that the collection's dense search returns, per query, averaged.");
-        report.Notes.Add($"latency: each of C searchers sends the test queries in turn for {seconds:F0} s; p50/p99 over all the searches, QPS = searches / wall time. " +
+        report.Notes.Add($"latency: each of C searchers sends the test queries in turn for {seconds:F0} s, after the searcher (or server) answered the train queries once; p50/p99 over all the searches, QPS = searches / wall time. " +
                          "In process: CollectionSearcher.Execute (the service's own call). Through dss serve: dss loadtest against a dss serve child " +
                          "(gRPC over loopback, API key, --Service:QueryPrecision=int8, the same FAISS parameters).");
         return report;
     }
 
+    /// <summary>IVF1024 (about √n lists at 1M); the quick run's 20,000 chunks get IVF64.</summary>
+    static string FactoryFor(bool quick) => quick ? "IVF64,Flat" : Factory;
 
     /// <summary>The cached collection of <paramref name="n"/> synthetic chunks, built now if missing.</summary>
-    static CollectionStore Build(Synthetic recipe, string encoderDir, int n)
+    static CollectionStore Build(Synthetic recipe, string encoderDir, int n, bool quick)
     {
         var (identity, _) = TextEncoder.Describe(encoderDir);
-        string root = Path.GetFullPath(Path.Combine("bench", "cache", $"scale-{n}-{Recipe}-{Factory.Replace(',', '-').ToLowerInvariant()}-{AnnBench.StableName(identity)}"));
+        string root = Path.GetFullPath(Path.Combine("bench", "cache", $"scale-{n}-{Recipe}-{AnnBench.StableName(identity)}"));
         var store = CollectionStore.At(root, "scale");
         if (store.Exists)
         {
@@ -163,7 +172,7 @@ public sealed class ScaleBench : IBenchSuite
         using var encoder = TextEncoder.Load(encoderDir, new EncoderOptions());
         var embedder = new SyntheticEmbedder(recipe, identity, encoder.Pooling.ToString().ToLowerInvariant(), encoder.Normalize);
         var sw = Stopwatch.StartNew();
-        var options = new BuildOptions { EncoderPath = encoderDir, Factory = Factory, Source = $"ScaleBench {Recipe}" };
+        var options = new BuildOptions { EncoderPath = encoderDir, Factory = FactoryFor(quick), Source = $"ScaleBench {Recipe}" };
         CollectionBuilder.BuildWith(store, Documents(recipe, n, sw), options, embedder);
         Console.WriteLine($"  built in {sw.Elapsed.TotalSeconds:F0} s");
         return store;
@@ -243,6 +252,66 @@ public sealed class ScaleBench : IBenchSuite
         return rows;
     }
 
+    /// <summary>
+    /// The dense side alone on the collection's FAISS file, one query vector at a time at depth 208 (what a hybrid search of
+    /// depth 100 fetches): our scan of the probed lists (<see cref="FaissIndex.UseFlatScan"/>) against FAISS 1.7.3's own IVF
+    /// search with parallel_mode=1 (its lists split over both cores by OpenMP; its default, 0, scans a lone query on one
+    /// thread), alternating query by query over three passes after a warm-up pass, with the check that both find the same ids.
+    /// </summary>
+    static List<Dictionary<string, object>> DensePeer(CollectionStore store, int nprobe, float[][] vectors)
+    {
+        const int Fetch = 208;
+        using var index = FaissIndex.Read(store.OpenCurrent().DensePath);
+        index.SetSearchParameters($"nprobe={nprobe},parallel_mode=1");
+        var ours = new List<double>();
+        var faiss = new List<double>();
+        int differ = 0;
+        for (int pass = 0; pass < 4; pass++)
+            foreach (var v in vectors)
+            {
+                bool oursFirst = pass % 2 == 0;
+                DenseHit[]? a = null, b = null;
+                for (int side = 0; side < 2; side++)
+                {
+                    bool mine = (side == 0) == oursFirst;
+                    index.UseFlatScan = mine;
+                    long t0 = Stopwatch.GetTimestamp();
+                    var hits = index.Search(v, Fetch)[0];
+                    double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    if (mine) a = hits; else b = hits;
+                    if (pass > 0) (mine ? ours : faiss).Add(ms);
+                }
+                if (pass == 0 && !a!.Take(10).Select(h => h.Id).SequenceEqual(b!.Take(10).Select(h => h.Id))) differ++;
+            }
+        index.UseFlatScan = true;
+        double ratio = Stats.Percentile(faiss, 50) / Stats.Percentile(ours, 50);
+        Console.WriteLine($"  dense k={Fetch}, nprobe={nprobe}: ours p50 {Stats.Percentile(ours, 50):F2} ms / p99 {Stats.Percentile(ours, 99):F2}, FAISS parallel_mode=1 p50 {Stats.Percentile(faiss, 50):F2} / p99 {Stats.Percentile(faiss, 99):F2} ({ratio:F2}x), top 10 differ on {differ} queries");
+        var rows = new List<Dictionary<string, object>>();
+        foreach (var (name, ms) in new[] { ("our scan of the probed lists", ours), ("FAISS 1.7.3 IVF search, parallel_mode=1 (peer)", faiss) })
+            rows.Add(new Dictionary<string, object>
+            {
+                ["measure"] = $"dense side alone, nprobe={nprobe}, k={Fetch}, {name}",
+                ["p50 ms"] = Stats.Percentile(ms, 50),
+                ["p99 ms"] = Stats.Percentile(ms, 99),
+                ["QPS"] = 1000.0 / ms.Average(),
+                ["concurrency"] = 1,
+                ["searches"] = ms.Count,
+                ["speed-up (p50, vs peer)"] = Stats.Percentile(faiss, 50) / Stats.Percentile(ms, 50),
+                ["top 10 differ"] = differ,
+            });
+        return rows;
+    }
+
+    /// <summary>
+    /// A fresh searcher's warm-up before its load rows: one hybrid search of each train query (never the test queries the rows
+    /// send), so that the BM25 bounds of the collection's frequent terms are computed, as in a server that has been answering
+    /// for a while; a term first seen in a test query still pays for its bounds in the measured searches.
+    /// </summary>
+    static void Warm(CollectionSearcher searcher, List<string> trainQueries)
+    {
+        foreach (var q in trainQueries) searcher.Execute(q, new SearchOptions { Mode = SearchMode.Hybrid, K = K });
+    }
+
     /// <summary><paramref name="concurrency"/> threads searching for <paramref name="seconds"/>; latency percentiles and QPS.</summary>
     static Dictionary<string, object> Load(string name, int concurrency, double seconds, List<string> queries, Func<string, SearchResponse> search)
     {
@@ -275,14 +344,15 @@ public sealed class ScaleBench : IBenchSuite
             ["p99 ms"] = Stats.Percentile(all, 99),
         };
         var each = stages.SelectMany(x => x).ToList();
-        row["stages p50 ms (encode / bm25 / dense / fetch)"] = string.Join(" / ", new Func<SearchTimings, double>[] { x => x.EncodeMs, x => x.Bm25Ms, x => x.DenseMs, x => x.FetchMs }
-            .Select(f => Stats.Percentile(each.Select(f), 50).ToString("F2", CultureInfo.InvariantCulture)));
+        var parts = new Func<SearchTimings, double>[] { x => x.EncodeMs, x => x.Bm25Ms, x => x.DenseMs, x => x.FetchMs };
+        foreach (int pct in new[] { 50, 99 })
+            row[$"stages p{pct} ms (encode / bm25 / dense / fetch)"] = string.Join(" / ", parts.Select(f => Stats.Percentile(each.Select(f), pct).ToString("F2", CultureInfo.InvariantCulture)));
         Console.WriteLine($"  {name}, {concurrency} searchers: {all.Count / wall:F1} QPS, p50 {row["p50 ms"]:F2} ms, p99 {row["p99 ms"]:F2} ms");
         return row;
     }
 
     /// <summary>The same hybrid searches through a <c>dss serve</c> child, driven by <c>dss loadtest</c> (one per concurrency).</summary>
-    static void ThroughServe(BenchReport report, CollectionStore store, string parameters, List<string> queries, int seconds)
+    static void ThroughServe(BenchReport report, CollectionStore store, string parameters, List<string> queries, List<string> trainQueries, int seconds)
     {
         string? dss = FindDss();
         if (dss is null)
@@ -310,9 +380,11 @@ public sealed class ScaleBench : IBenchSuite
             server.BeginOutputReadLine();
             string address = $"http://127.0.0.1:{port}";
             WaitForPort(port, TimeSpan.FromSeconds(60));
-            // the server opens a collection on its first search: one short run first, not reported
-            RunDss(dss, ["loadtest", "--server", address, "--key", key, "-c", store.Name, "--queries", queriesFile, "--concurrency", "1",
-                "--duration", "2", "--mode", "hybrid", "-k", K.ToString(CultureInfo.InvariantCulture), "--out", work, "--name", "warm-up"]);
+            // the server opens a collection on its first search: a warm-up run on the train queries first (as Warm), not reported
+            string trainFile = Path.Combine(work, "train-queries.txt");
+            File.WriteAllLines(trainFile, trainQueries);
+            RunDss(dss, ["loadtest", "--server", address, "--key", key, "-c", store.Name, "--queries", trainFile, "--concurrency", "1",
+                "--duration", "15", "--mode", "hybrid", "-k", K.ToString(CultureInfo.InvariantCulture), "--out", work, "--name", "warm-up"]);
             foreach (int c in Concurrency)
             {
                 string name = $"scale-c{c}";

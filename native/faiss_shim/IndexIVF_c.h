@@ -27,6 +27,19 @@ int dss_faiss_IndexIVF_direct_map_type(const dss_faiss_Index* index, int* type);
  */
 int dss_faiss_IndexIVF_make_direct_map(dss_faiss_Index* index);
 
+/**
+ * An inner-product IVF,Flat index's storage, for a scan outside FAISS: *nlist lists, their centroids (*centroids, nlist x d
+ * floats: the quantizer is a flat inner-product index), the search-time *nprobe and *max_codes (0: no limit), and
+ * *id_map: the ids of an IDMap / IDMap2 wrapper (the lists then hold positions into it), or null for a bare IVF (the lists
+ * hold the ids). *nlist is 0 (nothing else set) when the index is not such an index or its lists are not in memory arrays.
+ */
+int dss_faiss_IndexIVF_flat_storage(const dss_faiss_Index* index, int64_t* nlist, const float** centroids, int64_t* nprobe,
+                                    int64_t* max_codes, const int64_t** id_map);
+
+/** List `list` of an index dss_faiss_IndexIVF_flat_storage accepted: *size rows of d floats (*rows) and their *ids. */
+int dss_faiss_IndexIVF_flat_list(const dss_faiss_Index* index, int64_t list, const float** rows, const int64_t** ids,
+                                 int64_t* size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -246,7 +246,7 @@ public sealed class FaissIndex : IDisposable
             throw new InvalidInputException($"search of {n} queries × k={kk} is too large for one batch: split the queries");
         var distances = new float[total];
         var labels = new long[total];
-        if (ScanFlat(queries, n, kk, selection) is { } scanned) return new SearchResult(scanned);
+        if ((ScanFlat(queries, n, kk, selection) ?? ScanIvf(queries, n, kk, selection)) is { } scanned) return new SearchResult(scanned);
         fixed (float* x = queries)
         fixed (float* d = distances)
         fixed (long* l = labels)
@@ -311,8 +311,42 @@ public sealed class FaissIndex : IDisposable
     }
 
     /// <summary>
-    /// Whether few-query searches of flat inner-product indexes go through <see cref="FlatScan"/> (the default) rather than
-    /// FAISS's own search; for benchmarks and parity tests that measure or check one against the other.
+    /// Inner-product IVF,Flat indexes (bare or in IDMap/IDMap2, lists in memory, no max_codes) searched by
+    /// <see cref="FlatScan"/> over FAISS's own storage, for the same searches as <see cref="ScanFlat"/>: the query's nprobe
+    /// best centroids by inner product (FAISS's flat quantizer's choice), then the rows of those lists cut into one range per
+    /// thread. FAISS 1.7.3 scans a lone query's lists on one thread (parallel_mode 0) or splits them with OpenMP (1), in both
+    /// cases through its SSE inner product. Null for other types, metrics and batch sizes.
+    /// </summary>
+    unsafe DenseHit[][]? ScanIvf(ReadOnlySpan<float> queries, int n, int k, IdSelection? selection)
+    {
+        if (Metric != FaissMetric.InnerProduct || (selection is null && n >= FlatScanMaxQueries) || !UseFlatScan) return null;
+        NativeMethods.Check(NativeMethods.IvfFlatStorage(_handle, out long nlist, out float* centroids, out long nprobe, out long maxCodes, out long* idMap), "ivf_flat_storage");
+        if (nlist == 0 || maxCodes != 0) return null;
+        int probes = (int)Math.Clamp(nprobe, 1, nlist);
+        int d = Dimension;
+        var result = new DenseHit[n][];
+        fixed (float* x = queries)
+        fixed (byte* bits = selection is null ? default : selection.Bits)
+        {
+            long capacity = selection?.Capacity ?? 0;
+            for (int q = 0; q < n; q++)
+            {
+                float* query = x + (long)q * d;
+                var lists = FlatScan.Search(centroids, null, nlist, d, query, 1, probes, threads: 1)[0];
+                var rows = new float*[lists.Length];
+                var ids = new long*[lists.Length];
+                var sizes = new long[lists.Length];
+                for (int j = 0; j < lists.Length; j++)
+                    NativeMethods.Check(NativeMethods.IvfFlatList(_handle, lists[j].Id, out rows[j], out ids[j], out sizes[j]), $"ivf_flat_list({lists[j].Id})");
+                result[q] = FlatScan.SearchLists(rows, ids, sizes, idMap, d, query, k, Threads, bits, capacity);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Whether few-query searches of flat and IVF,Flat inner-product indexes go through <see cref="FlatScan"/> (the default)
+    /// rather than FAISS's own search; for benchmarks and parity tests that measure or check one against the other.
     /// </summary>
     internal bool UseFlatScan { get; set; } = true;
 

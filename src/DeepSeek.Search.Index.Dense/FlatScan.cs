@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace DeepSeek.Search.Index.Dense;
 
 /// <summary>
-/// Exact inner-product top-k over a row-major float32 matrix (count × d), or over FAISS's 8-bit scalar-quantised codes
-/// (<see cref="SearchSq8"/>), for the few-query searches where FAISS 1.7.3's
+/// Exact inner-product top-k over a row-major float32 matrix (count × d), over FAISS's 8-bit scalar-quantised codes
+/// (<see cref="SearchSq8"/>), or over the probed lists of an IVF,Flat index (<see cref="SearchLists"/>), for the few-query
+/// searches where FAISS 1.7.3's
 /// flat index leaves bandwidth unused: below its BLAS threshold FAISS scores one query on one thread, so a single query
 /// reads the matrix at one core's speed. Here the rows are cut into one contiguous range per thread, every range streams
 /// once per group of up to four queries (each row is read once and dotted with all of them), and each thread keeps its
@@ -65,6 +66,55 @@ static unsafe class FlatScan
         fixed (float* w = weights)
         fixed (float* o = offsets)
             return Run(new Scan(null, codes, w, ids, count, d, queries, nq, k, bits, capacity, o), nq, count, threads);
+    }
+
+    /// <summary>Rows of probed IVF lists per thread at least (4k × 384 floats is 6 MB, a fraction of a millisecond's read).</summary>
+    const long MinListRowsPerThread = 4_096;
+
+    /// <summary>
+    /// The k best rows of one query among the rows of several lists (an IVF index's probed lists: list j holds
+    /// <paramref name="sizes"/>[j] rows at <paramref name="rows"/>[j] with their <paramref name="ids"/>[j], which are positions
+    /// into <paramref name="idMap"/> when it is not null), best first. All the lists' rows, in list order, are cut into one
+    /// range per thread. Selection, ties and score order as in <see cref="Search"/>.
+    /// </summary>
+    public static DenseHit[] SearchLists(float*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, int threads,
+                                         byte* bits = null, long capacity = 0)
+    {
+        long total = 0;
+        foreach (long size in sizes) total += size;
+        int parts = (int)Math.Clamp(total / MinListRowsPerThread, 1, Math.Max(1, threads));
+        var scan = new ListScan(rows, ids, sizes, idMap, d, query, k, bits, capacity, total, parts);
+        if (parts == 1) scan.Run(0);
+        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
+        var merged = scan.Heaps[0];
+        for (int p = 1; p < parts; p++) merged.MergeFrom(scan.Heaps[p]);
+        return merged.ToSortedHits();
+    }
+
+    /// <summary>One <see cref="SearchLists"/> call: <see cref="Run"/> scans one range of the lists' rows into its own heap.</summary>
+    sealed class ListScan(float*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, byte* bits, long capacity,
+                          long total, int parts)
+    {
+        public readonly TopK[] Heaps = new TopK[parts];
+
+        public void Run(int part)
+        {
+            var heap = Heaps[part] = new TopK(k);
+            long from = total * part / parts, to = total * (part + 1) / parts, offset = 0;
+            for (int l = 0; l < sizes.Length && offset < to; offset += sizes[l], l++)
+            {
+                long first = Math.Max(from, offset) - offset, end = Math.Min(to, offset + sizes[l]) - offset;
+                float* r = rows[l];
+                long* li = ids[l];
+                for (long i = first; i < end; i++)
+                {
+                    long id = idMap == null ? li[i] : idMap[li[i]];
+                    if (bits != null && !Selected(bits, capacity, id)) continue;
+                    float s = Dot(r + i * d, query, d);
+                    if (s >= heap.Threshold) heap.Offer(s, id);
+                }
+            }
+        }
     }
 
     static DenseHit[][] Run(Scan scan, int nq, long count, int threads)

@@ -74,6 +74,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_sq8_data")]
     internal static partial int IndexSq8Data(FaissIndexHandle index, out byte* codes, out float* trained, out long* ids, out long count);
 
+    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_flat_storage")]
+    internal static partial int IvfFlatStorage(FaissIndexHandle index, out long nlist, out float* centroids, out long nprobe, out long maxCodes, out long* idMap);
+
+    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_flat_list")]
+    internal static partial int IvfFlatList(FaissIndexHandle index, long list, out float* rows, out long* ids, out long size);
+
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_search")]
     internal static partial int IndexSearch(FaissIndexHandle index, long n, float* queries, long k, float* distances, long* labels);
 

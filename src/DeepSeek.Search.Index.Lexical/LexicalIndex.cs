@@ -189,24 +189,56 @@ public sealed class LexicalIndex : IDisposable
         Search(query, k, caller, filter, statistics, exhaustive: false);
 
     /// <summary>
+    /// The search <see cref="Search(string, int, Caller?, FilterExpression?, CorpusStatistics?)"/> makes, prepared but not run:
+    /// threads that call <see cref="LexicalSearch.Work"/> share its ranges of document ids (a hybrid search's BM25 side starts
+    /// it on a pool thread and the searching thread joins once its own side is done), and <see cref="LexicalSearch.Hits"/>
+    /// gives the same list the search would. Input errors are thrown here.
+    /// </summary>
+    public LexicalSearch Begin(string query, int k, Caller? caller, FilterExpression? filter, CorpusStatistics? statistics)
+    {
+        if (Parse(query, k) is not var (order, counts, n)) return new LexicalSearch(this, null);
+        var restriction = FilterQuery.Build(caller, filter);
+        return new LexicalSearch(this, Guarded(() =>
+            MaxScoreSearch.Prepare(Searcher(statistics), _reader, _fields, order.ConvertAll(t => (t, (float)counts[t])), Info.K1, Info.B, n, restriction)));
+    }
+
+    /// <summary>The query's distinct terms in order with their counts, and the hits wanted; null when there is nothing to find.</summary>
+    (List<string> Order, Dictionary<string, int> Counts, int N)? Parse(string query, int k)
+    {
+        if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("query is empty");
+        if (k < 1) throw new InvalidInputException($"k must be >= 1, got {k}");
+        var (order, counts) = QueryTerms(query);
+        int n = Math.Min(k, _reader.MaxDoc);
+        return order.Count == 0 || n == 0 ? null : (order, counts, n);
+    }
+
+    IndexSearcher Searcher(CorpusStatistics? statistics) =>
+        statistics is null ? _searcher : new StatisticsSearcher(_reader, statistics) { Similarity = _searcher.Similarity };
+
+    /// <summary><paramref name="run"/>, with Lucene's failures while reading the index reported as a corrupt index.</summary>
+    internal T Guarded<T>(Func<T> run)
+    {
+        try { return run(); }
+        catch (Exception ex) when (ex is not ObjectDisposedException
+                                   && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            throw new IndexCorruptException($"lexical index at {Path} failed while searching: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}", ex);
+        }
+    }
+
+    /// <summary>
     /// The one search. <paramref name="exhaustive"/> false (every caller's): MaxScore dynamic pruning over the term postings
     /// (<see cref="MaxScoreSearch"/>); true: Lucene's own BooleanQuery scorer, which scores every posting: the reference the
     /// pruned search is checked against, bit for bit (tests and benchmarks only).
     /// </summary>
     internal IReadOnlyList<Hit> Search(string query, int k, Caller? caller, FilterExpression? filter, CorpusStatistics? statistics, bool exhaustive)
     {
-        if (string.IsNullOrWhiteSpace(query)) throw new InvalidInputException("query is empty");
-        if (k < 1) throw new InvalidInputException($"k must be >= 1, got {k}");
-        var (order, counts) = QueryTerms(query);
-        int n = Math.Min(k, _reader.MaxDoc);
-        if (order.Count == 0 || n == 0) return [];
+        if (!exhaustive) return Begin(query, k, caller, filter, statistics).Run();
+        if (Parse(query, k) is not var (order, counts, n)) return [];
         var restriction = FilterQuery.Build(caller, filter);
-        try
+        return Guarded<IReadOnlyList<Hit>>(() =>
         {
-            var searcher = statistics is null ? _searcher : new StatisticsSearcher(_reader, statistics) { Similarity = _searcher.Similarity };
-            if (!exhaustive)
-                return MaxScoreSearch.Search(searcher, _reader, _fields, order.ConvertAll(t => (t, (float)counts[t])), Info.K1, Info.B, n, restriction);
-            var top = searcher.Search(BuildQuery(order, counts), restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
+            var top = Searcher(statistics).Search(BuildQuery(order, counts), restriction == null ? null : new QueryWrapperFilter(restriction), n, ScoreThenId, doDocScores: true, doMaxScore: false);
             var hits = new Hit[top.ScoreDocs.Length];
             for (int i = 0; i < hits.Length; i++)
             {
@@ -214,12 +246,7 @@ public sealed class LexicalIndex : IDisposable
                 hits[i] = new Hit(((BytesRef)fd.Fields[1]).Utf8ToString(), fd.Score);
             }
             return hits;
-        }
-        catch (Exception ex) when (ex is not ObjectDisposedException
-                                   && ex is IOException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            throw new IndexCorruptException($"lexical index at {Path} failed while searching: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}", ex);
-        }
+        });
     }
 
     /// <summary>

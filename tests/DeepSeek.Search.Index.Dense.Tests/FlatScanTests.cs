@@ -1,9 +1,9 @@
 namespace DeepSeek.Search.Index.Dense.Tests;
 
 /// <summary>
-/// FlatScan (the threaded, fused top-k scan that searches flat and SQ8 inner-product indexes below FAISS's BLAS threshold) against
-/// FAISS 1.7.3's own flat search of the same index (<see cref="FaissIndex.UseFlatScan"/> off) and against a float64
-/// brute force. 50k rows, so the scan splits them between threads (16k rows per thread at least).
+/// FlatScan (the threaded, fused top-k scan that searches flat, SQ8 and IVF,Flat inner-product indexes below FAISS's BLAS
+/// threshold) against FAISS 1.7.3's own search of the same index (<see cref="FaissIndex.UseFlatScan"/> off) and against a
+/// float64 brute force. 50k rows, so the scan splits them between threads (16k rows per thread at least; 4k rows of probed lists).
 /// </summary>
 public sealed class FlatScanTests
 {
@@ -74,6 +74,46 @@ public sealed class FlatScanTests
             AssertSameHits(faiss[i], ours[i]);
             Assert.All(ours[i], h => Assert.True(selection.Contains(h.Id)));
             Assert.Equal(Math.Min(10, selection.Count), ours[i].Length);
+        }
+    }
+
+    [Theory]
+    [InlineData("IVF64,Flat", "nprobe=1", 1, 10)]
+    [InlineData("IVF64,Flat", "nprobe=16", 1, 100)]
+    [InlineData("IVF64,Flat", "nprobe=16,parallel_mode=1", 4, 10)]
+    [InlineData("IDMap2,IVF64,Flat", "nprobe=16", 3, 10)]
+    [InlineData("IDMap2,IVF64,Flat", "nprobe=64", 1, 1)]
+    [InlineData("IVF64,Flat", "nprobe=500", 2, 10)]
+    public void Few_query_IVF_searches_match_FAISS_s_own_IVF_search(string factory, string parameters, int queries, int k)
+    {
+        // nprobe 16 of 64 lists: about 12,500 rows per query, cut between the threads
+        var (index, _, _) = Build(factory);
+        using var _ = index;
+        index.SetSearchParameters(parameters);
+        var q = TestVectors.RandomUnit(queries, D, seed: 18);
+        var ours = index.Search(q, k);
+        index.UseFlatScan = false;
+        var faiss = index.Search(q, k);
+        for (int i = 0; i < queries; i++) AssertSameHits(faiss[i], ours[i]);
+    }
+
+    [Theory]
+    [InlineData("IVF64,Flat", 0.05)]
+    [InlineData("IDMap2,IVF64,Flat", 0.01)]
+    public void Filtered_IVF_searches_match_FAISS_s_own_selected_IVF_search(string factory, double fraction)
+    {
+        var (index, _, ids) = Build(factory);
+        using var _ = index;
+        index.SetSearchParameters("nprobe=16");
+        var selection = Selections.Random(ids, fraction, 2L * N, seed: 19);
+        var q = TestVectors.RandomUnit(25, D, seed: 20);
+        var ours = index.Search(q, 10, selection);
+        index.UseFlatScan = false;
+        var faiss = index.Search(q, 10, selection);
+        for (int i = 0; i < 25; i++)
+        {
+            AssertSameHits(faiss[i], ours[i]);
+            Assert.All(ours[i], h => Assert.True(selection.Contains(h.Id)));
         }
     }
 

@@ -77,9 +77,9 @@ internal static class MaxScoreSearch
     }
 
     /// <summary>A query term of one field with its collection-wide weight.</summary>
-    sealed record QueryTerm(int Field, Term Term, float WeightValue, float[] LengthCache, TermContext Context);
+    internal sealed record QueryTerm(int Field, Term Term, float WeightValue, float[] LengthCache, TermContext Context);
 
-    readonly record struct Entry(float Score, byte[] Id);
+    internal readonly record struct Entry(float Score, byte[] Id);
 
     /// <summary>Worst first: lower score, then larger id.</summary>
     sealed class WorstFirst : IComparer<Entry>
@@ -95,10 +95,37 @@ internal static class MaxScoreSearch
     static int CompareIds(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);
 
     /// <summary>
-    /// The top <paramref name="n"/> (score descending, id ascending) of the bag of <paramref name="terms"/> (term, boost) over
-    /// <paramref name="fields"/>, among live documents that match <paramref name="restriction"/> (null: all).
+    /// The hits of <paramref name="plan"/>, worked on by this thread and, for a large search on an idle pool, one pool thread
+    /// per other core.
     /// </summary>
-    public static IReadOnlyList<Hit> Search(IndexSearcher searcher, IndexReader reader, IReadOnlyList<string> fields,
+    public static IReadOnlyList<Hit> Run(Plan plan)
+    {
+        int workers = Workers ?? (plan.Postings >= MinParallelPostings && ThreadPool.PendingWorkItemCount == 0 ? Environment.ProcessorCount : 1);
+        workers = Math.Min(workers, plan.RangeCount);
+        if (workers <= 1)
+        {
+            plan.Work();
+            return plan.Hits();
+        }
+        var helpers = new Task[workers - 1];
+        for (int w = 0; w < helpers.Length; w++) helpers[w] = Task.Run(plan.Work);
+        Exception? failure = null;
+        try { plan.Work(); }
+        catch (Exception ex) { failure = ex; }
+        try { Task.WaitAll(helpers); }
+        catch (AggregateException ex) { failure ??= ex.InnerExceptions[0]; }
+        if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        return plan.Hits();
+    }
+
+    /// <summary>
+    /// The top <paramref name="n"/> (score descending, id ascending) of the bag of <paramref name="terms"/> (term, boost) over
+    /// <paramref name="fields"/>, among live documents that match <paramref name="restriction"/> (null: all), ready to run:
+    /// the query's terms with their weights, and the ranges of document ids still to search. Any
+    /// number of threads may call <see cref="Work"/> at once (each takes ranges until none is left, into its own top n);
+    /// <see cref="Hits"/> merges them once every call has returned.
+    /// </summary>
+    internal static Plan Prepare(IndexSearcher searcher, IndexReader reader, IReadOnlyList<string> fields,
         IReadOnlyList<(string Text, float Boost)> terms, float k1, float b, int n, Query? restriction)
     {
         var queryTerms = new List<QueryTerm>();
@@ -119,61 +146,80 @@ internal static class MaxScoreSearch
                 queryTerms.Add(new QueryTerm(f, term, weight * (k1 + 1), cache, context));
             }
         }
-        if (queryTerms.Count == 0) return [];
-        var filter = restriction is null ? null : new QueryWrapperFilter(restriction);
-        long postings = 0;
-        foreach (var qt in queryTerms) postings += qt.Context.DocFreq;
-        int most = Math.Max(1, Workers ?? Environment.ProcessorCount);
-        int workers = Workers ?? (postings >= MinParallelPostings && ThreadPool.PendingWorkItemCount == 0 ? most : 1);
         var ranges = new List<(AtomicReaderContext Leaf, int Lo, int Hi)>();
-        foreach (var leaf in reader.Leaves)
+        if (queryTerms.Count > 0)
         {
-            int maxDoc = leaf.AtomicReader.MaxDoc;
-            int parts = Math.Clamp(maxDoc / Math.Max(1, MinRangeDocs), 1, most);
-            for (int i = 0; i < parts; i++)
-                ranges.Add((leaf, (int)((long)maxDoc * i / parts), (int)((long)maxDoc * (i + 1) / parts)));
-        }
-        var accept = new IBits?[reader.Leaves.Count];
-        var searched = new bool[reader.Leaves.Count];
-        for (int i = 0; i < accept.Length; i++) searched[i] = Accepted(reader.Leaves[i], filter, out accept[i]);
-        var floor = new Floor();
-        workers = Math.Min(workers, ranges.Count);
-
-        var tops = new PriorityQueue<Entry, Entry>[workers];
-        int next = -1;
-        void Work(int w)
-        {
-            var top = tops[w] = new PriorityQueue<Entry, Entry>(n + 1, WorstFirst.Instance);
-            for (int r = Interlocked.Increment(ref next); r < ranges.Count; r = Interlocked.Increment(ref next))
+            // two ranges per thread that may work: a thread that joins late still finds some left
+            int most = 2 * Math.Max(1, Workers ?? Environment.ProcessorCount);
+            foreach (var leaf in reader.Leaves)
             {
-                var (leaf, lo, hi) = ranges[r];
-                if (searched[leaf.Ord]) SearchRange(leaf, lo, hi, accept[leaf.Ord], fields.Count, queryTerms, k1, n, top, floor);
+                int maxDoc = leaf.AtomicReader.MaxDoc;
+                int parts = Math.Clamp(maxDoc / Math.Max(1, MinRangeDocs), 1, most);
+                for (int i = 0; i < parts; i++)
+                    ranges.Add((leaf, (int)((long)maxDoc * i / parts), (int)((long)maxDoc * (i + 1) / parts)));
             }
         }
-        if (workers == 1) Work(0);
-        else
+        return new Plan(reader, restriction is null ? null : new QueryWrapperFilter(restriction), fields.Count, queryTerms, k1, n, ranges);
+    }
+
+    internal sealed class Plan
+    {
+        readonly int _fieldCount, _n;
+        readonly float _k1;
+        readonly List<QueryTerm> _terms;
+        readonly List<(AtomicReaderContext Leaf, int Lo, int Hi)> _ranges;
+        readonly Lazy<(bool Any, IBits? Accept)>[] _accepted;
+        readonly Floor _floor = new();
+        readonly List<PriorityQueue<Entry, Entry>> _tops = [];
+        int _next = -1;
+
+        public Plan(IndexReader reader, QueryWrapperFilter? filter, int fieldCount, List<QueryTerm> terms, float k1, int n,
+            List<(AtomicReaderContext Leaf, int Lo, int Hi)> ranges)
         {
-            var helpers = new Task[workers - 1];
-            for (int w = 1; w < workers; w++)
+            (_fieldCount, _terms, _k1, _n, _ranges) = (fieldCount, terms, k1, n, ranges);
+            var leaves = reader.Leaves;
+            _accepted = new Lazy<(bool, IBits?)>[leaves.Count];
+            for (int i = 0; i < leaves.Count; i++)
             {
-                int mine = w;
-                helpers[w - 1] = Task.Run(() => Work(mine));
+                var leaf = leaves[i];
+                _accepted[i] = new(() => (Accepted(leaf, filter, out var accept), accept), LazyThreadSafetyMode.ExecutionAndPublication);
             }
-            Exception? failure = null;
-            try { Work(0); }
-            catch (Exception ex) { failure = ex; }
-            try { Task.WaitAll(helpers); }
-            catch (AggregateException ex) { failure ??= ex.InnerExceptions[0]; }
-            if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            foreach (var t in terms) Postings += t.Context.DocFreq;
         }
 
-        // The top n of the ranges' top n: score descending, id ascending.
-        var hits = new List<Entry>();
-        foreach (var top in tops)
-            while (top.TryDequeue(out var e, out _)) hits.Add(e);
-        hits.Sort((x, y) => WorstFirst.Instance.Compare(y, x));
-        if (hits.Count > n) hits.RemoveRange(n, hits.Count - n);
-        return hits.ConvertAll(e => new Hit(new BytesRef(e.Id).Utf8ToString(), e.Score));
+        /// <summary>The query terms' postings, summed: what a search costs, roughly.</summary>
+        public long Postings { get; }
+
+        public int RangeCount => _ranges.Count;
+
+        /// <summary>Searches ranges not yet taken until none is left.</summary>
+        public void Work()
+        {
+            PriorityQueue<Entry, Entry>? top = null;
+            for (int r = Interlocked.Increment(ref _next); r < _ranges.Count; r = Interlocked.Increment(ref _next))
+            {
+                if (top == null)
+                {
+                    top = new PriorityQueue<Entry, Entry>(_n + 1, WorstFirst.Instance);
+                    lock (_tops) _tops.Add(top);
+                }
+                var (leaf, lo, hi) = _ranges[r];
+                var (any, accept) = _accepted[leaf.Ord].Value;
+                if (any) SearchRange(leaf, lo, hi, accept, _fieldCount, _terms, _k1, _n, top, _floor);
+            }
+        }
+
+        /// <summary>The top n of the workers' top n: score descending, id ascending. Only once every <see cref="Work"/> call has returned.</summary>
+        public IReadOnlyList<Hit> Hits()
+        {
+            var hits = new List<Entry>();
+            lock (_tops)
+                foreach (var top in _tops)
+                    foreach (var (e, _) in top.UnorderedItems) hits.Add(e);
+            hits.Sort((x, y) => WorstFirst.Instance.Compare(y, x));
+            if (hits.Count > _n) hits.RemoveRange(_n, hits.Count - _n);
+            return hits.ConvertAll(e => new Hit(new BytesRef(e.Id).Utf8ToString(), e.Score));
+        }
     }
 
     /// <summary>

@@ -307,11 +307,16 @@ public sealed class CollectionSearcher : IDisposable
             return new Ranking(bm25, ByDocument(bm25), null);
         }
         // A hybrid search runs its BM25 side on a pool thread while this one encodes the query and searches the vectors, when
-        // the pool has no backlog (an idle machine: the latency is the longer side, not the sum); under load, one after the other,
-        // as extra threads would only queue. The stages write their own slots of the clock, so the two sides may time at once.
-        Task<IReadOnlyList<Hit>>? lexicalSide = mode == SearchMode.Hybrid && ThreadPool.PendingWorkItemCount == 0
-            ? Task.Run(() => Lexical(depth), CancellationToken.None)
-            : null;
+        // the pool has no backlog (an idle machine: the latency is the longer side, not the sum); this thread then joins the
+        // BM25 side, taking the ranges of documents it has not reached. Under load, one after the other, as extra threads would
+        // only queue. Both threads add their BM25 time to the clock's slot.
+        LexicalSearch? shared = null;
+        Task? lexicalSide = null;
+        if (mode == SearchMode.Hybrid && ThreadPool.PendingWorkItemCount == 0)
+        {
+            shared = view.Lexical.Begin(query, depth, caller, filter, options.Statistics);
+            lexicalSide = Task.Run(() => { using (clock.Time(SearchStage.Bm25)) shared.Work(); }, CancellationToken.None);
+        }
         try
         {
             if (queryVector is null)
@@ -328,7 +333,14 @@ public sealed class CollectionSearcher : IDisposable
             // The dense side first: it needs only the query vector, while the BM25 side may still be running.
             var dense = Dense(depth);
             cancellationToken.ThrowIfCancellationRequested();
-            var lexical = lexicalSide is null ? Lexical(depth) : lexicalSide.GetAwaiter().GetResult();
+            IReadOnlyList<Hit> lexical;
+            if (shared is null) lexical = Lexical(depth);
+            else
+            {
+                using (clock.Time(SearchStage.Bm25)) shared.Work();
+                lexicalSide!.GetAwaiter().GetResult();
+                lexical = shared.Hits();
+            }
             return Fused(view, options, lexical, dense, clock);
         }
         finally

@@ -7,7 +7,8 @@ enum SearchStage { Encode, Bm25, Dense, Fuse, Fetch }
 
 /// <summary>
 /// Times the stages of one search and opens a trace span per stage (<see cref="RetrieveTelemetry.Source"/>, named
-/// <c>search.encode</c>, <c>search.bm25</c>, …; free when nothing listens). Not thread-safe: one clock per search.
+/// <c>search.encode</c>, <c>search.bm25</c>, …; free when nothing listens). One clock per search; the threads of one search
+/// may time stages at once (a stage timed on two threads adds both times).
 /// </summary>
 sealed class StageClock
 {
@@ -16,7 +17,10 @@ sealed class StageClock
 
     public Timer Time(SearchStage stage) => new(this, stage, RetrieveTelemetry.Source.StartActivity(SpanNames[(int)stage]));
 
-    public SearchTimings ToTimings() => new(_ms[0], _ms[1], _ms[2], _ms[3], _ms[4]);
+    public SearchTimings ToTimings()
+    {
+        lock (_ms) return new(_ms[0], _ms[1], _ms[2], _ms[3], _ms[4]);
+    }
 
     /// <summary>One running stage: adds its elapsed time to the clock and ends its span when disposed.</summary>
     public readonly struct Timer(StageClock clock, SearchStage stage, Activity? span) : IDisposable
@@ -25,7 +29,8 @@ sealed class StageClock
 
         public void Dispose()
         {
-            clock._ms[(int)stage] += Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+            double ms = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+            lock (clock._ms) clock._ms[(int)stage] += ms;
             span?.Dispose();
         }
     }
