@@ -237,19 +237,7 @@ public sealed class ScaleBench : IBenchSuite
         if (differ > 0) throw new InvalidOperationException($"the MaxScore search and Lucene's scorer disagree on {differ} of {queries.Count} queries");
         var sides = new List<(string, List<double>)> { ("MaxScore (ours)", ours), ("Lucene 4.8 exhaustive BooleanQuery (peer)", lucene) };
         if (firstUse) sides.Insert(1, ("MaxScore (ours), first pass: each term's bounds computed on first use", cold));
-        var rows = new List<Dictionary<string, object>>();
-        foreach (var (name, ms) in sides)
-            rows.Add(new Dictionary<string, object>
-            {
-                ["measure"] = $"BM25 of the lexical index alone, k={depth}, {name}",
-                ["p50 ms"] = Stats.Percentile(ms, 50),
-                ["p99 ms"] = Stats.Percentile(ms, 99),
-                ["QPS"] = 1000.0 / ms.Average(),
-                ["concurrency"] = 1,
-                ["searches"] = ms.Count,
-                ["speed-up (p50, vs peer)"] = Stats.Percentile(lucene, 50) / Stats.Percentile(ms, 50),
-            });
-        return rows;
+        return sides.ConvertAll(side => PeerRow($"BM25 of the lexical index alone, k={depth}, {side.Item1}", side.Item2, lucene));
     }
 
     /// <summary>
@@ -288,19 +276,25 @@ public sealed class ScaleBench : IBenchSuite
         Console.WriteLine($"  dense k={Fetch}, nprobe={nprobe}: ours p50 {Stats.Percentile(ours, 50):F2} ms / p99 {Stats.Percentile(ours, 99):F2}, FAISS parallel_mode=1 p50 {Stats.Percentile(faiss, 50):F2} / p99 {Stats.Percentile(faiss, 99):F2} ({ratio:F2}x), top 10 differ on {differ} queries");
         var rows = new List<Dictionary<string, object>>();
         foreach (var (name, ms) in new[] { ("our scan of the probed lists", ours), ("FAISS 1.7.3 IVF search, parallel_mode=1 (peer)", faiss) })
-            rows.Add(new Dictionary<string, object>
-            {
-                ["measure"] = $"dense side alone, nprobe={nprobe}, k={Fetch}, {name}",
-                ["p50 ms"] = Stats.Percentile(ms, 50),
-                ["p99 ms"] = Stats.Percentile(ms, 99),
-                ["QPS"] = 1000.0 / ms.Average(),
-                ["concurrency"] = 1,
-                ["searches"] = ms.Count,
-                ["speed-up (p50, vs peer)"] = Stats.Percentile(faiss, 50) / Stats.Percentile(ms, 50),
-                ["top 10 differ"] = differ,
-            });
+        {
+            var row = PeerRow($"dense side alone, nprobe={nprobe}, k={Fetch}, {name}", ms, faiss);
+            row["top 10 differ"] = differ;
+            rows.Add(row);
+        }
         return rows;
     }
+
+    /// <summary>A row of one side of an alternating comparison, one query at a time: its latencies and its speed-up over the peer's median.</summary>
+    static Dictionary<string, object> PeerRow(string measure, List<double> ms, List<double> peer) => new()
+    {
+        ["measure"] = measure,
+        ["p50 ms"] = Stats.Percentile(ms, 50),
+        ["p99 ms"] = Stats.Percentile(ms, 99),
+        ["QPS"] = 1000.0 / ms.Average(),
+        ["concurrency"] = 1,
+        ["searches"] = ms.Count,
+        ["speed-up (p50, vs peer)"] = Stats.Percentile(peer, 50) / Stats.Percentile(ms, 50),
+    };
 
     /// <summary>
     /// A fresh searcher's warm-up before its load rows: one hybrid search of each train query (never the test queries the rows
