@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "simd.h"
 #include "threads.h"
 
 extern "C" {
@@ -172,10 +173,11 @@ void quantize_rows_avx512(const float* x, int64_t ldx, int32_t rows, int32_t k, 
   }
 }
 
-/// The epilogue with AVX-512: y = sx · sw · (acc − zx · Σw) + b for one tile (cols ≤ 32 valid columns).
+/// The epilogue with AVX-512: y = sx · sw · (acc − zx · Σw) + b for one tile (cols ≤ 32 valid columns), then erf GELU
+/// when `gelu` (dss::gelu512).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void dequantize_avx512(const int32_t* acc, int32_t rows, int32_t cols, const float* xs, const int32_t* xz, const float* ws,
-                       const int32_t* sums, const float* bias, float* y, int64_t ldy) {
+                       const int32_t* sums, const float* bias, float* y, int64_t ldy, bool gelu) {
   for (int half = 0; half < 2; half++) {
     const int32_t c0 = half * 16;
     if (c0 >= cols) break;
@@ -188,7 +190,9 @@ void dequantize_avx512(const int32_t* acc, int32_t rows, int32_t cols, const flo
       const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(xz[r]), wsum);
       const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(acc + r * NR + c0), corr));
       const __m512 scaled = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(xs[r]), w), v);
-      _mm512_mask_storeu_ps(y + (size_t)r * ldy + c0, mask, _mm512_add_ps(scaled, b));
+      __m512 out = _mm512_add_ps(scaled, b);
+      if (gelu) out = dss::gelu512(out);
+      _mm512_mask_storeu_ps(y + (size_t)r * ldy + c0, mask, out);
     }
   }
 }
@@ -211,10 +215,11 @@ int32_t dss_q8_vnni() {
 
 /// y[m][n] for rows [0, m) of x (m × k float32, row stride ldx) against packed weights (n × k): ldy the row stride of y;
 /// in_scale (k: each input channel's multiplier, 1 / the channel scales given to dss_q8_pack) and bias may be null.
-/// Returns 0, or -1 for bad sizes.
+/// act: 0 none, 1 erf GELU applied to each output as it is written. Returns 0, or -1 for bad sizes or an unknown act.
 int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const float* in_scale, const int8_t* packed, const float* wscales,
-                      const int32_t* wsums, const float* bias, int32_t n, float* y, int64_t ldy) {
-  if (m < 0 || k <= 0 || n <= 0 || ldx < k || ldy < n) return -1;
+                      const int32_t* wsums, const float* bias, int32_t n, float* y, int64_t ldy, int32_t act) {
+  if (m < 0 || k <= 0 || n <= 0 || ldx < k || ldy < n || act < 0 || act > 1) return -1;
+  const bool gelu = act == 1;
   const int32_t k4 = (k + 3) / 4 * 4, groups = k4 / 4, blocks = (n + NR - 1) / NR;
   const bool vnni = dss_q8_vnni() == 1;
   thread_local std::vector<uint8_t> u;
@@ -233,7 +238,7 @@ int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const f
       const int32_t c0 = b * NR, cols = n - c0 < NR ? n - c0 : NR;
       if (vnni) {
         tile_vnni(u.data(), k4, p, acc);
-        dequantize_avx512(acc, rows, cols, xs, xz, wscales + c0, wsums + c0, bias ? bias + c0 : nullptr, y + (size_t)m0 * ldy + c0, ldy);
+        dequantize_avx512(acc, rows, cols, xs, xz, wscales + c0, wsums + c0, bias ? bias + c0 : nullptr, y + (size_t)m0 * ldy + c0, ldy, gelu);
         continue;
       }
       tile_plain(u.data(), k4, p, acc);
@@ -242,7 +247,8 @@ int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const f
         for (int32_t c = 0; c < cols; c++) {
           const int32_t col = c0 + c;
           float v = xs[r] * wscales[col] * (float)(acc[r * NR + c] - xz[r] * wsums[col]);
-          out[c] = bias ? v + bias[col] : v;
+          if (bias) v += bias[col];
+          out[c] = gelu ? 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)) : v;
         }
       }
     }
@@ -252,16 +258,16 @@ int32_t dss_q8_linear(const float* x, int32_t m, int32_t k, int64_t ldx, const f
 
 /// dss_q8_linear over `threads` slices of the rows (multiples of 8), the first on the calling thread.
 int32_t dss_q8_linear_mt(const float* x, int32_t m, int32_t k, int64_t ldx, const float* in_scale, const int8_t* packed, const float* wscales,
-                         const int32_t* wsums, const float* bias, int32_t n, float* y, int64_t ldy, int32_t threads) {
+                         const int32_t* wsums, const float* bias, int32_t n, float* y, int64_t ldy, int32_t act, int32_t threads) {
   if (threads < 1) return -1;
   int32_t per = (m + threads - 1) / threads;
   per = (per + MR - 1) / MR * MR;
-  if (threads == 1 || per >= m) return dss_q8_linear(x, m, k, ldx, in_scale, packed, wscales, wsums, bias, n, y, ldy);
+  if (threads == 1 || per >= m) return dss_q8_linear(x, m, k, ldx, in_scale, packed, wscales, wsums, bias, n, y, ldy, act);
   const int32_t parts = (m + per - 1) / per;
   std::vector<int32_t> codes(parts, 0);
   dss::run_slices(parts, [&](int32_t t) {
     const int32_t first = t * per, rows = m - first < per ? m - first : per;
-    codes[t] = dss_q8_linear(x + (size_t)first * ldx, rows, k, ldx, in_scale, packed, wscales, wsums, bias, n, y + (size_t)first * ldy, ldy);
+    codes[t] = dss_q8_linear(x + (size_t)first * ldx, rows, k, ldx, in_scale, packed, wscales, wsums, bias, n, y + (size_t)first * ldy, ldy, act);
   });
   for (int32_t c : codes) if (c != 0) return c;
   return 0;

@@ -181,7 +181,8 @@ public sealed class BertModel : nn.Module
     static bool Runs(IInferenceLinear? native, Tensor x) =>
         native is Int8Linear || (native is Float32Linear && x.device_type == DeviceType.CPU && !is_grad_enabled());
 
-    static Int8Linear Int8Of(Linear layer, float[]? channelScales = null) => new(layer.weight!, layer.bias, channelScales);
+    static Int8Linear Int8Of(Linear layer, float[]? channelScales = null, FusedActivation activation = FusedActivation.None) =>
+        new(layer.weight!, layer.bias, channelScales, activation);
 
     /// <summary>
     /// SmoothQuant's channel scales (α = ½) for projections whose input is <paramref name="input"/> (calibration activations
@@ -471,15 +472,17 @@ public sealed class BertModel : nn.Module
             register_module("dense", _dense);
         }
 
-        public void QuantizeInt8(Tensor input) => _native = Int8Of(_dense, SmoothScales(input, _dense));
+        // erf GELU (BERT's) is applied by the kernels as they write; another activation runs after them in libtorch
+        FusedActivation Fused => _act == "gelu" ? FusedActivation.Gelu : FusedActivation.None;
 
-        // erf GELU (BERT's) is applied by the kernel as it writes; another activation runs after it in libtorch
-        public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias, _act == "gelu" ? FusedActivation.Gelu : FusedActivation.None);
+        public void QuantizeInt8(Tensor input) => _native = Int8Of(_dense, SmoothScales(input, _dense), Fused);
+
+        public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias, Fused);
 
         public Tensor Forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            if (Runs(_native, x) && _native is Float32Linear { Activation: FusedActivation.Gelu } fused) return fused.Forward(x).MoveToOuterDisposeScope();
+            if (Runs(_native, x) && _native is { Activation: FusedActivation.Gelu } fused) return fused.Forward(x).MoveToOuterDisposeScope();
             return Functional.Activation(Affine(x, _dense, _native), _act).MoveToOuterDisposeScope();
         }
     }

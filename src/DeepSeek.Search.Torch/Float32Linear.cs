@@ -9,11 +9,14 @@ public interface IInferenceLinear
     int InFeatures { get; }
     int OutFeatures { get; }
 
+    /// <summary>What the layer applies to its outputs as it writes them.</summary>
+    FusedActivation Activation { get; }
+
     /// <summary>x [..., in] → y [..., out]: float32 on the CPU, no autograd.</summary>
     Tensor Forward(Tensor x);
 }
 
-/// <summary>An activation <see cref="Float32Linear"/> applies to its outputs as it writes them.</summary>
+/// <summary>An activation <see cref="Float32Linear"/> or <see cref="Int8Linear"/> applies to its outputs as it writes them.</summary>
 public enum FusedActivation
 {
     None = 0,
@@ -35,7 +38,6 @@ public enum FusedActivation
 /// </summary>
 public sealed unsafe class Float32Linear : IInferenceLinear
 {
-    const long SerialProducts = 1 << 22; // below this many multiply-adds (~25 µs of one core) starting threads costs more than it saves
 
     readonly float[] _packed;   // pinned: the kernel reads it through a pointer
     readonly float[]? _bias;
@@ -79,7 +81,7 @@ public sealed unsafe class Float32Linear : IInferenceLinear
         fixed (float* bp = _bias)
         {
             int rc = NativeKernels.dss_f32_linear_mt((float*)NativeKernels.TensorData(input), checked((int)rows), InFeatures, InFeatures, NativeKernels.Address(_packed), bp,
-                OutFeatures, (float*)NativeKernels.TensorData(y), OutFeatures, (int)Activation, rows * InFeatures * OutFeatures < SerialProducts ? 1 : Math.Max(1, Int8Linear.Threads));
+                OutFeatures, (float*)NativeKernels.TensorData(y), OutFeatures, (int)Activation, NativeKernels.ThreadsFor(rows * InFeatures * OutFeatures, rows * OutFeatures));
             if (rc != 0) throw new InvalidOperationException($"dss_f32_linear failed ({rc}) on {rows} rows of {InFeatures} → {OutFeatures}");
         }
         return y;

@@ -29,7 +29,7 @@ public static unsafe class FusedAttention
         using var input = qkv.to(ScalarType.Float32).contiguous();
         using var bias = keyBias?.to(ScalarType.Float32).reshape(batch, seq).contiguous();
         var output = empty([batch, seq, heads * dim], ScalarType.Float32);
-        int threads = (int)Math.Clamp(batch * heads, 1, Math.Max(1, Int8Linear.Threads));
+        int threads = NativeKernels.ThreadsFor(2 * batch * heads * seq * seq * dim, batch * heads);
         int rc = NativeKernels.dss_attention_f32((float*)NativeKernels.TensorData(input), (int)batch, (int)seq, heads, (int)dim,
             bias is null ? null : (float*)NativeKernels.TensorData(bias), scale, (float*)NativeKernels.TensorData(output), threads);
         if (rc != 0) throw new InvalidOperationException($"dss_attention_f32 failed ({rc})");

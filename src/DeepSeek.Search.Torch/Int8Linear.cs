@@ -31,8 +31,10 @@ public sealed unsafe class Int8Linear : IInferenceLinear
     /// row is divided by s before its own quantization, so the product is the same while an input channel with a wide
     /// range (an outlier dimension of a LayerNorm's output) no longer takes the row's 256 levels from the others.
     /// </summary>
-    public Int8Linear(Tensor weight, Tensor? bias, float[]? channelScales = null)
+    public Int8Linear(Tensor weight, Tensor? bias, float[]? channelScales = null, FusedActivation activation = FusedActivation.None)
     {
+        if (!Enum.IsDefined(activation)) throw new InvalidInputException($"INT8 linear: unknown activation {(int)activation}");
+        Activation = activation;
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 2) throw new InvalidInputException($"INT8 linear: weight must be [out, in], got [{string.Join(", ", weight.shape)}]");
         OutFeatures = checked((int)weight.shape[0]);
@@ -61,6 +63,9 @@ public sealed unsafe class Int8Linear : IInferenceLinear
     /// <summary>Whether this CPU runs the AVX-512 VNNI kernel (else the portable one; DSS_Q8_PORTABLE=1 forces it).</summary>
     public static bool UsesVnni => NativeKernels.dss_q8_vnni() == 1;
 
+    /// <summary>What the kernel applies to each output as it writes it (erf GELU: <see cref="FusedActivation.Gelu"/>).</summary>
+    public FusedActivation Activation { get; }
+
     /// <summary>Threads a call splits its rows between (default: the processor count; at most one per 32 rows).</summary>
     public static int Threads { get; set; } = Environment.ProcessorCount;
 
@@ -77,7 +82,7 @@ public sealed unsafe class Int8Linear : IInferenceLinear
         fixed (float* ip = _inScale)
         {
             int threads = (int)Math.Clamp((rows + RowsPerThread - 1) / RowsPerThread, 1, Math.Max(1, Threads));
-            int rc = NativeKernels.dss_q8_linear_mt(xp, checked((int)rows), InFeatures, InFeatures, ip, pp, sp, up, bp, OutFeatures, yp, OutFeatures, threads);
+            int rc = NativeKernels.dss_q8_linear_mt(xp, checked((int)rows), InFeatures, InFeatures, ip, pp, sp, up, bp, OutFeatures, yp, OutFeatures, (int)Activation, threads);
             if (rc != 0) throw new InvalidOperationException($"dss_q8_linear failed ({rc}) on {rows} rows of {InFeatures} → {OutFeatures}");
         }
         return y;

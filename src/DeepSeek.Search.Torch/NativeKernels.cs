@@ -15,6 +15,16 @@ internal static unsafe partial class NativeKernels
 
     static NativeKernels() => NativeLibrary.SetDllImportResolver(typeof(NativeKernels).Assembly, NativeLibraryProbe.For(Library));
 
+    /// <summary>Below this many multiply-adds (~25 µs of one core in float32) a call runs on its own thread: waking another costs more than it saves, and on a busy machine that thread may wait for a core.</summary>
+    internal const long SerialMultiplyAdds = 1 << 22;
+
+    /// <summary>
+    /// The threads one kernel call of <paramref name="multiplyAdds"/> spreads over, at most <paramref name="parts"/> (the
+    /// units it can be cut into) and <see cref="Int8Linear.Threads"/>: the one rule of the float32 linear and attention kernels.
+    /// </summary>
+    internal static int ThreadsFor(long multiplyAdds, long parts) =>
+        multiplyAdds < SerialMultiplyAdds ? 1 : (int)Math.Clamp(parts, 1, Math.Max(1, Int8Linear.Threads));
+
     /// <summary>The address of a contiguous tensor's first element (LibTorchSharp's <c>THSTensor_data</c>, from the library TorchSharp itself loads).</summary>
     internal static IntPtr TensorData(Tensor t) => ((delegate* unmanaged<IntPtr, IntPtr>)DataExport.Value)(t.Handle);
 
@@ -52,7 +62,7 @@ internal static unsafe partial class NativeKernels
     [LibraryImport(Library)] internal static partial int dss_q8_pack(float* w, int n, int k, float* channel, sbyte* packed, float* scales, int* sums);
     [LibraryImport(Library)] internal static partial int dss_q8_vnni();
     [LibraryImport(Library)] internal static partial int dss_q8_linear_mt(float* x, int m, int k, long ldx, float* inScale, sbyte* packed, float* wscales, int* wsums,
-        float* bias, int n, float* y, long ldy, int threads);
+        float* bias, int n, float* y, long ldy, int act, int threads);
     [LibraryImport(Library)] internal static partial int dss_f32_supported();
     [LibraryImport(Library)] internal static partial long dss_f32_packed_floats(int n, int k);
     [LibraryImport(Library)] internal static partial int dss_f32_pack(float* w, int n, int k, float* packed);

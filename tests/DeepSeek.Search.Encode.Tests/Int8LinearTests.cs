@@ -100,6 +100,25 @@ public class Int8LinearTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
+    public void Fused_GELU_is_the_unfused_outputs_through_erf_GELU()
+    {
+        // 45 rows (tile rows and a tail), 130 columns (full and masked 16-column halves), inputs reaching GELU's curved part
+        using var scope = NewDisposeScope();
+        var weight = tensor(Random(130 * 96, 21, 0.3), [130, 96]);
+        var bias = tensor(Random(130, 22), [130]);
+        var x = tensor(Random(45 * 96, 23, 2), [45, 96]);
+        var plain = new Int8Linear(weight, bias).Forward(x).to(ScalarType.Float64);
+        var fused = new Int8Linear(weight, bias, activation: FusedActivation.Gelu);
+        Assert.Equal(FusedActivation.Gelu, fused.Activation);
+        var ours = fused.Forward(x).to(ScalarType.Float64);
+        var reference = nn.functional.gelu(plain);
+        double diff = (ours - reference).abs().max().item<double>();
+        double range = plain.abs().max().item<double>();
+        Assert.True(range > 3, $"the outputs reach the part of GELU that is not linear (max |y| {range:G3})");
+        Assert.True(diff <= 1e-6 * Math.Max(1, range), $"max |diff| {diff:G3} over outputs up to {range:G3}");
+    }
+
+    [Fact]
     public void Threads_split_rows_without_changing_a_bit_and_batch_dims_are_kept()
     {
         var x = Random(3 * 77 * 64, 4);
