@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text.Json;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
@@ -310,6 +311,14 @@ public sealed class ScaleBench : IBenchSuite
     static Dictionary<string, object> Load(string name, int concurrency, double seconds, List<string> queries, Func<string, SearchResponse> search)
     {
         for (int i = 0; i < Math.Min(20, queries.Count); i++) search(queries[i]); // warm-up
+        // The bench process holds what its earlier rows left (the exact-search index's slices, the peers' readers): collected
+        // and compacted now, so that a row measures the searcher rather than the bench's own garbage. The row reports the GC
+        // pauses that happened during it.
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        var pausedBefore = GC.GetTotalPauseDuration();
+        int gen2Before = GC.CollectionCount(2);
         var latencies = new List<double>[concurrency];
         var stages = new List<SearchTimings>[concurrency];
         var clock = Stopwatch.StartNew();
@@ -327,6 +336,8 @@ public sealed class ScaleBench : IBenchSuite
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         double wall = clock.Elapsed.TotalSeconds;
+        double paused = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds;
+        int gen2 = GC.CollectionCount(2) - gen2Before;
         var all = latencies.SelectMany(l => l).ToList();
         var row = new Dictionary<string, object>
         {
@@ -337,6 +348,7 @@ public sealed class ScaleBench : IBenchSuite
             ["p50 ms"] = Stats.Percentile(all, 50),
             ["p99 ms"] = Stats.Percentile(all, 99),
         };
+        row["GC pauses ms (gen2 GCs)"] = $"{paused.ToString("F0", CultureInfo.InvariantCulture)} ({gen2})";
         var each = stages.SelectMany(x => x).ToList();
         var parts = new Func<SearchTimings, double>[] { x => x.EncodeMs, x => x.Bm25Ms, x => x.DenseMs, x => x.FetchMs };
         foreach (int pct in new[] { 50, 99 })

@@ -20,10 +20,16 @@ namespace DeepSeek.Search.Index.Lexical.Scoring;
 /// search.
 /// </para>
 /// <para>
-/// A large search is split into ranges of document ids (a segment into up to one range per core) searched at once on the
-/// thread pool when it has no backlog, each range with its own top n and DocsEnums. The ranges share a floor: the largest
-/// n-th score any of them holds (n documents score at least that much, so a document below it cannot be in the top n), which
-/// every range prunes against. The top n of the union of the ranges' top n is the same list as one pass would find.
+/// Within a range, the essential terms' postings are gathered a window of <see cref="Window"/> documents at a time: each adds
+/// its scores into per-document slots (no merging of postings lists through a heap), then the window's candidates are
+/// confirmed in id order against the non-essential terms. The essential set is fixed for a window and narrowed between windows.
+/// </para>
+/// <para>
+/// A search is split into ranges of document ids (a segment into up to two ranges per core) taken by whichever threads work on
+/// its <see cref="Plan"/>: on the thread pool when it is large and the pool has no backlog, and a hybrid search's own thread
+/// once its dense side is done. Each thread keeps its own top n and each range its own DocsEnums. The ranges share a floor:
+/// the largest n-th score any thread holds (n documents score at least that much, so a document below it cannot be in the
+/// top n), which every range prunes against. The top n of the union of the threads' top n is the same list as one pass would find.
 /// </para>
 /// </summary>
 internal static class MaxScoreSearch
@@ -39,7 +45,7 @@ internal static class MaxScoreSearch
     /// <summary>Postings (summed over the query's terms) below which a search stays on the calling thread.</summary>
     internal static long MinParallelPostings { get; set; } = 32_768;
 
-    /// <summary>Threads a search uses and ranges a segment is split into, at most; null: one per core (tests set more).</summary>
+    /// <summary>Threads a search uses (half the ranges a segment is split into, at most); null: one per core (tests set more).</summary>
     internal static int? Workers { get; set; }
 
     static readonly float[] NormLengths = BuildNormLengths();
@@ -135,10 +141,17 @@ internal static class MaxScoreSearch
             float avgdl = cs.SumTotalTermFreq <= 0 ? 1f : (float)(cs.SumTotalTermFreq / (double)cs.MaxDoc);
             var cache = new float[256];
             for (int i = 0; i < cache.Length; i++) cache[i] = k1 * ((1 - b) + b * NormLengths[i] / avgdl);
+            // one terms enumerator per segment for all of the field's terms (TermContext.Build makes one per term and segment)
+            var enumerators = new TermsEnum?[reader.Leaves.Count];
             foreach (var (text, boost) in terms)
             {
                 var term = new Term(fields[f], text);
-                var context = TermContext.Build(reader.Context, term);
+                var context = new TermContext(reader.Context);
+                foreach (var leaf in reader.Leaves)
+                {
+                    var te = enumerators[leaf.Ord] ??= leaf.AtomicReader.GetTerms(fields[f])?.GetEnumerator();
+                    if (te != null && te.SeekExact(term.Bytes)) context.Register(te.GetTermState(), leaf.Ord, te.DocFreq, te.TotalTermFreq);
+                }
                 if (context.DocFreq == 0) continue;   // in no segment of this index: no posting to score
                 var ts = searcher.TermStatistics(term, context);
                 float idf = (float)Math.Log(1 + (cs.MaxDoc - ts.DocFreq + 0.5D) / (ts.DocFreq + 0.5D));
@@ -196,16 +209,18 @@ internal static class MaxScoreSearch
         public void Work()
         {
             PriorityQueue<Entry, Entry>? top = null;
+            Scratch? scratch = null;
             for (int r = Interlocked.Increment(ref _next); r < _ranges.Count; r = Interlocked.Increment(ref _next))
             {
                 if (top == null)
                 {
                     top = new PriorityQueue<Entry, Entry>(_n + 1, WorstFirst.Instance);
                     lock (_tops) _tops.Add(top);
+                    scratch = new Scratch(_fieldCount);
                 }
                 var (leaf, lo, hi) = _ranges[r];
                 var (any, accept) = _accepted[leaf.Ord].Value;
-                if (any) SearchRange(leaf, lo, hi, accept, _fieldCount, _terms, _k1, _n, top, _floor);
+                if (any) SearchRange(leaf, lo, hi, accept, _fieldCount, _terms, _k1, _n, top, _floor, scratch!);
             }
         }
 
@@ -260,23 +275,50 @@ internal static class MaxScoreSearch
     }
 
     /// <summary>
+    /// What one thread reuses from range to range of a search: the window's slots, and per segment its terms enumerators and
+    /// each term's DocsEnum (Lucene's enumerators allocate their block buffers when made; a reused one is reset by Docs).
+    /// </summary>
+    sealed class Scratch(int fieldCount)
+    {
+        public readonly double[] Slots = new double[fieldCount * Window];
+        public readonly double[] Partials = new double[Window];
+        public readonly ulong[] Present = new ulong[Window / 64];
+        public readonly double[] FieldSums = new double[fieldCount];
+        readonly Dictionary<(int Leaf, string Field), TermsEnum> _terms = [];
+        readonly Dictionary<(int Leaf, int Term), DocsEnum> _docs = [];
+
+        public TermsEnum TermsOf(AtomicReaderContext leaf, string field)
+        {
+            if (!_terms.TryGetValue((leaf.Ord, field), out var te)) _terms[(leaf.Ord, field)] = te = leaf.AtomicReader.GetTerms(field).GetEnumerator();
+            return te;
+        }
+
+        public DocsEnum? Docs(AtomicReaderContext leaf, int term, TermsEnum te, IBits? accept)
+        {
+            var docs = te.Docs(accept, _docs.GetValueOrDefault((leaf.Ord, term)), DocsFlags.FREQS);
+            if (docs != null) _docs[(leaf.Ord, term)] = docs;
+            return docs;
+        }
+    }
+
+    /// <summary>
     /// Documents <paramref name="lo"/> (inclusive) to <paramref name="hi"/> (exclusive) of segment <paramref name="leaf"/> into
     /// <paramref name="top"/>, pruning against the larger of its own n-th score and <paramref name="floor"/>, which it raises.
     /// </summary>
     static void SearchRange(AtomicReaderContext leaf, int lo, int hi, IBits? accept, int fieldCount, List<QueryTerm> queryTerms, float k1, int n,
-        PriorityQueue<Entry, Entry> top, Floor floor)
+        PriorityQueue<Entry, Entry> top, Floor floor, Scratch scratch)
     {
         var reader = leaf.AtomicReader;
         var clauses = new List<Clause>();
-        foreach (var qt in queryTerms)
+        for (int t = 0; t < queryTerms.Count; t++)
         {
+            var qt = queryTerms[t];
             var state = qt.Context.Get(leaf.Ord);
             if (state == null) continue;
-            var terms = reader.GetTerms(qt.Term.Field);
-            var te = terms.GetEnumerator();
+            var te = scratch.TermsOf(leaf, qt.Term.Field);
             te.SeekExact(qt.Term.Bytes, state);
             int docFreq = te.DocFreq;
-            var docs = te.Docs(accept, null, DocsFlags.FREQS);
+            var docs = scratch.Docs(leaf, t, te, accept);
             if (docs == null) continue;
             var norms = reader.GetNormValues(qt.Term.Field);
             var c = new Clause { Field = qt.Field, WeightValue = qt.WeightValue, LengthCache = qt.LengthCache, Docs = docs, Norms = norms, K1 = k1 };
@@ -313,10 +355,7 @@ internal static class MaxScoreSearch
         // Window by window of document ids: the essential clauses' postings in the window add their scores into per-document
         // slots (no merging of postings lists), then the window's candidates are taken in id order. The essential set is
         // fixed for a window (its accumulated scores count those clauses) and narrowed between windows.
-        var slots = new double[fieldCount * Window];
-        var partials = new double[Window];
-        var present = new ulong[Window / 64];
-        var fieldSums = new double[fieldCount];
+        var (slots, partials, present, fieldSums) = (scratch.Slots, scratch.Partials, scratch.Present, scratch.FieldSums);
         for (int start = lo; start < hi;)
         {
             int end = Math.Min(hi, start + Window);
