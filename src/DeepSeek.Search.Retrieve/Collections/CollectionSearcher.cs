@@ -309,7 +309,7 @@ public sealed class CollectionSearcher : IDisposable
         // A hybrid search runs its BM25 side on a pool thread while this one encodes the query and searches the vectors, when
         // the pool has no backlog (an idle machine: the latency is the longer side, not the sum); this thread then joins the
         // BM25 side, taking the ranges of documents it has not reached. Under load, one after the other, as extra threads would
-        // only queue. Both threads add their BM25 time to the clock's slot.
+        // only queue. Both threads add their BM25 time to the clock's slot; the side's is the stage's one span.
         LexicalSearch? shared = null;
         Task? lexicalSide = null;
         if (mode == SearchMode.Hybrid && ThreadPool.PendingWorkItemCount == 0)
@@ -337,7 +337,7 @@ public sealed class CollectionSearcher : IDisposable
             if (shared is null) lexical = Lexical(depth);
             else
             {
-                using (clock.Time(SearchStage.Bm25)) shared.Work();
+                using (clock.TimeShare(SearchStage.Bm25)) shared.Work();   // one span: the side's
                 lexicalSide!.GetAwaiter().GetResult();
                 lexical = shared.Hits();
             }

@@ -17,6 +17,9 @@ sealed class StageClock
 
     public Timer Time(SearchStage stage) => new(this, stage, RetrieveTelemetry.Source.StartActivity(SpanNames[(int)stage]));
 
+    /// <summary>Adds to a stage's time without a span of its own: a second thread's share of a stage another thread traces.</summary>
+    public Timer TimeShare(SearchStage stage) => new(this, stage, null);
+
     public SearchTimings ToTimings()
     {
         lock (_ms) return new(_ms[0], _ms[1], _ms[2], _ms[3], _ms[4]);
