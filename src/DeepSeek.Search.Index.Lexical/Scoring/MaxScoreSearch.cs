@@ -71,7 +71,6 @@ internal static class MaxScoreSearch
         public required NumericDocValues? Norms;
         public required float K1;
         public double Bound;
-        public int Rank;                       // position in the segment's clauses, by bound ascending
         public int Doc = -1;
 
         public float Score()
@@ -338,7 +337,6 @@ internal static class MaxScoreSearch
         }
         if (clauses.Count == 0) return;
         clauses.Sort((x, y) => x.Bound.CompareTo(y.Bound));
-        for (int j = 0; j < clauses.Count; j++) clauses[j].Rank = j;
         var prefix = new double[clauses.Count];   // prefix[j]: sum of the bounds of clauses 0..j
         for (int j = 0; j < clauses.Count; j++) prefix[j] = (j == 0 ? 0 : prefix[j - 1]) + clauses[j].Bound;
 
@@ -422,15 +420,15 @@ internal static class MaxScoreSearch
             while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
             if (nonEssential == clauses.Count) return;
             // the next window starts at the next posting of a clause still essential
-            start = Math.Max(end, MinDoc(clauses, nonEssential, end));
+            start = Math.Max(end, MinDoc(clauses, nonEssential));
         }
     }
 
-    /// <summary>The smallest current document (at or past <paramref name="from"/>) of clauses <paramref name="first"/> onwards.</summary>
-    static int MinDoc(List<Clause> clauses, int first, int from)
+    /// <summary>The smallest current document of clauses <paramref name="first"/> onwards (each read up to the window's end).</summary>
+    static int MinDoc(List<Clause> clauses, int first)
     {
         int min = DocIdSetIterator.NO_MORE_DOCS;
-        for (int j = first; j < clauses.Count; j++) min = Math.Min(min, clauses[j].Doc < from ? from : clauses[j].Doc);
+        for (int j = first; j < clauses.Count; j++) min = Math.Min(min, clauses[j].Doc);
         return min;
     }
 }
