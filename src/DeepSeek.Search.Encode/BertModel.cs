@@ -82,7 +82,7 @@ public sealed class BertModel : nn.Module
     public BertOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
     {
         if (inputIds.dim() != 2) throw new InvalidInputException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}]");
-        long seq = inputIds.shape[1];
+        long seq = inputIds.size(1);
         if (seq > Config.MaxPositionEmbeddings)
             throw new InvalidInputException($"sequence of {seq} tokens is longer than max_position_embeddings {Config.MaxPositionEmbeddings}");
         var device = Device;
@@ -243,7 +243,7 @@ public sealed class BertModel : nn.Module
         public Tensor Forward(Tensor ids, Tensor? tokenTypes)
         {
             using var scope = NewDisposeScope();
-            long seq = ids.shape[1];
+            long seq = ids.size(1);
             var positions = arange(seq, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0);
             tokenTypes ??= zeros_like(ids);
             var x = _word.forward(ids) + _tokenType.forward(tokenTypes) + _position.forward(positions);
@@ -407,7 +407,7 @@ public sealed class BertModel : nn.Module
         public Tensor Forward(Tensor hidden, Tensor? bias)
         {
             using var scope = NewDisposeScope();
-            long b = hidden.shape[0], s = hidden.shape[1];
+            long b = hidden.size(0), s = hidden.size(1);
             Tensor q, k, v;
             if (UsesNativeAttention(hidden, s))
             {

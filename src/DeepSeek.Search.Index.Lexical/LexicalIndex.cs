@@ -37,6 +37,7 @@ public sealed class LexicalIndex : IDisposable
     readonly IndexSearcher _searcher;
     readonly Analyzer _analyzer;
     readonly IReadOnlyList<string> _fields;
+    readonly MaxScoreSearch.ScratchPool _scratch;
 
     /// <summary>A Lucene directory shared by the readers of successive commits; closed with the last of them.</summary>
     sealed class SharedDirectory(Lucene.Net.Store.Directory directory)
@@ -56,6 +57,7 @@ public sealed class LexicalIndex : IDisposable
         _analyzer = LexicalAnalyzers.Create(info.Analyzer);
         _searcher = new IndexSearcher(reader) { Similarity = new BM25Similarity(info.K1, info.B) };
         _fields = LexicalFields.Searched(info.FieldMode);
+        _scratch = new MaxScoreSearch.ScratchPool(_fields.Count);
     }
 
     /// <summary>The index folder.</summary>
@@ -199,7 +201,7 @@ public sealed class LexicalIndex : IDisposable
         if (Parse(query, k) is not var (order, counts, n)) return new LexicalSearch(this, null);
         var restriction = FilterQuery.Build(caller, filter);
         return new LexicalSearch(this, Guarded(() =>
-            MaxScoreSearch.Prepare(Searcher(statistics), _reader, _fields, order.ConvertAll(t => (t, (float)counts[t])), Info.K1, Info.B, n, restriction)));
+            MaxScoreSearch.Prepare(Searcher(statistics), _reader, _scratch, _fields, order.ConvertAll(t => (t, (float)counts[t])), Info.K1, Info.B, n, restriction)));
     }
 
     /// <summary>The query's distinct terms in order with their counts, and the hits wanted; null when there is nothing to find.</summary>

@@ -16,10 +16,10 @@ public static class Functional
     public static Tensor Affine(Tensor x, Tensor weight, Tensor? bias)
     {
         if (bias is null) return F.linear(x, weight);
-        var shape = x.shape;
+        var shape = TensorShape.Of(x);
         if (shape.Length == 2) return addmm(bias, x, weight.t(), 1f, 1f);
         var y = addmm(bias, x.reshape(-1, shape[^1]), weight.t(), 1f, 1f);
-        shape[^1] = weight.shape[0];
+        shape[^1] = weight.size(0);
         return y.view(shape);
     }
 

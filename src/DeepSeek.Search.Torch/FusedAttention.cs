@@ -22,9 +22,9 @@ public static unsafe class FusedAttention
     public static Tensor Forward(Tensor qkv, int heads, Tensor? keyBias, float scale)
     {
         ArgumentNullException.ThrowIfNull(qkv);
-        if (qkv.dim() != 3 || qkv.shape[2] % (3 * heads) != 0)
+        if (qkv.dim() != 3 || qkv.size(2) % (3 * heads) != 0)
             throw new InvalidInputException($"fused attention: qkv must be [batch, seq, 3·{heads}·dim], got [{string.Join(", ", qkv.shape)}]");
-        long batch = qkv.shape[0], seq = qkv.shape[1], dim = qkv.shape[2] / (3 * heads);
+        long batch = qkv.size(0), seq = qkv.size(1), dim = qkv.size(2) / (3 * heads);
         if (!Supported(dim, seq)) throw new InvalidInputException($"fused attention does not run here for heads of {dim} over {seq} tokens");
         using var input = qkv.to(ScalarType.Float32).contiguous();
         using var bias = keyBias?.to(ScalarType.Float32).reshape(batch, seq).contiguous();

@@ -47,10 +47,10 @@ internal static unsafe partial class NativeKernels
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.device_type != TorchSharp.DeviceType.CPU) throw new InvalidInputException($"{layer} runs on the CPU only, got a tensor on {x.device}");
-        if (x.dim() < 1 || x.shape[^1] != inFeatures)
+        if (x.dim() < 1 || TensorShape.Last(x) != inFeatures)
             throw new InvalidInputException($"{layer}: input must end in {inFeatures} features, got [{string.Join(", ", x.shape)}]");
         var input = x.to(ScalarType.Float32).contiguous();
-        var shape = x.shape.ToArray();
+        var shape = TensorShape.Of(x);
         shape[^1] = outFeatures;
         return (input, input.numel() / inFeatures, empty(shape, ScalarType.Float32));
     }

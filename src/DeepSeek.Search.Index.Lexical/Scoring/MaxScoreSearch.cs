@@ -27,7 +27,8 @@ namespace DeepSeek.Search.Index.Lexical.Scoring;
 /// <para>
 /// A search is split into ranges of document ids (a segment into up to two ranges per core) taken by whichever threads work on
 /// its <see cref="Plan"/>: on the thread pool when it is large and the pool has no backlog, and a hybrid search's own thread
-/// once its dense side is done. Each thread keeps its own top n and each range its own DocsEnums. The ranges share a floor:
+/// once its dense side is done. Each thread keeps its own top n (ids as segment ordinals until its ranges are done) and its
+/// own enumerators (<see cref="Scratch"/>, kept by the index reader's <see cref="ScratchPool"/>). The ranges share a floor:
 /// the largest n-th score any thread holds (n documents score at least that much, so a document below it cannot be in the
 /// top n), which every range prunes against. The top n of the union of the threads' top n is the same list as one pass would find.
 /// </para>
@@ -84,17 +85,51 @@ internal static class MaxScoreSearch
     /// <summary>A query term of one field with its collection-wide weight.</summary>
     internal sealed record QueryTerm(int Field, Term Term, float WeightValue, float[] LengthCache, TermContext Context);
 
+    /// <summary>A hit with its id's bytes: what a thread's top n becomes once its ranges are done.</summary>
     internal readonly record struct Entry(float Score, byte[] Id);
 
+    /// <summary>
+    /// A hit while a thread searches: its id as the ordinal of the segment's sorted id doc values (ordinals sort as the ids
+    /// do within a segment, so no id is read for a candidate; reading one costs Lucene's compressed doc values a seek and
+    /// a buffer). Ids of two segments are compared by their bytes, looked up then (score ties across segments only).
+    /// </summary>
+    internal readonly record struct Candidate(float Score, int Ord, SegmentIds Ids);
+
+    /// <summary>The id doc values of one segment as one thread reads them (Lucene's instances are per thread).</summary>
+    internal sealed class SegmentIds(int leaf, SortedDocValues values)
+    {
+        public int Leaf { get; } = leaf;
+
+        public int Ord(int doc) => values.GetOrd(doc);
+
+        public byte[] Bytes(int ord)
+        {
+            if (ord < 0) return [];   // a document without an id: sorts first, as Lucene's missing value
+            var bytes = new BytesRef();
+            values.LookupOrd(ord, bytes);
+            return bytes.Bytes.AsSpan(bytes.Offset, bytes.Length).ToArray();
+        }
+    }
+
     /// <summary>Worst first: lower score, then larger id.</summary>
-    sealed class WorstFirst : IComparer<Entry>
+    sealed class WorstFirst : IComparer<Candidate>
     {
         public static readonly WorstFirst Instance = new();
-        public int Compare(Entry a, Entry b)
+        public int Compare(Candidate a, Candidate b)
         {
             int c = a.Score.CompareTo(b.Score);
-            return c != 0 ? c : -CompareIds(a.Id, b.Id);
+            return c != 0 ? c : -CompareIds(a, b);
         }
+    }
+
+    static int CompareIds(Candidate a, Candidate b) =>
+        a.Ids.Leaf == b.Ids.Leaf ? a.Ord.CompareTo(b.Ord) : CompareIds(a.Ids.Bytes(a.Ord), b.Ids.Bytes(b.Ord));
+
+    /// <summary>Best first: higher score, then smaller id.</summary>
+    static int BestFirst(Entry a, Entry b)
+    {
+        int c = b.Score.CompareTo(a.Score);
+        return c != 0 ? c : CompareIds(a.Id, b.Id);
     }
 
     static int CompareIds(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);
@@ -130,34 +165,39 @@ internal static class MaxScoreSearch
     /// number of threads may call <see cref="Work"/> at once (each takes ranges until none is left, into its own top n);
     /// <see cref="Hits"/> merges them once every call has returned.
     /// </summary>
-    internal static Plan Prepare(IndexSearcher searcher, IndexReader reader, IReadOnlyList<string> fields,
+    internal static Plan Prepare(IndexSearcher searcher, IndexReader reader, ScratchPool pool, IReadOnlyList<string> fields,
         IReadOnlyList<(string Text, float Boost)> terms, float k1, float b, int n, Query? restriction)
     {
         var queryTerms = new List<QueryTerm>();
-        for (int f = 0; f < fields.Count; f++)
+        // one terms enumerator per segment and field for all of the query's terms (TermContext.Build makes one per term and
+        // segment), the pool's: kept from search to search
+        var scratch = pool.Rent();
+        try
         {
-            var cs = searcher.CollectionStatistics(fields[f]);
-            float avgdl = cs.SumTotalTermFreq <= 0 ? 1f : (float)(cs.SumTotalTermFreq / (double)cs.MaxDoc);
-            var cache = new float[256];
-            for (int i = 0; i < cache.Length; i++) cache[i] = k1 * ((1 - b) + b * NormLengths[i] / avgdl);
-            // one terms enumerator per segment for all of the field's terms (TermContext.Build makes one per term and segment)
-            var enumerators = new TermsEnum?[reader.Leaves.Count];
-            foreach (var (text, boost) in terms)
+            for (int f = 0; f < fields.Count; f++)
             {
-                var term = new Term(fields[f], text);
-                var context = new TermContext(reader.Context);
-                foreach (var leaf in reader.Leaves)
+                var cs = searcher.CollectionStatistics(fields[f]);
+                float avgdl = cs.SumTotalTermFreq <= 0 ? 1f : (float)(cs.SumTotalTermFreq / (double)cs.MaxDoc);
+                var cache = new float[256];
+                for (int i = 0; i < cache.Length; i++) cache[i] = k1 * ((1 - b) + b * NormLengths[i] / avgdl);
+                foreach (var (text, boost) in terms)
                 {
-                    var te = enumerators[leaf.Ord] ??= leaf.AtomicReader.GetTerms(fields[f])?.GetEnumerator();
-                    if (te != null && te.SeekExact(term.Bytes)) context.Register(te.GetTermState(), leaf.Ord, te.DocFreq, te.TotalTermFreq);
+                    var term = new Term(fields[f], text);
+                    var context = new TermContext(reader.Context);
+                    foreach (var leaf in reader.Leaves)
+                    {
+                        var te = scratch.TermsOf(leaf, fields[f]);
+                        if (te != null && te.SeekExact(term.Bytes)) context.Register(te.GetTermState(), leaf.Ord, te.DocFreq, te.TotalTermFreq);
+                    }
+                    if (context.DocFreq == 0) continue;   // in no segment of this index: no posting to score
+                    var ts = searcher.TermStatistics(term, context);
+                    float idf = (float)Math.Log(1 + (cs.MaxDoc - ts.DocFreq + 0.5D) / (ts.DocFreq + 0.5D));
+                    float weight = idf * boost;   // Lucene's BM25Stats.Weight (its top-level boost is 1 here)
+                    queryTerms.Add(new QueryTerm(f, term, weight * (k1 + 1), cache, context));
                 }
-                if (context.DocFreq == 0) continue;   // in no segment of this index: no posting to score
-                var ts = searcher.TermStatistics(term, context);
-                float idf = (float)Math.Log(1 + (cs.MaxDoc - ts.DocFreq + 0.5D) / (ts.DocFreq + 0.5D));
-                float weight = idf * boost;   // Lucene's BM25Stats.Weight (its top-level boost is 1 here)
-                queryTerms.Add(new QueryTerm(f, term, weight * (k1 + 1), cache, context));
             }
         }
+        finally { pool.Return(scratch); }
         var ranges = new List<(AtomicReaderContext Leaf, int Lo, int Hi)>();
         if (queryTerms.Count > 0)
         {
@@ -171,7 +211,7 @@ internal static class MaxScoreSearch
                     ranges.Add((leaf, (int)((long)maxDoc * i / parts), (int)((long)maxDoc * (i + 1) / parts)));
             }
         }
-        return new Plan(reader, restriction is null ? null : new QueryWrapperFilter(restriction), fields.Count, queryTerms, k1, n, ranges);
+        return new Plan(reader, pool, restriction is null ? null : new QueryWrapperFilter(restriction), fields.Count, queryTerms, k1, n, ranges);
     }
 
     internal sealed class Plan
@@ -182,13 +222,14 @@ internal static class MaxScoreSearch
         readonly List<(AtomicReaderContext Leaf, int Lo, int Hi)> _ranges;
         readonly Lazy<(bool Any, IBits? Accept)>[] _accepted;
         readonly Floor _floor = new();
-        readonly List<PriorityQueue<Entry, Entry>> _tops = [];
+        readonly List<Entry> _found = [];
+        readonly ScratchPool _pool;
         int _next = -1;
 
-        public Plan(IndexReader reader, QueryWrapperFilter? filter, int fieldCount, List<QueryTerm> terms, float k1, int n,
+        public Plan(IndexReader reader, ScratchPool pool, QueryWrapperFilter? filter, int fieldCount, List<QueryTerm> terms, float k1, int n,
             List<(AtomicReaderContext Leaf, int Lo, int Hi)> ranges)
         {
-            (_fieldCount, _terms, _k1, _n, _ranges) = (fieldCount, terms, k1, n, ranges);
+            (_pool, _fieldCount, _terms, _k1, _n, _ranges) = (pool, fieldCount, terms, k1, n, ranges);
             var leaves = reader.Leaves;
             _accepted = new Lazy<(bool, IBits?)>[leaves.Count];
             for (int i = 0; i < leaves.Count; i++)
@@ -207,30 +248,46 @@ internal static class MaxScoreSearch
         /// <summary>Searches ranges not yet taken until none is left.</summary>
         public void Work()
         {
-            PriorityQueue<Entry, Entry>? top = null;
+            PriorityQueue<Candidate, Candidate>? top = null;
             Scratch? scratch = null;
-            for (int r = Interlocked.Increment(ref _next); r < _ranges.Count; r = Interlocked.Increment(ref _next))
+            var segments = new Dictionary<int, SegmentIds>();
+            bool done = false;
+            try
             {
-                if (top == null)
+                for (int r = Interlocked.Increment(ref _next); r < _ranges.Count; r = Interlocked.Increment(ref _next))
                 {
-                    top = new PriorityQueue<Entry, Entry>(_n + 1, WorstFirst.Instance);
-                    lock (_tops) _tops.Add(top);
-                    scratch = new Scratch(_fieldCount);
+                    if (top == null)
+                    {
+                        top = new PriorityQueue<Candidate, Candidate>(_n + 1, WorstFirst.Instance);
+                        scratch = _pool.Rent();
+                    }
+                    var (leaf, lo, hi) = _ranges[r];
+                    var (any, accept) = _accepted[leaf.Ord].Value;
+                    if (!any) continue;
+                    if (!segments.TryGetValue(leaf.Ord, out var ids))
+                        segments[leaf.Ord] = ids = new SegmentIds(leaf.Ord, leaf.AtomicReader.GetSortedDocValues(LexicalFields.Id));
+                    SearchRange(leaf, lo, hi, accept, ids, _fieldCount, _terms, _k1, _n, top, _floor, scratch!);
                 }
-                var (leaf, lo, hi) = _ranges[r];
-                var (any, accept) = _accepted[leaf.Ord].Value;
-                if (any) SearchRange(leaf, lo, hi, accept, _fieldCount, _terms, _k1, _n, top, _floor, scratch!);
+                done = true;
             }
+            finally
+            {
+                // a range that failed may leave its window's slots dirty: such scratch is not used again
+                if (scratch != null && !scratch.Dirty) _pool.Return(scratch);
+            }
+            if (!done || top == null) return;
+            // this thread's doc values, read by this thread: the ids of its top n
+            var entries = new List<Entry>(top.Count);
+            foreach (var (c, _) in top.UnorderedItems) entries.Add(new Entry(c.Score, c.Ids.Bytes(c.Ord)));
+            lock (_found) _found.AddRange(entries);
         }
 
         /// <summary>The top n of the workers' top n: score descending, id ascending. Only once every <see cref="Work"/> call has returned.</summary>
         public IReadOnlyList<Hit> Hits()
         {
-            var hits = new List<Entry>();
-            lock (_tops)
-                foreach (var top in _tops)
-                    foreach (var (e, _) in top.UnorderedItems) hits.Add(e);
-            hits.Sort((x, y) => WorstFirst.Instance.Compare(y, x));
+            List<Entry> hits;
+            lock (_found) hits = [.. _found];
+            hits.Sort(BestFirst);
             if (hits.Count > _n) hits.RemoveRange(_n, hits.Count - _n);
             return hits.ConvertAll(e => new Hit(new BytesRef(e.Id).Utf8ToString(), e.Score));
         }
@@ -274,24 +331,31 @@ internal static class MaxScoreSearch
     }
 
     /// <summary>
-    /// What one thread reuses from range to range of a search: the window's slots, and per segment its terms enumerators and
-    /// each term's DocsEnum (Lucene's enumerators allocate their block buffers when made; a reused one is reset by Docs).
+    /// What one thread reuses from range to range of a search, and from search to search of one index reader (through its
+    /// <see cref="ScratchPool"/>): the window's slots, and per segment its terms enumerators and DocsEnums (Lucene's
+    /// enumerators allocate their buffers when made; a reused one is repositioned by SeekExact and reset by Docs, which makes
+    /// a new one instead when the old one cannot serve the term's field). Used by one thread at a time.
     /// </summary>
-    sealed class Scratch(int fieldCount)
+    internal sealed class Scratch(int fieldCount)
     {
         public readonly double[] Slots = new double[fieldCount * Window];
         public readonly double[] Partials = new double[Window];
         public readonly ulong[] Present = new ulong[Window / 64];
         public readonly double[] FieldSums = new double[fieldCount];
-        readonly Dictionary<(int Leaf, string Field), TermsEnum> _terms = [];
+        readonly Dictionary<(int Leaf, string Field), TermsEnum?> _terms = [];
         readonly Dictionary<(int Leaf, int Term), DocsEnum> _docs = [];
 
-        public TermsEnum TermsOf(AtomicReaderContext leaf, string field)
+        /// <summary>Set while a range runs: the slots are all zero again only once it returns.</summary>
+        public bool Dirty;
+
+        /// <summary>The terms enumerator of <paramref name="field"/> in segment <paramref name="leaf"/>; null when the segment has no such field.</summary>
+        public TermsEnum? TermsOf(AtomicReaderContext leaf, string field)
         {
-            if (!_terms.TryGetValue((leaf.Ord, field), out var te)) _terms[(leaf.Ord, field)] = te = leaf.AtomicReader.GetTerms(field).GetEnumerator();
+            if (!_terms.TryGetValue((leaf.Ord, field), out var te)) _terms[(leaf.Ord, field)] = te = leaf.AtomicReader.GetTerms(field)?.GetEnumerator();
             return te;
         }
 
+        /// <summary>A DocsEnum with frequencies over the postings <paramref name="te"/> is positioned on, the one slot <paramref name="term"/> of segment <paramref name="leaf"/> kept, reset.</summary>
         public DocsEnum? Docs(AtomicReaderContext leaf, int term, TermsEnum te, IBits? accept)
         {
             var docs = te.Docs(accept, _docs.GetValueOrDefault((leaf.Ord, term)), DocsFlags.FREQS);
@@ -301,11 +365,37 @@ internal static class MaxScoreSearch
     }
 
     /// <summary>
+    /// The <see cref="Scratch"/> of one index reader's searches (segment ordinals, enumerators and DocsEnums belong to one
+    /// reader): a search's threads rent one each and return it, so a steady stream of searches allocates no enumerators or
+    /// windows once every thread that searches has one. Holds at most <see cref="MaxKept"/>.
+    /// </summary>
+    internal sealed class ScratchPool(int fieldCount)
+    {
+        /// <summary>Scratch kept for reuse; more threads than this searching at once make (and then drop) their own.</summary>
+        public const int MaxKept = 64;
+
+        readonly Stack<Scratch> _free = new();
+
+        public Scratch Rent()
+        {
+            lock (_free)
+                if (_free.TryPop(out var scratch)) return scratch;
+            return new Scratch(fieldCount);
+        }
+
+        public void Return(Scratch scratch)
+        {
+            lock (_free)
+                if (_free.Count < MaxKept) _free.Push(scratch);
+        }
+    }
+
+    /// <summary>
     /// Documents <paramref name="lo"/> (inclusive) to <paramref name="hi"/> (exclusive) of segment <paramref name="leaf"/> into
     /// <paramref name="top"/>, pruning against the larger of its own n-th score and <paramref name="floor"/>, which it raises.
     /// </summary>
-    static void SearchRange(AtomicReaderContext leaf, int lo, int hi, IBits? accept, int fieldCount, List<QueryTerm> queryTerms, float k1, int n,
-        PriorityQueue<Entry, Entry> top, Floor floor, Scratch scratch)
+    static void SearchRange(AtomicReaderContext leaf, int lo, int hi, IBits? accept, SegmentIds ids, int fieldCount, List<QueryTerm> queryTerms, float k1, int n,
+        PriorityQueue<Candidate, Candidate> top, Floor floor, Scratch scratch)
     {
         var reader = leaf.AtomicReader;
         var clauses = new List<Clause>();
@@ -314,7 +404,7 @@ internal static class MaxScoreSearch
             var qt = queryTerms[t];
             var state = qt.Context.Get(leaf.Ord);
             if (state == null) continue;
-            var te = scratch.TermsOf(leaf, qt.Term.Field);
+            var te = scratch.TermsOf(leaf, qt.Term.Field)!;   // a term with a state here is in this segment's field
             te.SeekExact(qt.Term.Bytes, state);
             int docFreq = te.DocFreq;
             var docs = scratch.Docs(leaf, t, te, accept);
@@ -340,8 +430,6 @@ internal static class MaxScoreSearch
         var prefix = new double[clauses.Count];   // prefix[j]: sum of the bounds of clauses 0..j
         for (int j = 0; j < clauses.Count; j++) prefix[j] = (j == 0 ? 0 : prefix[j - 1]) + clauses[j].Bound;
 
-        var ids = reader.GetSortedDocValues(LexicalFields.Id);
-        var idBytes = new BytesRef();
         // own: this range's n-th score (its ties are broken by id against its own top); threshold: what pruning compares with.
         float own = top.Count == n ? top.Peek().Score : float.NegativeInfinity;
         float threshold = Math.Max(own, floor.Value);
@@ -354,6 +442,7 @@ internal static class MaxScoreSearch
         // slots (no merging of postings lists), then the window's candidates are taken in id order. The essential set is
         // fixed for a window (its accumulated scores count those clauses) and narrowed between windows.
         var (slots, partials, present, fieldSums) = (scratch.Slots, scratch.Partials, scratch.Present, scratch.FieldSums);
+        scratch.Dirty = true;   // cleared once every window is taken (each returns its slots to zero)
         for (int start = lo; start < hi;)
         {
             int end = Math.Min(hi, start + Window);
@@ -402,10 +491,8 @@ internal static class MaxScoreSearch
                     float score = (float)total;
                     bool full = top.Count == n;
                     if (score < threshold) continue;
-                    ids.Get(doc, idBytes);
-                    var id = idBytes.Bytes.AsSpan(idBytes.Offset, idBytes.Length);
-                    if (full && score == own && CompareIds(id, top.Peek().Id) >= 0) continue;
-                    var entry = new Entry(score, id.ToArray());
+                    var entry = new Candidate(score, ids.Ord(doc), ids);
+                    if (full && score == own && CompareIds(entry, top.Peek()) >= 0) continue;
                     if (full) top.DequeueEnqueue(entry, entry);
                     else top.Enqueue(entry, entry);
                     if (top.Count < n) continue;
@@ -418,10 +505,11 @@ internal static class MaxScoreSearch
             // the n-th score rose (or was reached): more of the weakest clauses may stop producing candidates
             if (floor.Value > threshold) threshold = floor.Value;
             while (nonEssential < clauses.Count && prefix[nonEssential] * Slack < threshold) nonEssential++;
-            if (nonEssential == clauses.Count) return;
+            if (nonEssential == clauses.Count) break;
             // the next window starts at the next posting of a clause still essential
             start = Math.Max(end, MinDoc(clauses, nonEssential));
         }
+        scratch.Dirty = false;
     }
 
     /// <summary>The smallest current document of clauses <paramref name="first"/> onwards (each read up to the window's end).</summary>
