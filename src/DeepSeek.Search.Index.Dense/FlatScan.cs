@@ -104,16 +104,24 @@ static unsafe class FlatScan
             for (int l = 0; l < sizes.Length && offset < to; offset += sizes[l], l++)
             {
                 long first = Math.Max(from, offset) - offset, end = Math.Min(to, offset + sizes[l]) - offset;
-                float* r = rows[l];
-                long* li = ids[l];
-                for (long i = first; i < end; i++)
-                {
-                    long id = idMap == null ? li[i] : idMap[li[i]];
-                    if (bits != null && !Selected(bits, capacity, id)) continue;
-                    float s = Dot(r + i * d, query, d);
-                    if (s >= heap.Threshold) heap.Offer(s, id);
-                }
+                ScanRows(heap, rows[l], ids[l], idMap, first, end, query, d, bits, capacity);
             }
+        }
+    }
+
+    /// <summary>
+    /// Rows <paramref name="first"/> to <paramref name="end"/> (exclusive) of one block of float rows into <paramref name="heap"/>:
+    /// row i's id is i (<paramref name="ids"/> null), ids[i], or idMap[ids[i]]; unselected ids are skipped before their floats
+    /// are read. The one float scan of a single query (flat search and IVF lists alike).
+    /// </summary>
+    static void ScanRows(TopK heap, float* rows, long* ids, long* idMap, long first, long end, float* query, int d, byte* bits, long capacity)
+    {
+        for (long i = first; i < end; i++)
+        {
+            long id = ids == null ? i : idMap == null ? ids[i] : idMap[ids[i]];
+            if (bits != null && !Selected(bits, capacity, id)) continue;
+            float s = Dot(rows + i * d, query, d);
+            if (s >= heap.Threshold) heap.Offer(s, id);
         }
     }
 
@@ -169,18 +177,8 @@ static unsafe class FlatScan
             }
         }
 
-        void ScanOne(int q, int part, long from, long to)
-        {
-            var heap = _heaps[part, q];
-            float* query = queries + (long)q * d;
-            for (long i = from; i < to; i++)
-            {
-                long id = ids == null ? i : ids[i];
-                if (bits != null && !Selected(bits, capacity, id)) continue;
-                float s = Dot(rows + i * d, query, d);
-                if (s >= heap.Threshold) heap.Offer(s, id);
-            }
-        }
+        void ScanOne(int q, int part, long from, long to) =>
+            ScanRows(_heaps[part, q], rows, ids, null, from, to, queries + (long)q * d, d, bits, capacity);
 
         void ScanCodes(int q, int part, long from, long to)
         {

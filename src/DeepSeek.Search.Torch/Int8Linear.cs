@@ -81,7 +81,7 @@ public sealed unsafe class Int8Linear : IInferenceLinear
         fixed (float* bp = _bias)
         fixed (float* ip = _inScale)
         {
-            int threads = (int)Math.Clamp((rows + RowsPerThread - 1) / RowsPerThread, 1, Math.Max(1, Threads));
+            int threads = NativeKernels.ThreadsFor(rows * InFeatures * OutFeatures, (rows + RowsPerThread - 1) / RowsPerThread);
             int rc = NativeKernels.dss_q8_linear_mt(xp, checked((int)rows), InFeatures, InFeatures, ip, pp, sp, up, bp, OutFeatures, yp, OutFeatures, (int)Activation, threads);
             if (rc != 0) throw new InvalidOperationException($"dss_q8_linear failed ({rc}) on {rows} rows of {InFeatures} → {OutFeatures}");
         }

@@ -20,7 +20,8 @@ internal static unsafe partial class NativeKernels
 
     /// <summary>
     /// The threads one kernel call of <paramref name="multiplyAdds"/> spreads over, at most <paramref name="parts"/> (the
-    /// units it can be cut into) and <see cref="Int8Linear.Threads"/>: the one rule of the float32 linear and attention kernels.
+    /// units it can be cut into) and <see cref="Int8Linear.Threads"/>: the one rule of the INT8 and float32 linear and the
+    /// attention kernels.
     /// </summary>
     internal static int ThreadsFor(long multiplyAdds, long parts) =>
         multiplyAdds < SerialMultiplyAdds ? 1 : (int)Math.Clamp(parts, 1, Math.Max(1, Int8Linear.Threads));
