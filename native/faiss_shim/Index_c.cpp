@@ -119,15 +119,16 @@ std::unique_ptr<faiss::SearchParameters> selecting_parameters(const faiss::Index
         params->check_relative_distance = hnsw->hnsw.check_relative_distance;
         return params;
     }
-    if (is_exactly<faiss::IndexIVFFlat>(holder)) {
-        auto* ivf = static_cast<const faiss::IndexIVFFlat*>(holder);
+    // Every IVF type: FAISS 1.7.3's IndexIVF::search_preassigned tests params->sel for each listed id, whatever the
+    // codes (Flat, SQ, PQ), before scoring it.
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(holder)) {
         auto params = std::make_unique<faiss::SearchParametersIVF>();
         params->nprobe = ivf->nprobe;
         params->max_codes = ivf->max_codes;
         return params;
     }
     throw dss_faiss::ArgumentError("filtered search is not supported for index type " + type_name(whole) +
-                                   " (supported: Flat, HNSW<M>,Flat and IVF<nlist>,Flat, bare or inside "
+                                   " (supported: Flat, HNSW<M>,Flat and IVF<nlist>,<any codes>, bare or inside "
                                    "IDMap / IDMap2)");
 }
 

@@ -222,7 +222,7 @@ public sealed class FaissIndex : IDisposable
     /// </summary>
     /// <exception cref="InvalidInputException">k ≤ 0, or a length that is not a multiple of d.</exception>
     /// <exception cref="FaissNativeException">
-    /// The index type takes no selector (supported: Flat, SQ8 (filtered by FlatScan), HNSW&lt;M&gt;,Flat, IVF&lt;n&gt;,Flat, bare or in IDMap/IDMap2); the
+    /// The index type takes no selector (supported: Flat, SQ8 (filtered by FlatScan), HNSW&lt;M&gt;,Flat, IVF&lt;n&gt; with any codes, bare or in IDMap/IDMap2); the
     /// message names the type. An empty selection returns no hits without asking FAISS.
     /// </exception>
     public unsafe SearchResult Search(ReadOnlySpan<float> queries, int k, IdSelection? selection)

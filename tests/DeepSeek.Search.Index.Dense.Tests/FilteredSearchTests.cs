@@ -269,6 +269,30 @@ public class FilteredSearchTests(FilterData fixture, ITestOutputHelper output) :
     }
 
     [Fact]
+    public void IvfSq8_Filters_AndWithEveryListProbedReturnsItsOwnBestSelected()
+    {
+        const int n = 3000;
+        var data = TestVectors.RandomUnit(n, D, seed: 134);
+        var ids = TestVectors.Ids(n, first: 50, step: 3);
+        using var index = FaissIndex.Create(D, "IDMap2,IVF16,SQ8");
+        index.Train(data);
+        index.Add(data, ids);
+        index.SetSearchParameters("nprobe=16");
+        var selection = Selections.Random(ids, 0.02, ids[^1] + 1, seed: 135);
+        var queries = TestVectors.RandomUnit(5, D, seed: 136);
+        var filtered = index.Search(queries, K, selection);
+        var everything = index.Search(queries, n);
+        for (int q = 0; q < 5; q++)
+        {
+            AssertOnlySelected(filtered[q], selection);
+            // the same codes scored the same way: the selected ones among the unfiltered ranking, in its order
+            var expected = everything[q].Where(h => selection.Contains(h.Id)).Take(K).ToList();
+            Assert.Equal(expected.Select(h => h.Id), filtered[q].Select(h => h.Id));
+            for (int j = 0; j < expected.Count; j++) Assert.Equal(expected[j].Score, filtered[q][j].Score, 1e-5);
+        }
+    }
+
+    [Fact]
     public void UnsupportedIndexType_NamesTheType()
     {
         using var index = FaissIndex.Create(D, "IDMap2,SQ4"); // SQ8 is filtered by our scan (FlatScanTests); 4-bit codes are not
