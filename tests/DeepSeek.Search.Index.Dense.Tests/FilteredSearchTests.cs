@@ -249,19 +249,28 @@ public class FilteredSearchTests(FilterData fixture, ITestOutputHelper output) :
         vectors.Ivf.SetSearchParameters("nprobe=1");
     }
 
-    [Fact]
-    public void BareIvf_StoresIdsItself_AndFilters()
+    /// <summary>
+    /// An IVF16 index of <paramref name="factory"/> over 3,000 random vectors with ids first, first + step, ..., every list
+    /// probed; 2% of the ids selected; 5 queries. Seeds: seed, seed + 1 (selection), seed + 2 (queries).
+    /// </summary>
+    static (FaissIndex Index, float[] Data, long[] Ids, IdSelection Selection, float[] Queries) Ivf16(string factory, int seed, long first, long step)
     {
         const int n = 3000;
-        var data = TestVectors.RandomUnit(n, D, seed: 131);
-        var ids = TestVectors.Ids(n, first: 100, step: 7);
-        using var index = FaissIndex.Create(D, "IVF16,Flat");
+        var data = TestVectors.RandomUnit(n, D, seed: seed);
+        var ids = TestVectors.Ids(n, first: first, step: step);
+        var index = FaissIndex.Create(D, factory);
         index.Train(data);
         index.Add(data, ids);
         index.SetSearchParameters("nprobe=16");
-        var selection = Selections.Random(ids, 0.02, ids[^1] + 1, seed: 132);
+        return (index, data, ids, Selections.Random(ids, 0.02, ids[^1] + 1, seed: seed + 1), TestVectors.RandomUnit(5, D, seed: seed + 2));
+    }
+
+    [Fact]
+    public void BareIvf_StoresIdsItself_AndFilters()
+    {
+        var (index, data, ids, selection, queries) = Ivf16("IVF16,Flat", seed: 131, first: 100, step: 7);
+        using var _ = index;
         var (subset, subsetIds) = Selections.Subset(data, ids, D, selection);
-        var queries = TestVectors.RandomUnit(5, D, seed: 133);
         var result = index.Search(queries, K, selection);
         for (int q = 0; q < 5; q++)
             Assert.Equal(TestVectors.BruteForce(subset, subsetIds, D, queries.AsSpan(q * D, D), K, FaissMetric.InnerProduct).Select(e => e.Id),
@@ -271,17 +280,10 @@ public class FilteredSearchTests(FilterData fixture, ITestOutputHelper output) :
     [Fact]
     public void IvfSq8_Filters_AndWithEveryListProbedReturnsItsOwnBestSelected()
     {
-        const int n = 3000;
-        var data = TestVectors.RandomUnit(n, D, seed: 134);
-        var ids = TestVectors.Ids(n, first: 50, step: 3);
-        using var index = FaissIndex.Create(D, "IDMap2,IVF16,SQ8");
-        index.Train(data);
-        index.Add(data, ids);
-        index.SetSearchParameters("nprobe=16");
-        var selection = Selections.Random(ids, 0.02, ids[^1] + 1, seed: 135);
-        var queries = TestVectors.RandomUnit(5, D, seed: 136);
+        var (index, _, ids, selection, queries) = Ivf16("IDMap2,IVF16,SQ8", seed: 134, first: 50, step: 3);
+        using var _ = index;
         var filtered = index.Search(queries, K, selection);
-        var everything = index.Search(queries, n);
+        var everything = index.Search(queries, ids.Length);
         for (int q = 0; q < 5; q++)
         {
             AssertOnlySelected(filtered[q], selection);
