@@ -5,9 +5,9 @@ namespace DeepSeek.Search.Torch;
 /// <summary>
 /// A tensor's sizes without TorchSharp's <c>Tensor.shape</c> on hot paths: <c>shape</c> (<c>size()</c>) receives the sizes
 /// through a pinned, finalizable array it does not dispose, so each read leaves an object with two GC handles for the
-/// finalizer thread, and a GC promotes it first. A MiniLM forward read about 80 of them (a GC trace of <c>dss serve</c>'s
-/// query path showed them as most of what its gen0 collections promoted); <c>size(dim)</c> returns one size and allocates
-/// nothing.
+/// finalizer thread, and a GC promotes it first. The encoder's and the generator's forward passes read sizes several times
+/// per layer (a GC trace of the in-process query path showed these arrays as most of the objects its gen0 collections
+/// finalized); <c>size(dim)</c> returns one size and allocates nothing.
 /// </summary>
 public static class TensorShape
 {

@@ -240,7 +240,7 @@ public sealed class DeepSeekModel : nn.Module
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         if (inputIds.dim() != 2) throw new InvalidInputException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}]");
-        long b = inputIds.shape[0], t = inputIds.shape[1];
+        long b = inputIds.size(0), t = inputIds.size(1);
         if (b == 0 || t == 0) throw new InvalidInputException("input_ids is empty");
         long p = cache?.Length ?? 0;
         if (cache is { BatchSize: > 0 } && cache.BatchSize != b)
@@ -253,7 +253,7 @@ public sealed class DeepSeekModel : nn.Module
             throw new InvalidInputException($"token id {(min < 0 ? min : max)} is outside the vocabulary of {Config.VocabSize}");
 
         var keyMaskNew = attentionMask is null ? ones(b, t, ScalarType.Bool, Device) : attentionMask.to(Device).to(ScalarType.Bool);
-        if (keyMaskNew.shape[0] != b || keyMaskNew.shape[1] != t)
+        if (keyMaskNew.size(0) != b || keyMaskNew.size(1) != t)
             throw new InvalidInputException($"attention_mask [{string.Join(", ", keyMaskNew.shape)}] does not match input_ids [{b}, {t}]");
         var keyMask = cache?.KeyMask is Tensor past ? cat(new[] { past, keyMaskNew }, 1) : keyMaskNew;
         var queryPositions = arange(p, p + t, dtype: ScalarType.Int64, device: Device);

@@ -37,7 +37,7 @@ public sealed class ForwardTrace : IMoeObserver
         using var scope = NewDisposeScope();
         var (sorted, order) = routing.Indices.sort(-1);
         var weights = routing.Weights.gather(1, order);
-        _routes[layer] = new LayerRoutes(sorted.cpu().data<long>().ToArray(), ToArray(weights), (int)routing.Indices.shape[1]);
+        _routes[layer] = new LayerRoutes(sorted.cpu().data<long>().ToArray(), ToArray(weights), (int)routing.Indices.size(1));
     }
 
     static float[] ToArray(Tensor t)

@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate;
@@ -60,7 +61,7 @@ public sealed class KvCache : IDisposable
     internal (Tensor A, Tensor B) Append(int layer, Tensor a, Tensor b, int seqDim)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        long p = Length, t = a.shape[seqDim], needed = p + t;
+        long p = Length, t = a.size(seqDim), needed = p + t;
         if (_first[layer] is null || needed > _capacity[layer])
         {
             long capacity = Math.Max(needed, Math.Max(16, 2 * _capacity[layer]));
@@ -75,7 +76,7 @@ public sealed class KvCache : IDisposable
 
     static Tensor Grow(Tensor? old, Tensor like, int seqDim, long used, long capacity)
     {
-        var shape = like.shape.ToArray();
+        var shape = TensorShape.Of(like);
         shape[seqDim] = capacity;
         var fresh = empty(shape, like.dtype, like.device).DetachFromDisposeScope();
         if (old is not null)
@@ -102,8 +103,8 @@ public sealed class KvCache : IDisposable
         var mask = _keyMask is null ? newMask.clone() : cat(new[] { _keyMask, newMask }, 1);
         _keyMask?.Dispose();
         _keyMask = mask.DetachFromDisposeScope();
-        BatchSize = newMask.shape[0];
-        Length += newMask.shape[1];
+        BatchSize = newMask.size(0);
+        Length += newMask.size(1);
     }
 
     public void Dispose()

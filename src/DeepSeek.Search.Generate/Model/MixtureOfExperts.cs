@@ -59,7 +59,7 @@ internal sealed class MoeRouter : ParameterBlock
     {
         using var scope = NewDisposeScope();
         var logits = F.linear(x.to(ScalarType.Float32), Weight.to(ScalarType.Float32));
-        long n = logits.shape[0];
+        long n = logits.size(0);
         Tensor scores, indices;
         if (_version == DeepSeekVersion.V3)
         {
@@ -165,7 +165,7 @@ internal sealed class RoutedExperts : ParameterBlock
     public Tensor Forward(Tensor x, RoutingDecision routing, long[]? load = null)
     {
         using var scope = NewDisposeScope();
-        long k = routing.Indices.shape[1];
+        long k = routing.Indices.size(1);
         var flat = routing.Indices.reshape(-1);
         var (experts, order) = flat.sort(stable: true);
         var tokens = order.floor_divide(k);
@@ -182,7 +182,7 @@ internal sealed class RoutedExperts : ParameterBlock
             var outputs = dispatch == ExpertDispatch.Sorted ? Sorted(x, tokens, counts) : Grouped(x, experts, tokens, counts);
             var weighted = outputs * weights.unsqueeze(1);
             var byToken = zeros_like(weighted).index_copy(0, order, weighted);
-            return byToken.view(x.shape[0], k, x.shape[1]).sum(1).to(x.dtype).MoveToOuterDisposeScope();
+            return byToken.view(x.size(0), k, x.size(1)).sum(1).to(x.dtype).MoveToOuterDisposeScope();
         }
         var output = zeros_like(x);
         output.index_add_(0, tokens, (PerExpert(x, tokens, counts) * weights.unsqueeze(1)).to(x.dtype), 1);
@@ -223,7 +223,7 @@ internal sealed class RoutedExperts : ParameterBlock
     /// <summary>Expert outputs [N·K, H] in the sorted pair order from batched GEMMs (see <see cref="ExpertDispatch.Grouped"/>).</summary>
     Tensor Grouped(Tensor x, Tensor experts, Tensor tokens, Tensor counts)
     {
-        long pairs = tokens.shape[0], n = x.shape[0], hidden = x.shape[1];
+        long pairs = tokens.size(0), n = x.size(0), hidden = x.size(1);
         var inputs = x.index_select(0, tokens);
         if (pairs < _experts)
         {
@@ -282,10 +282,10 @@ internal sealed class MoeBlock : ParameterBlock
     public Tensor Forward(Tensor x, int layer, IMoeObserver? observer)
     {
         using var scope = NewDisposeScope();
-        var shape = x.shape;
+        var shape = TensorShape.Of(x);
         var flat = x.reshape(-1, shape[^1]);
         var (routing, scores) = Router.Route(flat);
-        var load = observer != null ? new long[Experts.GateUp.shape[0]] : null;
+        var load = observer != null ? new long[Experts.GateUp.size(0)] : null;
         var y = Experts.Forward(flat, routing, load).view(shape);
         observer?.OnRouted(layer, routing, scores, load!);
         if (_shared != null) y = y + _shared.Forward(x);

@@ -71,7 +71,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionMask mask, RotaryEmbedding rope, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1];
+        long b = x.size(0), t = x.size(1);
         var q = _q != null ? _q.Forward(x) : _qB!.Forward(_qNorm!.Forward(_qA!.Forward(x)));
         q = q.view(b, t, _heads, _nope + _rope).transpose(1, 2);
         var qNope = q.narrow(-1, 0, _nope);
@@ -92,7 +92,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
             var query = cat(new[] { qNope, qRot }, -1);
             var key = cat(new[] { kNope, kRot.expand(b, _heads, t, _rope) }, -1);
             if (cache != null) (key, value) = cache.Append(layer, key, value, seqDim: 2);
-            output = mask.Unpadded && !EagerOnly && (query.device_type != TorchSharp.DeviceType.CUDA || t == 1 || t == key.shape[2])
+            output = mask.Unpadded && !EagerOnly && (query.device_type != TorchSharp.DeviceType.CUDA || t == 1 || t == key.size(2))
                 ? FusedProduct(query, key, value, mask.Allowed)
                 : matmul(Softmax(matmul(query, key.transpose(2, 3)) * _scale, mask.Allowed, query.dtype), value);
         }
@@ -110,7 +110,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
     /// </summary>
     Tensor FusedProduct(Tensor query, Tensor key, Tensor value, Tensor allowed)
     {
-        long t = query.shape[2], keys = key.shape[2];
+        long t = query.size(2), keys = key.size(2);
         if (query.device_type == TorchSharp.DeviceType.CUDA) return ScriptedOps.EfficientAttention(query, key, value, causal: t > 1, _scale);
         if (_sdpaQueryFactor != 1.0) query = query * _sdpaQueryFactor;
         if (t == keys) return F.scaled_dot_product_attention(query, key, value, is_casual: t > 1);

@@ -55,7 +55,7 @@ internal sealed class RotaryEmbedding : IDisposable
     {
         using var scope = NewDisposeScope();
         var dtype = x.dtype;
-        long b = x.shape[0], h = x.shape[1], t = x.shape[2], d = x.shape[3];
+        long b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3);
         if (_interleave) x = x.reshape(b, h, t, d / 2, 2).transpose(3, 4).reshape(b, h, t, d);
         if (_float32Rotation) x = x.to(ScalarType.Float32);
         var halves = x.chunk(2, -1);

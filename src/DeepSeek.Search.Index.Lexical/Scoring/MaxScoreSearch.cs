@@ -251,7 +251,6 @@ internal static class MaxScoreSearch
             PriorityQueue<Candidate, Candidate>? top = null;
             Scratch? scratch = null;
             var segments = new Dictionary<int, SegmentIds>();
-            bool done = false;
             try
             {
                 for (int r = Interlocked.Increment(ref _next); r < _ranges.Count; r = Interlocked.Increment(ref _next))
@@ -268,14 +267,13 @@ internal static class MaxScoreSearch
                         segments[leaf.Ord] = ids = new SegmentIds(leaf.Ord, leaf.AtomicReader.GetSortedDocValues(LexicalFields.Id));
                     SearchRange(leaf, lo, hi, accept, ids, _fieldCount, _terms, _k1, _n, top, _floor, scratch!);
                 }
-                done = true;
             }
             finally
             {
                 // a range that failed may leave its window's slots dirty: such scratch is not used again
                 if (scratch != null && !scratch.Dirty) _pool.Return(scratch);
             }
-            if (!done || top == null) return;
+            if (top == null) return;
             // this thread's doc values, read by this thread: the ids of its top n
             var entries = new List<Entry>(top.Count);
             foreach (var (c, _) in top.UnorderedItems) entries.Add(new Entry(c.Score, c.Ids.Bytes(c.Ord)));
