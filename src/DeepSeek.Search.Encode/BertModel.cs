@@ -68,7 +68,7 @@ public sealed class BertModel : nn.Module
         var gen = seed is long s ? new Generator((ulong)s) : null;
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1.0f);
+            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) Scalars.With(1.0, one => p.fill_(one));
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0.0, Config.InitializerRange, gen); // (nn.init.normal_ ignores its generator in TorchSharp 0.107)
         }
@@ -96,7 +96,7 @@ public sealed class BertModel : nn.Module
         {
             var dtype = _embeddings.DType;
             var keep = attentionMask.to(device).to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
-            bias = zeros(keep.shape, dtype, device).masked_fill(keep.logical_not(), LowestValue(dtype));
+            bias = Scalars.With(LowestValue(dtype), lowest => zeros(TensorShape.Of(keep), dtype, device).masked_fill(keep.logical_not(), lowest));
         }
 
         var hidden = _embeddings.Forward(ids, types);
@@ -192,8 +192,9 @@ public sealed class BertModel : nn.Module
     static float[] SmoothScales(Tensor input, params Linear[] projections)
     {
         using var scope = NewDisposeScope();
-        var range = input.detach().abs().reshape(-1, input.shape[^1]).amax([0]).to(ScalarType.Float32).cpu().clamp_min(1e-5);
-        var weights = cat(projections.Select(p => p.weight!.detach().abs().to(ScalarType.Float32).cpu()).ToArray(), 0).amax([0]).clamp_min(1e-5);
+        var (range, weights) = Scalars.With(1e-5, floor => (
+            input.detach().abs().reshape(-1, input.shape[^1]).amax([0]).to(ScalarType.Float32).cpu().clamp_min(floor),
+            cat(projections.Select(p => p.weight!.detach().abs().to(ScalarType.Float32).cpu()).ToArray(), 0).amax([0]).clamp_min(floor)));
         return (range / weights).sqrt().data<float>().ToArray();
     }
 
@@ -244,9 +245,9 @@ public sealed class BertModel : nn.Module
         {
             using var scope = NewDisposeScope();
             long seq = ids.size(1);
-            var positions = arange(seq, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0);
+            var positions = Scalars.With(seq, stop => arange(stop, dtype: ScalarType.Int64, device: ids.device)).unsqueeze(0);
             tokenTypes ??= zeros_like(ids);
-            var x = _word.forward(ids) + _tokenType.forward(tokenTypes) + _position.forward(positions);
+            var x = _word.forward(ids).Plus(_tokenType.forward(tokenTypes)).Plus(_position.forward(positions));
             return _norm.forward(x).MoveToOuterDisposeScope();
         }
     }
@@ -456,7 +457,7 @@ public sealed class BertModel : nn.Module
 
         public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias);
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _native) + residual);
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _native).Plus(residual));
     }
 
     sealed class BertIntermediate : nn.Module
@@ -505,7 +506,7 @@ public sealed class BertModel : nn.Module
 
         public void PackFloat32() => _native = new Float32Linear(_dense.weight!, _dense.bias);
 
-        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _native) + residual);
+        public Tensor Forward(Tensor x, Tensor residual) => _norm.forward(Affine(x, _dense, _native).Plus(residual));
     }
 
     sealed class BertPooler : nn.Module

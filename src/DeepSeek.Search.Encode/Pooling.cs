@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Encode;
@@ -16,7 +17,7 @@ public static class Pooling
     public static Tensor Mean(Tensor lastHiddenState, Tensor attentionMask)
     {
         var mask = attentionMask.to(lastHiddenState.dtype, lastHiddenState.device).unsqueeze(-1);
-        return (lastHiddenState * mask).sum(1) / mask.sum(1).clamp_min(1e-9);
+        return (lastHiddenState * mask).sum(1) / Scalars.With(1e-9, floor => mask.sum(1).clamp_min(floor));
     }
 
     /// <summary>The first token's state: [batch, seq, hidden] → [batch, hidden].</summary>

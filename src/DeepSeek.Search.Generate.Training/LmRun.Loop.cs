@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Training;
 using TorchSharp;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate.Training;
@@ -54,7 +55,7 @@ sealed partial class LmRun
                 var ce = LmTrainer.CausalLmLoss(logits, batch.Labels);
                 batchTokens = batch.Tokens;
                 var balance = observer.TakeLoss();
-                var total = balance is null ? ce : ce + balance;
+                var total = balance is null ? ce : ce.Plus(balance);
                 total.backward();
                 loss = ce.item<float>();
                 if (balance is not null) aux = balance.item<float>();

@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Training;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -94,6 +95,6 @@ public static class LmTrainer
     internal static long CountTargets(Tensor labels)
     {
         using var scope = NewDisposeScope();
-        return labels.narrow(1, 1, labels.shape[1] - 1).ne(-100).sum().item<long>();
+        return Scalars.With(-100L, ignored => labels.narrow(1, 1, labels.shape[1] - 1).ne(ignored).sum().item<long>());
     }
 }

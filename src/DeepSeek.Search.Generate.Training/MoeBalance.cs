@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate.Training;
@@ -72,7 +73,7 @@ internal sealed class MoeBalanceObserver : IMoeObserver, IDisposable
     {
         if (_losses.Count == 0) return null;
         var sum = _losses[0].alias();
-        for (int i = 1; i < _losses.Count; i++) sum = sum + _losses[i];
+        for (int i = 1; i < _losses.Count; i++) sum = sum.Plus(_losses[i]);
         foreach (var t in _losses) t.Dispose();
         _losses.Clear();
         return sum;
@@ -91,8 +92,8 @@ internal sealed class MoeBalanceObserver : IMoeObserver, IDisposable
         var p = normalized.mean(new long[] { 1 });                                                        // [B, E]
         var hits = zeros(b, _experts, ScalarType.Float32, scores.device)
             .scatter_add_(1, routing.Indices.view(b, t * _topK), ones(b, t * _topK, ScalarType.Float32, scores.device));
-        var f = hits * ((double)_experts / (_topK * t));                                                 // no gradient
-        var loss = (f * p).sum(-1).mean() * _alpha;
+        var f = hits.Times((double)_experts / (_topK * t));                                                 // no gradient
+        var loss = (f * p).sum(-1).mean().Times(_alpha);
         _losses.Add(loss.DetachFromDisposeScope());
     }
 
@@ -120,7 +121,7 @@ internal static class BiasBalancer
             if (model.CorrectionBias(layer) is not Tensor bias) continue;
             double mean = c.Average();
             var delta = c.Select(x => (float)(gamma * Math.Sign(mean - x))).ToArray();
-            bias.add_(tensor(delta, ScalarType.Float32).to(bias.device));
+            bias.PlusInPlace(tensor(delta, ScalarType.Float32).to(bias.device));
         }
     }
 }

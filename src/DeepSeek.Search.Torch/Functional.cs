@@ -29,7 +29,7 @@ public static class Functional
     {
         "gelu" => F.gelu(x),
         "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => F.gelu(x, GELU.Approximate.tanh),
-        "quick_gelu" => x * (x * 1.702).sigmoid(),
+        "quick_gelu" => x * x.Times(1.702).sigmoid(),
         "relu" => F.relu(x),
         "silu" or "swish" => F.silu(x),
         "tanh" => x.tanh(),

@@ -5,6 +5,7 @@ using DeepSeek.Search.Text.Tokenization;
 using DeepSeek.Search.Train.Losses;
 using DeepSeek.Search.Training;
 using TorchSharp.Modules;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Train;
@@ -172,7 +173,7 @@ sealed class EncoderModel : IDisposable
     public void ClampTemperature()
     {
         if (LogitScale is null) return;
-        using (no_grad()) LogitScale.clamp_(0.0, Math.Log(100.0));
+        using (no_grad()) Scalars.With(0.0, Math.Log(100.0), (min, max) => LogitScale.clamp_(min, max));
     }
 
     /// <summary>The learnable temperature as a checkpoint records it (exact float32 bits), or null.</summary>
@@ -183,7 +184,7 @@ sealed class EncoderModel : IDisposable
     {
         if (LogitScale is null) return;
         if (bits == null) throw new CheckpointException($"{checkpointDir}: no learnable temperature in the checkpoint");
-        using (no_grad()) LogitScale.fill_(TrainingState.FromBits(bits));
+        using (no_grad()) Scalars.With(TrainingState.FromBits(bits), value => LogitScale.fill_(value));
     }
 
     /// <summary>The --init encoder's default search, in words (what the adaptation gate measures).</summary>

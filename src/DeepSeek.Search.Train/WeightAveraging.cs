@@ -1,5 +1,6 @@
 using DeepSeek.Search.Core;
 using DeepSeek.Search.Encode;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Train;
@@ -26,7 +27,7 @@ public static class WeightAveraging
             {
                 if (!source.TryGetValue(name, out var q))
                     throw new CheckpointException($"{initDir}: has no '{name}' (the trained model has a pooler it lacks, or the reverse)");
-                p.mul_(1 - initWeight).add_(q, alpha: initWeight);
+                Scalars.With(1 - initWeight, initWeight, (keep, take) => p.mul_(keep).add_(q, alpha: take));
             }
         }
         BertCheckpoint.Save(tuned, tunedDir);

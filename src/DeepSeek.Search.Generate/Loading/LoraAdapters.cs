@@ -278,7 +278,7 @@ public sealed class LoraAdapters : IDisposable
             foreach (var (_, layer, adapter) in _attached)
             {
                 using var delta = adapter.WeightDelta(layer.Weight.dtype);
-                layer.Weight.add_(delta);
+                layer.Weight.PlusInPlace(delta);
             }
         Dispose();
     }

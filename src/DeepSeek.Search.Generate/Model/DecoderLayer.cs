@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate;
@@ -42,9 +43,9 @@ internal sealed class DecoderLayer : ParameterBlock
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionMask mask, RotaryEmbedding rope, KvCache? cache, IMoeObserver? observer)
     {
         using var scope = NewDisposeScope();
-        var h = x + Attention.Forward(_inputNorm.Forward(x), cos, sin, mask, rope, cache, _index);
+        var h = x.Plus(Attention.Forward(_inputNorm.Forward(x), cos, sin, mask, rope, cache, _index));
         var normed = _postNorm.Forward(h);
         var mlp = Moe != null ? Moe.Forward(normed, _index, observer) : _dense!.Forward(normed);
-        return (h + mlp).MoveToOuterDisposeScope();
+        return h.Plus(mlp).MoveToOuterDisposeScope();
     }
 }

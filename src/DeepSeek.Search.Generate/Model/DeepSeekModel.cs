@@ -207,7 +207,7 @@ public sealed class DeepSeekModel : nn.Module
         var gen = seed is long s ? new Generator((ulong)s) : null;
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0);
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) Scalars.With(1.0, one => p.fill_(one));
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else
             {
@@ -256,9 +256,9 @@ public sealed class DeepSeekModel : nn.Module
         if (keyMaskNew.size(0) != b || keyMaskNew.size(1) != t)
             throw new InvalidInputException($"attention_mask [{string.Join(", ", keyMaskNew.shape)}] does not match input_ids [{b}, {t}]");
         var keyMask = cache?.KeyMask is Tensor past ? cat(new[] { past, keyMaskNew }, 1) : keyMaskNew;
-        var queryPositions = arange(p, p + t, dtype: ScalarType.Int64, device: Device);
+        var queryPositions = Scalars.With(p, p + t, (start, stop) => arange(start, stop, dtype: ScalarType.Int64, device: Device));
         var positions = positionIds?.to(ScalarType.Int64, Device) ?? queryPositions.unsqueeze(0).expand(b, t);
-        var causal = arange(p + t, dtype: ScalarType.Int64, device: Device).unsqueeze(0) <= queryPositions.unsqueeze(1); // [T, P+T]
+        var causal = Scalars.With(p + t, stop => arange(stop, dtype: ScalarType.Int64, device: Device)).unsqueeze(0) <= queryPositions.unsqueeze(1); // [T, P+T]
         var allowed = (causal.unsqueeze(0) & keyMask.unsqueeze(1)).unsqueeze(1);                                          // [B, 1, T, P+T]
         bool padded = (cache?.Padded ?? false) || MayHoldPadding(attentionMask);
         var mask = new AttentionMask(allowed, !padded);

@@ -48,11 +48,11 @@ internal sealed class LinearLayer : ParameterBlock
         if (Adapter is null) return F.linear(x, Weight, Bias);
         using var scope = NewDisposeScope();
         var result = F.linear(x, Weight, Bias);
-        return (result + Adapter.Delta(x)).to(result.dtype).MoveToOuterDisposeScope();
+        return result.Plus(Adapter.Delta(x)).to(result.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>The weight the layer applies: W, or W + scaling·B·A with an adapter (for code that reads the matrix itself: MLA's absorbed attention).</summary>
-    public Tensor EffectiveWeight() => Adapter is null ? Weight.alias() : Weight + Adapter.WeightDelta(Weight.dtype);
+    public Tensor EffectiveWeight() => Adapter is null ? Weight.alias() : Weight.Plus(Adapter.WeightDelta(Weight.dtype));
 }
 
 /// <summary>
@@ -74,13 +74,13 @@ internal sealed class LowRankAdapter : IDisposable
     public double Scaling { get; }
 
     /// <summary>scaling·B·(A·x) in the adapters' dtype (float32), whatever the dtype of <paramref name="x"/>.</summary>
-    public Tensor Delta(Tensor x) => F.linear(F.linear(x.to(A.dtype), A), B) * Scaling;
+    public Tensor Delta(Tensor x) => F.linear(F.linear(x.to(A.dtype), A), B).Times(Scaling);
 
     /// <summary>scaling·B·A in <paramref name="dtype"/> (computed in float32).</summary>
     public Tensor WeightDelta(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        return (matmul(B.to(ScalarType.Float32), A.to(ScalarType.Float32)) * Scaling).to(dtype).MoveToOuterDisposeScope();
+        return matmul(B.to(ScalarType.Float32), A.to(ScalarType.Float32)).Times(Scaling).to(dtype).MoveToOuterDisposeScope();
     }
 
     public void Dispose()
@@ -121,7 +121,7 @@ internal sealed class RmsNorm : ParameterBlock
         using var scope = NewDisposeScope();
         var dtype = x.dtype;
         var h = x.to(ScalarType.Float32);
-        h = h * (h.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps).rsqrt();
+        h = h * h.square().mean(new long[] { -1 }, keepdim: true).Plus(_eps).rsqrt();
         return (Weight * h.to(dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -64,7 +64,7 @@ internal sealed class MoeRouter : ParameterBlock
         if (_version == DeepSeekVersion.V3)
         {
             scores = logits.sigmoid();
-            var choice = scores + CorrectionBias!;
+            var choice = scores.Plus(CorrectionBias!);
             if (_groups > 1)
             {
                 var grouped = choice.view(n, _groups, _experts / _groups);
@@ -85,8 +85,8 @@ internal sealed class MoeRouter : ParameterBlock
             indices = choice.topk(_topK, dim: -1, sorted: false).indexes;
         }
         var weights = scores.gather(1, indices);
-        if (_normalize) weights = weights / (weights.sum(-1, keepdim: true) + 1e-20);
-        weights = weights * _scaling;
+        if (_normalize) weights = weights / weights.sum(-1, keepdim: true).Plus(1e-20);
+        weights = weights.Times(_scaling);
         return (new RoutingDecision(indices.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope()), scores.MoveToOuterDisposeScope());
     }
 
@@ -95,7 +95,7 @@ internal sealed class MoeRouter : ParameterBlock
         var keptGroups = groupScores.topk(_keepGroups, dim: -1, sorted: false).indexes;
         var groupMask = zeros_like(groupScores, dtype: ScalarType.Bool).scatter_(1, keptGroups, ones_like(keptGroups, dtype: ScalarType.Bool));
         var expertMask = groupMask.unsqueeze(-1).expand(n, _groups, _experts / _groups).reshape(n, _experts);
-        return choice.masked_fill(expertMask.logical_not(), fill);
+        return Scalars.With(fill, value => choice.masked_fill(expertMask.logical_not(), value));
     }
 }
 
@@ -168,7 +168,7 @@ internal sealed class RoutedExperts : ParameterBlock
         long k = routing.Indices.size(1);
         var flat = routing.Indices.reshape(-1);
         var (experts, order) = flat.sort(stable: true);
-        var tokens = order.floor_divide(k);
+        var tokens = Scalars.With(k, divisor => order.floor_divide(divisor));
         var weights = routing.Weights.reshape(-1).index_select(0, order);
         var counts = flat.bincount(null, _experts);
         if (load != null)
@@ -185,7 +185,8 @@ internal sealed class RoutedExperts : ParameterBlock
             return byToken.view(x.size(0), k, x.size(1)).sum(1).to(x.dtype).MoveToOuterDisposeScope();
         }
         var output = zeros_like(x);
-        output.index_add_(0, tokens, (PerExpert(x, tokens, counts) * weights.unsqueeze(1)).to(x.dtype), 1);
+        var contributions = (PerExpert(x, tokens, counts) * weights.unsqueeze(1)).to(x.dtype);
+        Scalars.With(1L, one => output.index_add_(0, tokens, contributions, one));
         return output.MoveToOuterDisposeScope();
     }
 
@@ -233,7 +234,8 @@ internal sealed class RoutedExperts : ParameterBlock
         }
         long capacity = n <= UnsyncedCapacityTokens ? n : counts.max().item<long>();
         var starts = counts.cumsum(0) - counts;
-        var slots = experts * capacity + (arange(pairs, dtype: ScalarType.Int64, device: x.device) - starts.index_select(0, experts));
+        var rank = Scalars.With(pairs, stop => arange(stop, dtype: ScalarType.Int64, device: x.device)) - starts.index_select(0, experts);
+        var slots = experts.Times(capacity).Plus(rank);
         var buffer = zeros(new[] { _experts * capacity, hidden }, dtype: x.dtype, device: x.device).index_copy(0, slots, inputs);
         var up = bmm(buffer.view(_experts, capacity, hidden), GateUp.transpose(1, 2));
         var down = bmm(GatedHidden(up), Down.transpose(1, 2));
@@ -288,7 +290,7 @@ internal sealed class MoeBlock : ParameterBlock
         var load = observer != null ? new long[Experts.GateUp.size(0)] : null;
         var y = Experts.Forward(flat, routing, load).view(shape);
         observer?.OnRouted(layer, routing, scores, load!);
-        if (_shared != null) y = y + _shared.Forward(x);
+        if (_shared != null) y = y.Plus(_shared.Forward(x));
         return y.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -94,7 +95,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
             if (cache != null) (key, value) = cache.Append(layer, key, value, seqDim: 2);
             output = mask.Unpadded && !EagerOnly && (query.device_type != TorchSharp.DeviceType.CUDA || t == 1 || t == key.size(2))
                 ? FusedProduct(query, key, value, mask.Allowed)
-                : matmul(Softmax(matmul(query, key.transpose(2, 3)) * _scale, mask.Allowed, query.dtype), value);
+                : matmul(Softmax(matmul(query, key.transpose(2, 3)).Times(_scale), mask.Allowed, query.dtype), value);
         }
         output = output.transpose(1, 2).reshape(b, t, _heads * _v);
         return _o.Forward(output).MoveToOuterDisposeScope();
@@ -112,7 +113,7 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
     {
         long t = query.size(2), keys = key.size(2);
         if (query.device_type == TorchSharp.DeviceType.CUDA) return ScriptedOps.EfficientAttention(query, key, value, causal: t > 1, _scale);
-        if (_sdpaQueryFactor != 1.0) query = query * _sdpaQueryFactor;
+        if (_sdpaQueryFactor != 1.0) query = query.Times(_sdpaQueryFactor);
         if (t == keys) return F.scaled_dot_product_attention(query, key, value, is_casual: t > 1);
         if (t == 1) return F.scaled_dot_product_attention(query, key, value);
         return F.scaled_dot_product_attention(query, key, value, allowed);
@@ -127,14 +128,14 @@ internal sealed class MultiHeadLatentAttention : ParameterBlock
         var wValue = w.narrow(1, _nope, _v);           // [nH, dv, rkv]
         var qLatent = matmul(qNope, wKey);             // [B, nH, T, rkv]
         var c = latent.unsqueeze(1);                   // [B, 1, P+T, rkv]
-        var scores = (matmul(qLatent, c.transpose(2, 3)) + matmul(qRot, kRot.unsqueeze(1).transpose(2, 3))) * _scale;
+        var scores = matmul(qLatent, c.transpose(2, 3)).Plus(matmul(qRot, kRot.unsqueeze(1).transpose(2, 3))).Times(_scale);
         var context = matmul(Softmax(scores, allowed, qNope.dtype), c);  // [B, nH, T, rkv]
         return matmul(context, wValue.transpose(1, 2));                     // [B, nH, T, dv]
     }
 
     static Tensor Softmax(Tensor scores, Tensor allowed, ScalarType dtype)
     {
-        var masked = scores.masked_fill(allowed.logical_not(), LowestValue(scores.dtype));
+        var masked = Scalars.With(LowestValue(scores.dtype), lowest => scores.masked_fill(allowed.logical_not(), lowest));
         return masked.softmax(-1, ScalarType.Float32).to(dtype);
     }
 

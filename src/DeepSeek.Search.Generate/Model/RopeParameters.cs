@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate;
@@ -69,22 +70,22 @@ public sealed record RopeParameters
     public Tensor InverseFrequencies(int dim, int maxPositionEmbeddings)
     {
         using var scope = NewDisposeScope();
-        // base ** (arange(0, dim, 2).float() / dim), in float32
-        var exponents = arange(0, dim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / (float)dim;
+        // base ** (arange(0, dim, 2).float() / dim), in float32 (arange(0, dim, 2) as 2·arange(⌈dim/2⌉): the same integers)
+        var exponents = Scalars.With((dim + 1) / 2, stop => arange(stop, dtype: ScalarType.Int64)).Times(2L).to(ScalarType.Float32).Over((float)dim);
         var posFreqs = pow(tensor((float)Theta), exponents);
         Tensor inv;
         switch (RopeType)
         {
             case "default":
-                inv = 1.0f / posFreqs;
+                inv = posFreqs.DividedInto(1.0f);
                 break;
             case "linear":
-                inv = (1.0f / posFreqs) / (float)Factor;
+                inv = posFreqs.DividedInto(1.0f).Over((float)Factor);
                 break;
             case "yarn":
             {
-                var extrapolation = 1.0f / posFreqs;
-                var interpolation = 1.0f / ((float)Factor * posFreqs);
+                var extrapolation = posFreqs.DividedInto(1.0f);
+                var interpolation = posFreqs.Times((float)Factor).DividedInto(1.0f);
                 int l0 = OriginalMaxPositionEmbeddings ?? maxPositionEmbeddings;
                 double betaFast = BetaFast is double bf && bf != 0 ? bf : 32, betaSlow = BetaSlow is double bs && bs != 0 ? bs : 1;
                 double CorrectionDim(double rotations) => dim * Math.Log(l0 / (rotations * 2 * Math.PI)) / (2 * Math.Log(Theta));
@@ -93,9 +94,10 @@ public sealed record RopeParameters
                 low = Math.Max(low, 0);
                 high = Math.Min(high, dim - 1);
                 if (low == high) high += 0.001;
-                var ramp = ((arange(dim / 2, dtype: ScalarType.Float32) - (float)low) / (float)(high - low)).clamp(0, 1);
-                var extrapolationFactor = 1 - ramp;
-                inv = interpolation * (1 - extrapolationFactor) + extrapolation * extrapolationFactor;
+                var shifted = Scalars.With(dim / 2, stop => arange(stop, dtype: ScalarType.Float32)).Minus((float)low).Over((float)(high - low));
+                var ramp = Scalars.With(0L, 1L, (min, max) => shifted.clamp(min, max));
+                var extrapolationFactor = ramp.SubtractedFrom(1L);
+                inv = (interpolation * extrapolationFactor.SubtractedFrom(1L)).Plus(extrapolation * extrapolationFactor);
                 break;
             }
             default:

@@ -1,3 +1,4 @@
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 
 namespace DeepSeek.Search.Generate;
@@ -39,8 +40,8 @@ internal sealed class RotaryEmbedding : IDisposable
         var sin = emb.sin();
         if (AttentionScaling != 1.0)
         {
-            cos = cos * AttentionScaling;
-            sin = sin * AttentionScaling;
+            cos = cos.Times(AttentionScaling);
+            sin = sin.Times(AttentionScaling);
         }
         if (!_float32Rotation)
         {
@@ -60,7 +61,7 @@ internal sealed class RotaryEmbedding : IDisposable
         if (_float32Rotation) x = x.to(ScalarType.Float32);
         var halves = x.chunk(2, -1);
         var rotated = cat(new[] { -halves[1], halves[0] }, -1);
-        var result = x * cos + rotated * sin;
+        var result = (x * cos).Plus(rotated * sin);
         return result.to(dtype).MoveToOuterDisposeScope();
     }
 

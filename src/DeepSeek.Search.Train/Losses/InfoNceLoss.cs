@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -29,12 +30,12 @@ public sealed class InfoNceLoss : IContrastiveLoss
         long b = queries.shape[0];
         if (documents.shape[0] < b) throw new ArgumentException($"{documents.shape[0]} documents for {b} queries: every query needs its positive");
         var scores = queries.matmul(documents.t());
-        scores = logitScale is null ? scores / Temperature : scores * logitScale.exp();
-        var targets = arange(b, dtype: ScalarType.Int64, device: queries.device);
-        var loss = F.cross_entropy(scores.masked_fill(exclude, Masked), targets);
+        scores = logitScale is null ? scores.Over(Temperature) : scores * logitScale.exp();
+        var targets = Scalars.With(b, stop => arange(stop, dtype: ScalarType.Int64, device: queries.device));
+        var loss = Scalars.With(Masked, masked => F.cross_entropy(scores.masked_fill(exclude, masked), targets));
         if (!Symmetric) return loss;
         // positives (first b columns) against the queries: logits [b docs, b queries]
-        var reverse = scores.narrow(1, 0, b).t().masked_fill(exclude.narrow(1, 0, b).t(), Masked);
-        return (loss + F.cross_entropy(reverse, targets)) / 2;
+        var reverse = Scalars.With(Masked, masked => scores.narrow(1, 0, b).t().masked_fill(exclude.narrow(1, 0, b).t(), masked));
+        return loss.Plus(F.cross_entropy(reverse, targets)).Over(2.0);
     }
 }

@@ -1,4 +1,5 @@
 using DeepSeek.Search.Core;
+using DeepSeek.Search.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -28,8 +29,8 @@ public sealed class TripletLoss : IContrastiveLoss
         var positive = scores.diagonal().unsqueeze(1);                         // row i's positive is column i
         var isPositive = eye(b, d, dtype: ScalarType.Bool, device: queries.device);
         var negative = exclude.logical_or(isPositive).logical_not();
-        var violation = F.relu(scores - positive + Margin) * negative.to(scores.dtype);
-        var active = violation.gt(0).sum().clamp_min(1).to(scores.dtype);
+        var violation = F.relu((scores - positive).Plus(Margin)) * negative.to(scores.dtype);
+        var active = Scalars.With(0L, 1L, (zero, one) => violation.gt(zero).sum().clamp_min(one)).to(scores.dtype);
         return violation.sum() / active;
     }
 }

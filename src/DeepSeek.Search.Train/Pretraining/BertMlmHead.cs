@@ -35,7 +35,7 @@ public sealed class BertMlmHead : nn.Module
         var gen = new Generator((ulong)seed);
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1.0f);
+            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) Scalars.With(1.0, one => p.fill_(one));
             else if (name.EndsWith("bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0.0, config.InitializerRange, gen);
         }
