@@ -204,41 +204,13 @@ public sealed class ScaleBench : IBenchSuite
         return sum / queries.Count;
     }
 
-    /// <summary>
-    /// The lexical index alone, one query at a time: our MaxScore search against Lucene's exhaustive BooleanQuery scorer (the
-    /// peer), alternating query by query over three passes of the test queries after a warm-up pass, with the check that both
-    /// return the same hits and scores. Two rows and the ratio of medians.
-    /// </summary>
+    /// <summary>The lexical index alone against Lucene's exhaustive scorer (<see cref="LexicalComparison"/>): a row per side and the first pass.</summary>
     static List<Dictionary<string, object>> LexicalPeer(Index.Lexical.LexicalIndex index, List<string> queries, int depth, bool firstUse)
     {
-        var ours = new List<double>();
-        var lucene = new List<double>();
-        var cold = new List<double>();
-        int differ = 0;
-        for (int pass = 0; pass < 4; pass++)
-            foreach (var q in queries)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                var a = index.Search(q, depth, null, null, null, exhaustive: pass % 2 == 1);
-                double first = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                t0 = Stopwatch.GetTimestamp();
-                var b = index.Search(q, depth, null, null, null, exhaustive: pass % 2 == 0);
-                double second = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                if (pass == 0)
-                {
-                    cold.Add(first);
-                    if (!a.Select(h => (h.DocumentId, h.Score)).SequenceEqual(b.Select(h => (h.DocumentId, h.Score)))) differ++;
-                    continue;   // the warm-up pass (and the first use of each term's bounds)
-                }
-                (pass % 2 == 1 ? lucene : ours).Add(first);
-                (pass % 2 == 1 ? ours : lucene).Add(second);
-            }
-        double ratio = Stats.Percentile(lucene, 50) / Stats.Percentile(ours, 50);
-        Console.WriteLine($"  BM25 k={depth}: MaxScore p50 {Stats.Percentile(ours, 50):F2} ms / p99 {Stats.Percentile(ours, 99):F2}, Lucene exhaustive p50 {Stats.Percentile(lucene, 50):F2} / p99 {Stats.Percentile(lucene, 99):F2} ({ratio:F2}x), {differ} queries differ");
-        if (differ > 0) throw new InvalidOperationException($"the MaxScore search and Lucene's scorer disagree on {differ} of {queries.Count} queries");
-        var sides = new List<(string, List<double>)> { ("MaxScore (ours)", ours), ("Lucene 4.8 exhaustive BooleanQuery (peer)", lucene) };
-        if (firstUse) sides.Insert(1, ("MaxScore (ours), first pass: each term's bounds computed on first use", cold));
-        return sides.ConvertAll(side => PeerRow($"BM25 of the lexical index alone, k={depth}, {side.Item1}", side.Item2, lucene));
+        var c = LexicalComparison.Run(index, queries, depth);
+        var sides = new List<(string, List<double>)> { ("MaxScore (ours)", c.Ours), ("Lucene 4.8 exhaustive BooleanQuery (peer)", c.Lucene) };
+        if (firstUse) sides.Insert(1, ("MaxScore (ours), first pass: each term's bounds computed on first use", c.FirstPass));
+        return sides.ConvertAll(side => PeerRow($"BM25 of the lexical index alone, k={depth}, {side.Item1}", side.Item2, c.Lucene));
     }
 
     /// <summary>
