@@ -156,9 +156,9 @@ public sealed class AnnBench : IBenchSuite
         report.Notes.Add("queries/s: the queries searched one at a time (batch 1), median with min–max of alternating rounds (ours, then Python, then the other " +
                          "way round); the ratio is the median of the rounds' ratios. Build: one run each (training on all the vectors where the type needs it, then adding them).");
         report.Notes.Add("IVF64: 64 lists for 5,183 vectors (about √n); nprobe lists are scanned per query. SQ8: 8-bit scalar quantisation (a quarter of the memory), " +
-                         "scores from the decoded vectors. HNSW32: efConstruction 40 (FAISS's default), efSearch as given. At batch 1 ours scans Flat and SQ8 storage itself (FlatScan) and IVF,Flat's probed lists; IVF,SQ8 and HNSW are FAISS's own search on both sides.");
+                         "scores from the decoded vectors. HNSW32: efConstruction 40 (FAISS's default), efSearch as given. At batch 1 ours scans Flat and SQ8 storage itself (FlatScan) and the probed lists of IVF,Flat and IVF,SQ8 (codes scored undecoded, plus the query's inner product with the list's centroid, as the codes are residuals); HNSW is FAISS's own search on both sides.");
         report.Notes.Add("filter: a random id bitmap selecting that share of the documents (the ACL pre-filter's form), the same bytes on both sides; recall@10 against exact search " +
-                         "over the selected documents (the top 10 of fewer than 10 selected is all of them). Ours: Flat and SQ8 by FlatScan, IVF,Flat by our scan of the probed lists, IVF,SQ8 and HNSW by FAISS with our shim's selector; " +
+                         "over the selected documents (the top 10 of fewer than 10 selected is all of them). Ours: Flat and SQ8 by FlatScan, IVF,Flat and IVF,SQ8 by our scan of the probed lists, HNSW by FAISS with our shim's selector; " +
                          "Python: an IDSelectorBitmap in SearchParameters (IVF: with its nprobe; HNSW: with its efSearch; through IDMap2, which 1.7.3 lets take no parameters, on the index it wraps). " +
                          "A collection searches exactly instead when at most " + Retrieve.Collections.CollectionSearcher.ExactSearchMaxChunks + " chunks are permitted (as here at every share): these rows are the index alone.");
         return report;

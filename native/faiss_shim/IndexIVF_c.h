@@ -27,18 +27,24 @@ int dss_faiss_IndexIVF_direct_map_type(const dss_faiss_Index* index, int* type);
  */
 int dss_faiss_IndexIVF_make_direct_map(dss_faiss_Index* index);
 
-/**
- * An inner-product IVF,Flat index's storage, for a scan outside FAISS: *nlist lists, their centroids (*centroids, nlist x d
- * floats: the quantizer is a flat inner-product index), the search-time *nprobe and *max_codes (0: no limit), and
- * *id_map: the ids of an IDMap / IDMap2 wrapper (the lists then hold positions into it), or null for a bare IVF (the lists
- * hold the ids). *nlist is 0 (nothing else set) when the index is not such an index or its lists are not in memory arrays.
- */
-int dss_faiss_IndexIVF_flat_storage(const dss_faiss_Index* index, int64_t* nlist, const float** centroids, int64_t* nprobe,
-                                    int64_t* max_codes, const int64_t** id_map);
+/* What dss_faiss_IndexIVF_scan_storage found. */
+enum { DSS_FAISS_IVF_SCAN_NONE = 0, DSS_FAISS_IVF_SCAN_FLAT = 1, DSS_FAISS_IVF_SCAN_SQ8 = 2 };
 
-/** List `list` of an index dss_faiss_IndexIVF_flat_storage accepted: *size rows of d floats (*rows) and their *ids. */
-int dss_faiss_IndexIVF_flat_list(const dss_faiss_Index* index, int64_t list, const float** rows, const int64_t** ids,
-                                 int64_t* size);
+/**
+ * An inner-product IVF index's storage, for a scan outside FAISS: *kind is DSS_FAISS_IVF_SCAN_FLAT (IVF,Flat: list rows of d
+ * floats) or DSS_FAISS_IVF_SCAN_SQ8 (IVF,SQ8 with 8-bit codes: list rows of d bytes, decoded by FAISS 1.7.3 as
+ * vmin[i] + (c[i] + 0.5) / 255 * vdiff[i]; *trained: vmin then vdiff, d floats each; *by_residual: whether the codes encode the
+ * vector minus its list's centroid, whose inner product with the query FAISS then adds), and for both: *nlist lists, their
+ * centroids (*centroids, nlist x d floats: the quantizer is a flat inner-product index), the search-time *nprobe and *max_codes
+ * (0: no limit), and *id_map: the ids of an IDMap / IDMap2 wrapper (the lists then hold positions into it), or null for a bare
+ * IVF (the lists hold the ids). *kind is DSS_FAISS_IVF_SCAN_NONE and *nlist 0 (nothing else set) for any other index, or
+ * when its lists are not in memory arrays.
+ */
+int dss_faiss_IndexIVF_scan_storage(const dss_faiss_Index* index, int* kind, int64_t* nlist, const float** centroids, int64_t* nprobe,
+                                    int64_t* max_codes, const int64_t** id_map, const float** trained, int* by_residual);
+
+/** List `list` of an index dss_faiss_IndexIVF_scan_storage accepted: *size rows (*codes: d floats or d bytes each) and their *ids. */
+int dss_faiss_IndexIVF_scan_list(const dss_faiss_Index* index, int64_t list, const uint8_t** codes, const int64_t** ids, int64_t* size);
 
 #ifdef __cplusplus
 }

@@ -311,17 +311,19 @@ public sealed class FaissIndex : IDisposable
     }
 
     /// <summary>
-    /// Inner-product IVF,Flat indexes (bare or in IDMap/IDMap2, lists in memory, no max_codes) searched by
+    /// Inner-product IVF,Flat and IVF,SQ8 indexes (bare or in IDMap/IDMap2, lists in memory, no max_codes) searched by
     /// <see cref="FlatScan"/> over FAISS's own storage, for the same searches as <see cref="ScanFlat"/>: the query's nprobe
     /// best centroids by inner product (FAISS's flat quantizer's choice), then the rows of those lists cut into one range per
-    /// thread. FAISS 1.7.3 scans a lone query's lists on one thread (parallel_mode 0) or splits them with OpenMP (1), in both
-    /// cases through its SSE inner product. Null for other types, metrics and batch sizes.
+    /// thread; SQ8 codes are scored without decoding them, plus the query's inner product with the list's centroid where they
+    /// encode residuals (FAISS's default for IVF,SQ8). FAISS 1.7.3 scans a lone query's lists on one thread (parallel_mode 0)
+    /// or splits them with OpenMP (1). Null for other types, metrics and batch sizes.
     /// </summary>
     unsafe DenseHit[][]? ScanIvf(ReadOnlySpan<float> queries, int n, int k, IdSelection? selection)
     {
         if (Metric != FaissMetric.InnerProduct || (selection is null && n >= FlatScanMaxQueries) || !UseFlatScan) return null;
-        NativeMethods.Check(NativeMethods.IvfFlatStorage(_handle, out long nlist, out float* centroids, out long nprobe, out long maxCodes, out long* idMap), "ivf_flat_storage");
-        if (nlist == 0 || maxCodes != 0) return null;
+        NativeMethods.Check(NativeMethods.IvfScanStorage(_handle, out int kind, out long nlist, out float* centroids, out long nprobe,
+            out long maxCodes, out long* idMap, out float* trained, out int byResidual), "ivf_scan_storage");
+        if (kind == NativeMethods.IvfScanNone || nlist == 0 || maxCodes != 0) return null;
         int probes = (int)Math.Clamp(nprobe, 1, nlist);
         int d = Dimension;
         var result = new DenseHit[n][];
@@ -333,19 +335,22 @@ public sealed class FaissIndex : IDisposable
             {
                 float* query = x + (long)q * d;
                 var lists = FlatScan.Search(centroids, null, nlist, d, query, 1, probes, threads: 1)[0];
-                var rows = new float*[lists.Length];
+                var rows = new byte*[lists.Length];
                 var ids = new long*[lists.Length];
                 var sizes = new long[lists.Length];
                 for (int j = 0; j < lists.Length; j++)
-                    NativeMethods.Check(NativeMethods.IvfFlatList(_handle, lists[j].Id, out rows[j], out ids[j], out sizes[j]), $"ivf_flat_list({lists[j].Id})");
-                result[q] = FlatScan.SearchLists(rows, ids, sizes, idMap, d, query, k, Threads, bits, capacity);
+                    NativeMethods.Check(NativeMethods.IvfScanList(_handle, lists[j].Id, out rows[j], out ids[j], out sizes[j]), $"ivf_scan_list({lists[j].Id})");
+                var sq8 = kind == NativeMethods.IvfScanSq8
+                    ? new FlatScan.Sq8Lists(trained, byResidual != 0 ? Array.ConvertAll(lists, l => l.Score) : null)
+                    : null;
+                result[q] = FlatScan.SearchLists(rows, ids, sizes, idMap, d, query, k, Threads, bits, capacity, sq8);
             }
         }
         return result;
     }
 
     /// <summary>
-    /// Whether few-query searches of flat and IVF,Flat inner-product indexes go through <see cref="FlatScan"/> (the default)
+    /// Whether few-query searches of flat, SQ8, IVF,Flat and IVF,SQ8 inner-product indexes go through <see cref="FlatScan"/> (the default)
     /// rather than FAISS's own search; for benchmarks and parity tests that measure or check one against the other.
     /// </summary>
     internal bool UseFlatScan { get; set; } = true;

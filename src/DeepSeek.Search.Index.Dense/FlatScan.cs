@@ -6,7 +6,7 @@ namespace DeepSeek.Search.Index.Dense;
 
 /// <summary>
 /// Exact inner-product top-k over a row-major float32 matrix (count × d), over FAISS's 8-bit scalar-quantised codes
-/// (<see cref="SearchSq8"/>), or over the probed lists of an IVF,Flat index (<see cref="SearchLists"/>), for the few-query
+/// (<see cref="SearchSq8"/>), or over the probed lists of an IVF,Flat or IVF,SQ8 index (<see cref="SearchLists"/>), for the few-query
 /// searches where FAISS 1.7.3's
 /// flat index leaves bandwidth unused: below its BLAS threshold FAISS scores one query on one thread, so a single query
 /// reads the matrix at one core's speed. Here the rows are cut into one contiguous range per thread, every range streams
@@ -50,22 +50,31 @@ static unsafe class FlatScan
     {
         var weights = new float[(long)nq * d];
         var offsets = new float[nq];
-        for (int q = 0; q < nq; q++)
-        {
-            double a = 0, half = 0;
-            for (int i = 0; i < d; i++)
-            {
-                double x = queries[(long)q * d + i];
-                double w = x * trained[d + i] / 255.0;
-                weights[(long)q * d + i] = (float)w;
-                a += x * trained[i];
-                half += w;
-            }
-            offsets[q] = (float)(a + 0.5 * half);
-        }
         fixed (float* w = weights)
         fixed (float* o = offsets)
+        {
+            for (int q = 0; q < nq; q++) o[q] = Sq8Weights(trained, queries + (long)q * d, d, w + (long)q * d);
             return Run(new Scan(null, codes, w, ids, count, d, queries, nq, k, bits, capacity, o), nq, count, threads);
+        }
+    }
+
+    /// <summary>
+    /// A query's weights over 8-bit codes (<see cref="SearchSq8"/>): w[i] = q[i]·vdiff[i] / 255 into <paramref name="weights"/>,
+    /// and the returned offset a = Σ q[i]·vmin[i] + ½ Σ w[i], both summed in float64, so that a code row c scores
+    /// a + Σ w[i]·c[i], the inner product of the query with its decoded vector.
+    /// </summary>
+    static float Sq8Weights(float* trained, float* query, int d, float* weights)
+    {
+        double a = 0, half = 0;
+        for (int i = 0; i < d; i++)
+        {
+            double x = query[i];
+            double w = x * trained[d + i] / 255.0;
+            weights[i] = (float)w;
+            a += x * trained[i];
+            half += w;
+        }
+        return (float)(a + 0.5 * half);
     }
 
     /// <summary>Rows of probed IVF lists per thread at least (4k × 384 floats is 6 MB, a fraction of a millisecond's read).</summary>
@@ -75,25 +84,50 @@ static unsafe class FlatScan
     /// The k best rows of one query among the rows of several lists (an IVF index's probed lists: list j holds
     /// <paramref name="sizes"/>[j] rows at <paramref name="rows"/>[j] with their <paramref name="ids"/>[j], which are positions
     /// into <paramref name="idMap"/> when it is not null), best first. All the lists' rows, in list order, are cut into one
-    /// range per thread. Selection, ties and score order as in <see cref="Search"/>.
+    /// range per thread. Selection, ties and score order as in <see cref="Search"/>. The rows are d floats each, or, with
+    /// <paramref name="sq8"/>, FAISS's 8-bit codes of d bytes scored as in <see cref="SearchSq8"/>, plus list j's
+    /// <see cref="Sq8Lists.ListOffsets"/>[j] (an IVF,SQ8 index that encodes residuals adds the query's inner product with the
+    /// list's centroid, as FAISS 1.7.3's IVF scanner does).
     /// </summary>
-    public static DenseHit[] SearchLists(float*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, int threads,
-                                         byte* bits = null, long capacity = 0)
+    public static DenseHit[] SearchLists(byte*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, int threads,
+                                         byte* bits = null, long capacity = 0, Sq8Lists? sq8 = null)
     {
         long total = 0;
         foreach (long size in sizes) total += size;
         int parts = (int)Math.Clamp(total / MinListRowsPerThread, 1, Math.Max(1, threads));
-        var scan = new ListScan(rows, ids, sizes, idMap, d, query, k, bits, capacity, total, parts);
-        if (parts == 1) scan.Run(0);
-        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
-        var merged = scan.Heaps[0];
-        for (int p = 1; p < parts; p++) merged.MergeFrom(scan.Heaps[p]);
-        return merged.ToSortedHits();
+        float[]? weights = null, offsets = null;
+        if (sq8 is not null)
+        {
+            weights = new float[d];
+            offsets = new float[sizes.Length];
+            fixed (float* w = weights)
+            {
+                float a = Sq8Weights(sq8.Trained, query, d, w);
+                for (int j = 0; j < offsets.Length; j++) offsets[j] = a + (sq8.ListOffsets?[j] ?? 0f);
+            }
+        }
+        fixed (float* w = weights)
+        {
+            var scan = new ListScan(rows, ids, sizes, idMap, d, query, k, bits, capacity, total, parts, w, offsets);
+            if (parts == 1) scan.Run(0);
+            else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
+            var merged = scan.Heaps[0];
+            for (int p = 1; p < parts; p++) merged.MergeFrom(scan.Heaps[p]);
+            return merged.ToSortedHits();
+        }
+    }
+
+    /// <summary>How <see cref="SearchLists"/> scores 8-bit code rows: the quantiser (vmin, then vdiff, d floats each) and an
+    /// optional term per list added to each of its rows' scores.</summary>
+    public sealed class Sq8Lists(float* trained, float[]? listOffsets)
+    {
+        public float* Trained { get; } = trained;
+        public float[]? ListOffsets { get; } = listOffsets;
     }
 
     /// <summary>One <see cref="SearchLists"/> call: <see cref="Run"/> scans one range of the lists' rows into its own heap.</summary>
-    sealed class ListScan(float*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, byte* bits, long capacity,
-                          long total, int parts)
+    sealed class ListScan(byte*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, byte* bits, long capacity,
+                          long total, int parts, float* weights, float[]? offsets)
     {
         public readonly TopK[] Heaps = new TopK[parts];
 
@@ -104,7 +138,8 @@ static unsafe class FlatScan
             for (int l = 0; l < sizes.Length && offset < to; offset += sizes[l], l++)
             {
                 long first = Math.Max(from, offset) - offset, end = Math.Min(to, offset + sizes[l]) - offset;
-                ScanRows(heap, rows[l], ids[l], idMap, first, end, query, d, bits, capacity);
+                if (weights == null) ScanRows(heap, (float*)rows[l], ids[l], idMap, first, end, query, d, bits, capacity);
+                else ScanCodeRows(heap, rows[l], ids[l], idMap, first, end, weights, offsets![l], d, bits, capacity);
             }
         }
     }
@@ -121,6 +156,22 @@ static unsafe class FlatScan
             long id = ids == null ? i : idMap == null ? ids[i] : idMap[ids[i]];
             if (bits != null && !Selected(bits, capacity, id)) continue;
             float s = Dot(rows + i * d, query, d);
+            if (s >= heap.Threshold) heap.Offer(s, id);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ScanRows"/> over 8-bit code rows: row i scores <paramref name="offset"/> + Σ w[j]·c[j]
+    /// (<see cref="Sq8Weights"/>). The one code scan of a single query (SQ8 and IVF,SQ8 lists alike).
+    /// </summary>
+    static void ScanCodeRows(TopK heap, byte* codes, long* ids, long* idMap, long first, long end, float* weights, float offset, int d,
+                             byte* bits, long capacity)
+    {
+        for (long i = first; i < end; i++)
+        {
+            long id = ids == null ? i : idMap == null ? ids[i] : idMap[ids[i]];
+            if (bits != null && !Selected(bits, capacity, id)) continue;
+            float s = offset + DotCodes(codes + i * d, weights, d);
             if (s >= heap.Threshold) heap.Offer(s, id);
         }
     }
@@ -180,19 +231,8 @@ static unsafe class FlatScan
         void ScanOne(int q, int part, long from, long to) =>
             ScanRows(_heaps[part, q], rows, ids, null, from, to, queries + (long)q * d, d, bits, capacity);
 
-        void ScanCodes(int q, int part, long from, long to)
-        {
-            var heap = _heaps[part, q];
-            float* w = weights + (long)q * d;
-            float a = offsets[q];
-            for (long i = from; i < to; i++)
-            {
-                long id = ids == null ? i : ids[i];
-                if (bits != null && !Selected(bits, capacity, id)) continue;
-                float s = a + DotCodes(codes + i * d, w, d);
-                if (s >= heap.Threshold) heap.Offer(s, id);
-            }
-        }
+        void ScanCodes(int q, int part, long from, long to) =>
+            ScanCodeRows(_heaps[part, q], codes, ids, null, from, to, weights + (long)q * d, offsets[q], d, bits, capacity);
 
         void ScanFour(int q0, int part, long from, long to)
         {

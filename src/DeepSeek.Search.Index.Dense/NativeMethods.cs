@@ -74,11 +74,15 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_sq8_data")]
     internal static partial int IndexSq8Data(FaissIndexHandle index, out byte* codes, out float* trained, out long* ids, out long count);
 
-    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_flat_storage")]
-    internal static partial int IvfFlatStorage(FaissIndexHandle index, out long nlist, out float* centroids, out long nprobe, out long maxCodes, out long* idMap);
+    /// <summary>What <see cref="IvfScanStorage"/> found (DSS_FAISS_IVF_SCAN_*).</summary>
+    internal const int IvfScanNone = 0, IvfScanFlat = 1, IvfScanSq8 = 2;
 
-    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_flat_list")]
-    internal static partial int IvfFlatList(FaissIndexHandle index, long list, out float* rows, out long* ids, out long size);
+    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_scan_storage")]
+    internal static partial int IvfScanStorage(FaissIndexHandle index, out int kind, out long nlist, out float* centroids, out long nprobe,
+                                               out long maxCodes, out long* idMap, out float* trained, out int byResidual);
+
+    [LibraryImport(Library, EntryPoint = "dss_faiss_IndexIVF_scan_list")]
+    internal static partial int IvfScanList(FaissIndexHandle index, long list, out byte* codes, out long* ids, out long size);
 
     [LibraryImport(Library, EntryPoint = "dss_faiss_Index_search")]
     internal static partial int IndexSearch(FaissIndexHandle index, long n, float* queries, long k, float* distances, long* labels);

@@ -1,7 +1,7 @@
 namespace DeepSeek.Search.Index.Dense.Tests;
 
 /// <summary>
-/// FlatScan (the threaded, fused top-k scan that searches flat, SQ8 and IVF,Flat inner-product indexes below FAISS's BLAS
+/// FlatScan (the threaded, fused top-k scan that searches flat, SQ8, IVF,Flat and IVF,SQ8 inner-product indexes below FAISS's BLAS
 /// threshold) against FAISS 1.7.3's own search of the same index (<see cref="FaissIndex.UseFlatScan"/> off) and against a
 /// float64 brute force. 50k rows, so the scan splits them between threads (16k rows per thread at least; 4k rows of probed lists).
 /// </summary>
@@ -48,6 +48,11 @@ public sealed class FlatScanTests
     [InlineData("IDMap2,IVF64,Flat", "nprobe=16", 3, 10)]
     [InlineData("IDMap2,IVF64,Flat", "nprobe=64", 1, 1)]
     [InlineData("IVF64,Flat", "nprobe=500", 2, 10)]
+    // IVF,SQ8: 8-bit codes of residuals, each list's rows scored with the query's inner product with its centroid added
+    [InlineData("IVF64,SQ8", "nprobe=1", 1, 10)]
+    [InlineData("IVF64,SQ8", "nprobe=16", 2, 100)]
+    [InlineData("IDMap2,IVF64,SQ8", "nprobe=16", 3, 10)]
+    [InlineData("IDMap2,IVF64,SQ8", "nprobe=64", 1, 1)]
     public void Few_query_searches_match_FAISS_s_own_search(string factory, string parameters, int queries, int k)
     {
         var (index, _, _) = Build(factory);
@@ -88,6 +93,8 @@ public sealed class FlatScanTests
     [Theory]
     [InlineData("IVF64,Flat", 0.05)]
     [InlineData("IDMap2,IVF64,Flat", 0.01)]
+    [InlineData("IVF64,SQ8", 0.05)]
+    [InlineData("IDMap2,IVF64,SQ8", 0.01)]
     public void Filtered_IVF_searches_match_FAISS_s_own_selected_IVF_search(string factory, double fraction)
     {
         var (index, _, ids) = Build(factory);
