@@ -19,7 +19,7 @@ namespace DeepSeek.Search.Benchmarks;
 /// <item>filtered flat search (an id bitmap, as the ACL pre-filter builds) at 1%, 0.1% and 0.01% selected, batch 1,
 /// against Python's IndexFlatIP with an IDSelectorBitmap;</item>
 /// <item>IDMap2,HNSW32,Flat (efConstruction 64) on 100k (quick: 5k): build time, then recall@10 against exact flat search
-/// and queries/s (batches of 200) at efSearch 16…256, against the Python anchor figures in ../shared/anchors (an HNSW
+/// and queries/s (batches of 200) at efSearch 16…256, against Python FAISS searching the same graph (<see cref="HnswCurve"/>; an HNSW
 /// build of 100k takes Python four minutes here, too long to repeat in every run). The build stops early (with a note)
 /// when it would take over 6 minutes.</item>
 /// </list>
@@ -45,7 +45,7 @@ public sealed class FaissBench : IBenchSuite
     {
         bool quick = context.Quick;
         var report = new BenchReport { Title = "FAISS in-process (C-ABI shim over Debian FAISS 1.7.3) vs Python FAISS" };
-        var anchors = Anchors.Load(context.SharedDir, report);
+        Anchors.Load(context.SharedDir, report);
         report.Environment["faiss_version"] = FaissIndex.NativeVersion;
         report.Environment["faiss_threads"] = FaissIndex.Threads;
         report.Environment["dimension"] = Dim;
@@ -69,7 +69,7 @@ public sealed class FaissBench : IBenchSuite
             FlatSearch(report, peer, n, probe, quick);
 
         // (c) HNSW build + recall/throughput curve.
-        HnswCurve(report, anchors, quick ? 5_000 : 100_000, quick);
+        HnswCurve(report, peer, quick ? 5_000 : 100_000, quick);
 
         report.Notes.Add($"FAISS runs with its default thread count ({FaissIndex.Threads} here), as does the Python peer. Below FAISS's BLAS " +
                          $"threshold ({FaissIndex.FlatScanMaxQueries} queries) and for every filtered search, ours scans FAISS's flat storage itself " +
@@ -80,7 +80,7 @@ public sealed class FaissBench : IBenchSuite
                          "and its bandwidth moves by a factor of several within minutes (the two rows at the top were measured once, at the start).");
         report.Notes.Add("Medians with min–max over alternating rounds (Stats.Alternate); the ratio is the median of the rounds' ours/python " +
                          "ratios. The HNSW build is one run (too slow to repeat).");
-        if (quick) report.Notes.Add("Quick run: 20k flat vectors, no 1M, HNSW on 5k vectors; the HNSW anchors are for 100k, so those rows have no ratios.");
+        if (quick) report.Notes.Add("Quick run: 20k flat vectors, no 1M, HNSW on 5k vectors.");
         return report;
     }
 
@@ -187,14 +187,19 @@ public sealed class FaissBench : IBenchSuite
                           (peer is null ? "" : $" (python {row["python 1.7.3"]:G4} [{row["python spread"]}], ratio {row["ours/python"]:G3} [{row["ratio spread"]}])"));
     }
 
-    static void HnswCurve(BenchReport report, Anchors anchors, int n, bool quick)
+    /// <summary>
+    /// HNSW: our build (in tenths, stopped early past the suite's time budget), then the recall/throughput curve over efSearch,
+    /// against Python FAISS searching the very graph we built (the bench writes the index file, the peer reads it: HNSW's
+    /// search is FAISS's own code on both sides, so this measures the binding, and both must find the same neighbours).
+    /// The Python build is not repeated here (it took 246 s for 100k on the anchors' day): the build row has no peer.
+    /// </summary>
+    static void HnswCurve(BenchReport report, PythonPeer? peer, int n, bool quick)
     {
         var data = RandomUnit(n, Dim, seed: 1); // the same vectors as the first n of the flat runs
         var ids = Enumerable.Range(0, n).Select(i => (long)i).ToArray();
         var queries = RandomUnit(CurveQueries, Dim, seed: 3);
 
-        // Build in tenths, stopping early when the projected build time would break the suite's time budget
-        // (Python took 246 s for 100k on an idle machine; a loaded machine can take three times that).
+        // Build in tenths, stopping early when the projected build time would break the suite's time budget.
         double budget = quick ? 60 : HnswBuildBudgetSeconds;
         using var index = FaissIndex.Create(Dim, $"IDMap2,HNSW{HnswM},Flat");
         index.SetHnswEfConstruction(HnswEfConstruction);
@@ -210,12 +215,10 @@ public sealed class FaissBench : IBenchSuite
             if (built < n && build / built * n > budget) break;
         }
         if (built < n)
-            report.Notes.Add($"HNSW build stopped at {built} of {n} vectors: the projected build time exceeded the {budget:F0} s budget " +
-                             "(machine slower or busier than the Python anchor's); HNSW rows are for the smaller graph, without Python ratios.");
+            report.Notes.Add($"HNSW build stopped at {built} of {n} vectors: the projected build time exceeded the {budget:F0} s budget; " +
+                             "the curve is for the smaller graph (searched by both sides).");
         string size = Size(built);
-        bool comparable = built == 100_000;
-        AddRow(report, $"HNSW{HnswM} build {size}×{Dim} (efConstruction {HnswEfConstruction}, 1 run)", build, "s",
-            comparable ? anchors.Number("hnsw32_build_s_100k") : null, lowerIsBetter: true);
+        AddRow(report, $"HNSW{HnswM} build {size}×{Dim} (efConstruction {HnswEfConstruction}, 1 run)", build, "s", null);
 
         // Ground truth: exact inner-product search over the vectors the graph holds.
         long[][] truth;
@@ -224,25 +227,43 @@ public sealed class FaissBench : IBenchSuite
             flat.Add(data.AsSpan(0, built * Dim), ids.AsSpan(0, built));
             truth = flat.Search(queries, RecallK).Select(hits => hits.Select(h => h.Id).ToArray()).ToArray();
         }
-
-        var pythonCurve = comparable ? anchors.Curve() : new Dictionary<int, (double Recall, double Qps)>();
-        foreach (int ef in EfSearchValues)
+        double Recall(Func<int, IEnumerable<long>> found) => Enumerable.Range(0, CurveQueries).Average(q =>
         {
-            index.SetSearchParameters($"efSearch={ef}");
-            SearchResult? last = null;
-            var times = Stats.Time(() => last = index.Search(queries, RecallK), repeats: quick ? 3 : 5);
-            double qps = CurveQueries / Stats.Median(times);
-            double recall = Enumerable.Range(0, CurveQueries).Average(q =>
+            var exact = truth[q].ToHashSet();
+            return (double)found(q).Count(exact.Contains) / exact.Count;
+        });
+
+        string dir = Directory.CreateTempSubdirectory("dss-bench-hnsw-").FullName;
+        try
+        {
+            if (peer is not null)
             {
-                var exact = truth[q].ToHashSet();
-                return (double)last![q].Count(h => exact.Contains(h.Id)) / exact.Count;
-            });
-            bool known = pythonCurve.TryGetValue(ef, out var python);
-            AddRow(report, $"HNSW{HnswM} {size} efSearch={ef}, recall@{RecallK}", recall, "recall", known ? python.Recall : null);
-            AddRow(report, $"HNSW{HnswM} {size} efSearch={ef}, batch {CurveQueries}", qps, "queries/s", known ? python.Qps : null);
+                string indexFile = Path.Combine(dir, "hnsw.faiss"), queriesFile = Path.Combine(dir, "queries.f32");
+                index.Write(indexFile);
+                File.WriteAllBytes(queriesFile, MemoryMarshal.AsBytes(queries.AsSpan()).ToArray());
+                peer.Ask(new { op = "read", index = indexFile, queries = queriesFile, d = Dim });
+            }
+            foreach (int ef in EfSearchValues)
+            {
+                index.SetSearchParameters($"efSearch={ef}");
+                peer?.Ask(new { op = "params", value = $"efSearch={ef}" });
+                var ours = index.Search(queries, RecallK);
+                var recall = new Dictionary<string, object> { ["measure"] = $"HNSW{HnswM} {size} efSearch={ef}, recall@{RecallK}", ["value"] = Recall(q => ours[q].Select(h => h.Id)), ["unit"] = "recall" };
+                if (peer is not null)
+                {
+                    var theirs = peer.Ask(new { op = "search", batch = CurveQueries, k = RecallK }).GetProperty("ids");
+                    recall["python 1.7.3"] = Recall(q => theirs[q].EnumerateArray().Select(e => e.GetInt64()));
+                    recall["ours/python"] = (double)recall["value"] / (double)recall["python 1.7.3"];
+                }
+                report.Rows.Add(recall);
+                var (o, p) = Compare(peer, quick ? 3 : 5, () => Stats.Seconds(() => index.Search(queries, RecallK)),
+                    new { op = "time", batch = CurveQueries, calls = 1, k = RecallK });
+                AddPairRow(report, $"HNSW{HnswM} {size} efSearch={ef}, batch {CurveQueries}", "queries/s", Rates(o, CurveQueries), Rates(p, CurveQueries));
+            }
         }
-        report.Notes.Add($"HNSW on random unit {Dim}-d vectors is HNSW's worst case (low recall at any efSearch); the curve is for " +
-                         "comparison with the Python anchor, not a quality estimate for real embeddings.");
+        finally { Directory.Delete(dir, recursive: true); }
+        report.Notes.Add($"HNSW on random unit {Dim}-d vectors is HNSW's worst case (low recall at any efSearch); the curve compares the two " +
+                         "bindings of FAISS's search on one graph, not a quality estimate for real embeddings (make bench SUITES=ann has those).");
     }
 
     static string Size(int n) =>
@@ -396,24 +417,9 @@ public sealed class FaissBench : IBenchSuite
             using var document = JsonDocument.Parse(File.ReadAllText(path));
             var root = document.RootElement.Clone();
             string note = root.TryGetProperty("note", out var n) ? n.GetString() ?? "" : "";
-            report.Notes.Add($"Python anchors (the HNSW rows only; flat rows are measured live): {path} (FAISS {Text(root, "faiss")}, " +
+            report.Notes.Add($"Python anchors (for the HNSW build time only, another day: not compared in this run; the flat rows and the HNSW curve are measured live): {path} (FAISS {Text(root, "faiss")}, " +
                              $"{Text(root, "threads")} threads): HNSW32 100k build {Text(root, "hnsw32_build_s_100k", "F0")} s. {note}");
             return new Anchors(root);
-        }
-
-        public double? Number(string key) =>
-            root is { } r && r.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-
-        public Dictionary<int, (double Recall, double Qps)> Curve()
-        {
-            var curve = new Dictionary<int, (double, double)>();
-            if (root is not { } r || !r.TryGetProperty("hnsw32_100k_curve", out var points) || points.ValueKind != JsonValueKind.Array)
-                return curve;
-            foreach (var point in points.EnumerateArray())
-                if (point.TryGetProperty("efSearch", out var ef) && point.TryGetProperty("recall@10", out var recall) &&
-                    point.TryGetProperty("qps_batch200", out var qps))
-                    curve[ef.GetInt32()] = (recall.GetDouble(), qps.GetDouble());
-            return curve;
         }
 
         static string Text(JsonElement root, string key, string? format = null) =>

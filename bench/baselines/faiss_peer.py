@@ -13,7 +13,9 @@ Usage: faiss_peer.py THREADS. Reads one JSON command per line on stdin and answe
   {"op": "build", "factory": F}                              the loaded vectors in index_factory(d, F, inner product), trained on
                                                              them when F needs training, ids = rows; replies the build seconds
   {"op": "params", "value": "efSearch=64"}                   faiss.ParameterSpace().set_index_parameters on the index
-                                                             ("build" and "params" clear the selection)
+                                                             ("build", "read" and "params" clear the selection)
+  {"op": "read", "index": PATH, "queries": PATH, "d": D}     the index file the bench wrote (faiss.read_index: the same graph
+                                                             or lists as ours) and new queries; replies its ntotal
 The time is taken here (time.perf_counter around the search calls), so the pipe is not in it. A command that fails answers
 {"error": "..."} and the peer goes on.
 """
@@ -86,6 +88,11 @@ class Peer:
             self.index.add_with_ids(self.vectors, np.arange(len(self.vectors), dtype=np.int64))
             self.unfiltered()
             return {"seconds": time.perf_counter() - t0}
+        if op == "read":
+            self.index = faiss.read_index(cmd["index"])
+            self.queries = np.fromfile(cmd["queries"], dtype=np.float32).reshape(-1, cmd["d"])
+            self.unfiltered()
+            return {"n": self.index.ntotal}
         if op == "params":
             faiss.ParameterSpace().set_index_parameters(self.index, cmd["value"])
             self.unfiltered()
