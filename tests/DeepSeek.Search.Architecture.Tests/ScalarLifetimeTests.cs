@@ -11,10 +11,13 @@ public class ScalarLifetimeTests
     [Fact]
     public void No_src_assembly_passes_TorchSharp_a_Scalar_that_nothing_keeps_alive()
     {
+        // src/'s builds of this test run's configuration (bin/<Configuration>/<framework>/, as this assembly's own folder says)
+        var own = new DirectoryInfo(Path.GetDirectoryName(typeof(ScalarLifetimeTests).Assembly.Location)!);
+        string framework = own.Name, configuration = own.Parent!.Name;
         var assemblies = Directory.GetDirectories(Path.Combine(Repo.Root, "src"), "DeepSeek.Search.*")
-            .Select(dir => Path.Combine(dir, "bin", "Release", "net10.0", Path.GetFileName(dir) + ".dll"))
+            .Select(dir => Path.Combine(dir, "bin", configuration, framework, Path.GetFileName(dir) + ".dll"))
             .Where(File.Exists).ToList();
-        Assert.True(assemblies.Count >= 15, $"found only {assemblies.Count} built src assemblies (run make build first)");
+        Assert.True(assemblies.Count >= 15, $"found only {assemblies.Count} built src assemblies under src/*/bin/{configuration}/{framework} (build the solution first)");
         var sites = assemblies.SelectMany(a => ScalarCalls.Find(a).Select(s => $"{Path.GetFileNameWithoutExtension(a)}: {s}")).ToList();
         Assert.True(sites.Count == 0, $"{sites.Count} calls make a temporary TorchSharp Scalar:\n" + string.Join("\n", sites));
     }
