@@ -45,7 +45,7 @@ public sealed class FaissBench : IBenchSuite
     {
         bool quick = context.Quick;
         var report = new BenchReport { Title = "FAISS in-process (C-ABI shim over Debian FAISS 1.7.3) vs Python FAISS" };
-        Anchors.Load(context.SharedDir, report);
+        Anchors.Note(context.SharedDir, report);
         report.Environment["faiss_version"] = FaissIndex.NativeVersion;
         report.Environment["faiss_threads"] = FaissIndex.Threads;
         report.Environment["dimension"] = Dim;
@@ -401,25 +401,24 @@ public sealed class FaissBench : IBenchSuite
         return s;
     }
 
-    /// <summary>The Python FAISS figures measured on this machine, if ../shared is there.</summary>
-    sealed class Anchors(JsonElement? root)
+    /// <summary>Notes the Python FAISS figures measured on this machine on another day (../shared/anchors), if they are there.</summary>
+    static class Anchors
     {
         const string FileName = "faiss_cpu_python_debian12.json";
 
-        public static Anchors Load(string? sharedDir, BenchReport report)
+        public static void Note(string? sharedDir, BenchReport report)
         {
             string? path = sharedDir is null ? null : Path.Combine(sharedDir, "anchors", FileName);
             if (path is null || !File.Exists(path))
             {
                 report.Notes.Add($"No Python anchors (anchors/{FileName} not found{(sharedDir is null ? ": pass --shared DIR" : " under " + sharedDir)}).");
-                return new Anchors(null);
+                return;
             }
             using var document = JsonDocument.Parse(File.ReadAllText(path));
             var root = document.RootElement.Clone();
             string note = root.TryGetProperty("note", out var n) ? n.GetString() ?? "" : "";
             report.Notes.Add($"Python anchors (for the HNSW build time only, another day: not compared in this run; the flat rows and the HNSW curve are measured live): {path} (FAISS {Text(root, "faiss")}, " +
                              $"{Text(root, "threads")} threads): HNSW32 100k build {Text(root, "hnsw32_build_s_100k", "F0")} s. {note}");
-            return new Anchors(root);
         }
 
         static string Text(JsonElement root, string key, string? format = null) =>

@@ -340,10 +340,9 @@ public sealed class FaissIndex : IDisposable
                 var sizes = new long[lists.Length];
                 for (int j = 0; j < lists.Length; j++)
                     NativeMethods.Check(NativeMethods.IvfScanList(_handle, lists[j].Id, out rows[j], out ids[j], out sizes[j]), $"ivf_scan_list({lists[j].Id})");
-                var sq8 = kind == NativeMethods.IvfScanSq8
-                    ? new FlatScan.Sq8Lists(trained, byResidual != 0 ? Array.ConvertAll(lists, l => l.Score) : null)
-                    : null;
-                result[q] = FlatScan.SearchLists(rows, ids, sizes, idMap, d, query, k, Threads, bits, capacity, sq8);
+                bool sq8 = kind == NativeMethods.IvfScanSq8;
+                result[q] = FlatScan.SearchLists(rows, ids, sizes, idMap, d, query, k, Threads, bits, capacity,
+                    sq8 ? trained : null, sq8 && byResidual != 0 ? Array.ConvertAll(lists, l => l.Score) : null);
             }
         }
         return result;

@@ -85,29 +85,25 @@ static unsafe class FlatScan
     /// <paramref name="sizes"/>[j] rows at <paramref name="rows"/>[j] with their <paramref name="ids"/>[j], which are positions
     /// into <paramref name="idMap"/> when it is not null), best first. All the lists' rows, in list order, are cut into one
     /// range per thread. Selection, ties and score order as in <see cref="Search"/>. The rows are d floats each, or, with
-    /// <paramref name="sq8"/>, FAISS's 8-bit codes of d bytes scored as in <see cref="SearchSq8"/>, plus list j's
-    /// <see cref="Sq8Lists.ListOffsets"/>[j] (an IVF,SQ8 index that encodes residuals adds the query's inner product with the
-    /// list's centroid, as FAISS 1.7.3's IVF scanner does).
+    /// <paramref name="sq8Trained"/> (the quantiser: vmin, then vdiff), FAISS's 8-bit codes of d bytes scored as in
+    /// <see cref="SearchSq8"/>, plus list j's <paramref name="listOffsets"/>[j] when given (an IVF,SQ8 index that encodes
+    /// residuals adds the query's inner product with the list's centroid, as FAISS 1.7.3's IVF scanner does).
     /// </summary>
     public static DenseHit[] SearchLists(byte*[] rows, long*[] ids, long[] sizes, long* idMap, int d, float* query, int k, int threads,
-                                         byte* bits = null, long capacity = 0, Sq8Lists? sq8 = null)
+                                         byte* bits = null, long capacity = 0, float* sq8Trained = null, float[]? listOffsets = null)
     {
         long total = 0;
         foreach (long size in sizes) total += size;
         int parts = (int)Math.Clamp(total / MinListRowsPerThread, 1, Math.Max(1, threads));
-        float[]? weights = null, offsets = null;
-        if (sq8 is not null)
-        {
-            weights = new float[d];
-            offsets = new float[sizes.Length];
-            fixed (float* w = weights)
-            {
-                float a = Sq8Weights(sq8.Trained, query, d, w);
-                for (int j = 0; j < offsets.Length; j++) offsets[j] = a + (sq8.ListOffsets?[j] ?? 0f);
-            }
-        }
+        float[]? weights = sq8Trained == null ? null : new float[d];
+        float[]? offsets = sq8Trained == null ? null : new float[sizes.Length];
         fixed (float* w = weights)
         {
+            if (sq8Trained != null)
+            {
+                float a = Sq8Weights(sq8Trained, query, d, w);
+                for (int j = 0; j < offsets!.Length; j++) offsets[j] = a + (listOffsets?[j] ?? 0f);
+            }
             var scan = new ListScan(rows, ids, sizes, idMap, d, query, k, bits, capacity, total, parts, w, offsets);
             if (parts == 1) scan.Run(0);
             else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, scan.Run);
@@ -115,14 +111,6 @@ static unsafe class FlatScan
             for (int p = 1; p < parts; p++) merged.MergeFrom(scan.Heaps[p]);
             return merged.ToSortedHits();
         }
-    }
-
-    /// <summary>How <see cref="SearchLists"/> scores 8-bit code rows: the quantiser (vmin, then vdiff, d floats each) and an
-    /// optional term per list added to each of its rows' scores.</summary>
-    public sealed class Sq8Lists(float* trained, float[]? listOffsets)
-    {
-        public float* Trained { get; } = trained;
-        public float[]? ListOffsets { get; } = listOffsets;
     }
 
     /// <summary>One <see cref="SearchLists"/> call: <see cref="Run"/> scans one range of the lists' rows into its own heap.</summary>
